@@ -1,0 +1,3 @@
+from ticketd.cli.main import main
+
+main()

@@ -1,0 +1,118 @@
+"""`ticketd db|tenant|user|key`: the store, organisations, people and program credentials."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from ticketd.cli.context import cli_context, console
+from ticketd.core import identity
+from ticketd.core.clock import utcnow
+from ticketd.core.principal import DEFAULT_KEY_SCOPES, Role
+from ticketd.store.migrate import upgrade
+from ticketd.store.tables import User
+
+db_app = typer.Typer(help="The store.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+user_app = typer.Typer(help="People.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys for programs.", no_args_is_help=True)
+
+TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The tenant's slug.")]
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply every pending migration."""
+    context = cli_context(ctx)
+    from ticketd.store.engine import build_engine
+
+    upgrade(build_engine(context.settings))
+    console.print("store is up to date")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Short unique name, e.g. 'acme'.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a tenant."""
+    with cli_context(ctx).transaction() as db:
+        tenant = identity.create_tenant(db, slug=slug, name=name or slug)
+        tenant_id = tenant.id
+    typer.echo(f"tenant {slug} created (id {tenant_id})")
+
+
+@user_app.command("create")
+def user_create(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument()],
+    tenant: TenantOption,
+    role: Annotated[Role, typer.Option(help="admin, agent or customer.")] = Role.AGENT,
+    password: Annotated[
+        str | None, typer.Option(help="Asked for when omitted; env TICKETD_NEW_PASSWORD also works.",
+                                 envvar="TICKETD_NEW_PASSWORD")
+    ] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+) -> None:  # fmt: skip
+    """Create a user."""
+    secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with cli_context(ctx).transaction() as db:
+        owner = identity.tenant_by_slug(db, tenant)
+        user = identity.create_user(db, tenant=owner, username=username, role=role, password=secret, email=email)
+        user_id = user.id
+    typer.echo(f"user {username} created (id {user_id}, role {role.value})")
+
+
+@key_app.command("create")
+def key_create(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    user: Annotated[str, typer.Option(help="The user the key acts as.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "api key",
+    scope: Annotated[list[str] | None, typer.Option(help="Repeat for several; default tickets:read, tickets:write.")] = None,
+    expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Create an API key. The secret is shown once and never stored."""
+    with cli_context(ctx).transaction() as db:
+        owner = identity.tenant_by_slug(db, tenant)
+        person = identity.user_by_username(db, tenant_id=owner.id, username=user)
+        if person is None:
+            console.print(f"[red]error:[/red] no user {user!r} in tenant {tenant!r}")
+            raise typer.Exit(1)
+        expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+        issued = identity.create_api_key(
+            db, user=person, name=name, scopes=frozenset(scope or DEFAULT_KEY_SCOPES), expires_at=expires
+        )
+        key_id, secret = issued.key.id, issued.secret
+    typer.echo(f"key id:     {key_id}")
+    typer.echo(f"key secret: {secret}")
+    console.print("[yellow]The secret is shown only now; store it safely.[/yellow]")
+
+
+@key_app.command("list")
+def key_list(ctx: typer.Context, tenant: TenantOption) -> None:
+    """List a tenant's API keys (never their secrets)."""
+    table = Table("id", "name", "user", "scopes", "created", "expires", "revoked")
+    with cli_context(ctx).transaction() as db:
+        owner = identity.tenant_by_slug(db, tenant)
+        names = dict(db.execute(select(User.id, User.username).where(User.tenant_id == owner.id)).tuples())
+        for key in identity.list_api_keys(db, tenant_id=owner.id):
+            table.add_row(
+                key.id, key.name, names.get(key.user_id, "?"), key.scopes, key.created_at.isoformat(timespec="seconds"),
+                key.expires_at.isoformat(timespec="seconds") if key.expires_at else "",
+                key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+            )  # fmt: skip
+    console.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument()]) -> None:
+    """Revoke an API key; it stops working at once on every process."""
+    with cli_context(ctx).transaction() as db:
+        identity.revoke_api_key(db, key_id=key_id)
+    typer.echo(f"key {key_id} revoked")

@@ -1,0 +1,50 @@
+"""`ticketd demo`: the demo tenant, its users, tickets and credentials, printed for a first try."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+
+from ticketd.cli.context import cli_context, console
+from ticketd.core.demo import ensure_demo
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    ) -> None:
+        """Create the demo tenant (once) and print its credentials."""
+        context = cli_context(ctx)
+        with context.transaction() as db:
+            credentials = ensure_demo(db)
+        base_url = context.settings.resolved_base_url
+        document: dict[str, Any] = {
+            "base_url": base_url,
+            "tenant": credentials.tenant,
+            "native": {
+                "api_key_id": credentials.api_key_id,
+                "api_key_secret": credentials.api_key_secret,
+                "user": "admin",
+                "password": credentials.passwords["admin"],
+            },
+            "ticket_ids": credentials.ticket_ids,
+        }
+        if as_json:
+            typer.echo(orjson.dumps(document).decode())
+            return
+        table = Table("user", "password", title=f"demo tenant '{credentials.tenant}'")
+        for name, password in credentials.passwords.items():
+            table.add_row(name, password)
+        console.print(table)
+        console.print(f"API key id:     [bold]{credentials.api_key_id}[/bold]")
+        console.print(f"API key secret: [bold]{credentials.api_key_secret}[/bold]")
+        first = credentials.ticket_ids[0]
+        console.print("Try:")
+        typer.echo(
+            f"  curl -u {credentials.api_key_id}:{credentials.api_key_secret} {base_url}/api/v1/tickets/{first}/status"
+        )

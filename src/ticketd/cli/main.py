@@ -1,0 +1,45 @@
+"""`ticketd`: serve, migrate, manage tenants, users and keys, import tickets, load the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ticketd.cli import admin, demo, serve, tickets
+from ticketd.cli.context import CliContext
+from ticketd.settings import Settings
+
+app = typer.Typer(help="ticketd: a self-hosted ticket status service.", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL of the store (env TICKETD_DATABASE_URL).")
+    ] = None,
+    database_path: Annotated[
+        Path | None, typer.Option(help="The SQLite file of the embedded store (env TICKETD_DATABASE_PATH).")
+    ] = None,
+) -> None:
+    overrides: dict[str, object] = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    if database_path:
+        overrides["database_path"] = database_path
+    ctx.obj = CliContext(Settings(**overrides))  # type: ignore[arg-type]
+
+
+serve.register(app)
+demo.register(app)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.tenant_app, name="tenant")
+app.add_typer(admin.user_app, name="user")
+app.add_typer(admin.key_app, name="key")
+app.add_typer(tickets.ticket_app, name="ticket")
+
+
+def main() -> None:
+    app()

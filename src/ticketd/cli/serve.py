@@ -1,0 +1,55 @@
+"""`ticketd serve`: migrate if needed, then serve with uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from ticketd.cli.context import cli_context, console
+from ticketd.settings import Settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        ctx: typer.Context,
+        host: Annotated[str | None, typer.Option(help="Address to listen on (env TICKETD_HOST).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (env TICKETD_PORT).")] = None,
+        workers: Annotated[int | None, typer.Option(help="Server processes (env TICKETD_WORKERS).")] = None,
+        access_log: Annotated[bool | None, typer.Option(help="Log every request.")] = None,
+    ) -> None:
+        """Migrate the store if needed, then serve every API face."""
+        context = cli_context(ctx)
+        settings = context.settings.model_copy(
+            update={
+                key: value
+                for key, value in {"host": host, "port": port, "workers": workers, "access_log": access_log}.items()
+                if value is not None
+            }
+        )
+        context.engine()  # migrates
+        where = settings.database_url or str(settings.database_path)
+        console.print(f"store: [bold]{where}[/bold]")
+        console.print(f"serving on [bold]http://{settings.host}:{settings.port}[/bold]  (docs: /api/v1/docs)")
+        # Each worker process builds its own app from the environment: hand the settings over there.
+        os.environ.update(settings_environment(settings))
+        uvicorn.run(
+            "ticketd.web.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=settings.access_log,
+            server_header=False,
+            log_level="info",
+        )
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    values = settings.model_dump()
+    return {f"TICKETD_{key.upper()}": str(value) for key, value in values.items() if value not in (None, "")}

@@ -1,0 +1,1 @@
+"""The domain: tenants, identities, tickets, their lifecycle and history. No HTTP in here."""

@@ -1,0 +1,61 @@
+"""Domain errors. They carry no HTTP status: each API face maps them to its own wire format once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    # A JSON pointer into the offending input ("/priority") and what is wrong with it.
+    pointer: str
+    detail: str
+
+
+class InvalidInput(DomainError):
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class InvalidTransition(Conflict):
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"a ticket in status {current!r} cannot move to {target!r}")
+        self.current = current
+        self.target = target
+
+
+class PreconditionFailed(DomainError):
+    pass
+
+
+class Unauthenticated(DomainError):
+    pass
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class QuotaExceeded(DomainError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    pass

@@ -1,0 +1,160 @@
+"""Tenants, users and API keys."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ticketd.core import api_keys
+from ticketd.core.clock import utcnow
+from ticketd.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from ticketd.core.passwords import hash_password, verify_password
+from ticketd.core.principal import DEFAULT_KEY_SCOPES, ALL_SCOPES, Role
+from ticketd.store.tables import ApiKey, ServerSecret, Tenant, User
+
+
+def create_tenant(db: Session, *, slug: str, name: str) -> Tenant:
+    tenant = Tenant(slug=slug, name=name, created_at=utcnow())
+    db.add(tenant)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"tenant {slug!r} already exists") from exc
+    return tenant
+
+
+def tenant_by_slug(db: Session, slug: str) -> Tenant:
+    tenant = db.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise NotFound(f"no tenant {slug!r}")
+    return tenant
+
+
+def create_user(
+    db: Session,
+    *,
+    tenant: Tenant,
+    username: str,
+    role: Role,
+    password: str | None,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> User:
+    user = User(
+        tenant_id=tenant.id,
+        username=username,
+        email=email,
+        display_name=display_name or username,
+        role=role.value,
+        password_hash=hash_password(password) if password else None,
+        disabled=False,
+        credential_version=1,
+        created_at=utcnow(),
+    )
+    db.add(user)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"user {username!r} already exists in tenant {tenant.slug!r}") from exc
+    return user
+
+
+def user_by_username(db: Session, *, tenant_id: int, username: str) -> User | None:
+    return db.scalar(select(User).where(User.tenant_id == tenant_id, User.username == username))
+
+
+def user_in_tenant(db: Session, *, tenant_id: int, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None or user.tenant_id != tenant_id:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def login(db: Session, *, tenant_slug: str, username: str, password: str) -> User:
+    """Checks a password. Every failure reads the same, so a caller cannot probe for names."""
+    tenant = db.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+    user = user_by_username(db, tenant_id=tenant.id, username=username) if tenant else None
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or user.disabled:
+        raise Unauthenticated("unknown user, wrong password, or disabled account")
+    return user
+
+
+def set_password(db: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.credential_version += 1
+    db.flush()
+
+
+def set_disabled(db: Session, user: User, disabled: bool) -> None:
+    user.disabled = disabled
+    user.credential_version += 1
+    db.flush()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str
+
+
+def create_api_key(
+    db: Session,
+    *,
+    user: User,
+    name: str,
+    scopes: frozenset[str] = frozenset(DEFAULT_KEY_SCOPES),
+    expires_at: datetime | None = None,
+    fixed: api_keys.NewKey | None = None,
+) -> IssuedKey:
+    unknown = set(scopes) - {scope.value for scope in ALL_SCOPES}
+    if unknown:
+        raise InvalidInput(f"unknown scopes: {', '.join(sorted(unknown))}")
+    new = fixed or api_keys.generate_key()
+    key = ApiKey(
+        id=new.key_id,
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        name=name,
+        secret_digest=api_keys.secret_digest(new.secret),
+        scopes=" ".join(sorted(scopes)),
+        created_at=utcnow(),
+        expires_at=expires_at,
+        revoked_at=None,
+    )
+    db.add(key)
+    db.flush()
+    return IssuedKey(key=key, secret=new.secret)
+
+
+def list_api_keys(db: Session, *, tenant_id: int) -> list[ApiKey]:
+    return list(db.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at)))
+
+
+def revoke_api_key(db: Session, *, key_id: str) -> ApiKey:
+    key = db.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key {key_id!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.flush()
+    return key
+
+
+def server_secret(db: Session, name: str) -> str:
+    """A secret generated once into the store, so every process sharing the store agrees on it."""
+    row = db.get(ServerSecret, name)
+    if row is None:
+        db.add(ServerSecret(name=name, value=secrets.token_urlsafe(48)))
+        try:
+            db.flush()
+        except IntegrityError:
+            db.rollback()
+        row = db.get(ServerSecret, name)
+        assert row is not None
+    return row.value

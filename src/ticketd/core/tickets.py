@@ -1,0 +1,408 @@
+"""Tickets: create, read, list, change, move through the lifecycle, comment. Every change is logged."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ticketd.core.clock import utcnow
+from ticketd.core.errors import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from ticketd.core.lifecycle import Status, check_reopen, check_transition
+from ticketd.core.principal import Principal, Role
+from ticketd.core.vocabulary import Channel, Priority, TicketType
+from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketEvent, TicketTag, User
+
+# Plain columns a caller may set on create or change. Status, people and tags have rules of their own.
+SCALAR_FIELDS = (
+    "subject", "content", "description", "solution", "remarks", "product", "project", "region",
+    "contact", "priority", "category", "type", "channel", "progress", "organisation", "branch",
+    "location", "business_type", "sub_type", "simple_description", "severity", "labels", "cc",
+    "custom_fields", "due_at", "expires_at",
+)  # fmt: skip
+ENUM_FIELDS: dict[str, type[Priority] | type[TicketType] | type[Channel]] = {
+    "priority": Priority,
+    "type": TicketType,
+    "channel": Channel,
+}
+# What a customer may set on their own ticket; everything else is for staff.
+CUSTOMER_FIELDS = frozenset({"subject", "content", "description", "contact", "cc", "product", "category"})
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: Sequence[Status] = ()
+    assignee_id: int | None = None
+    requester_id: int | None = None
+    tag: str | None = None
+    text: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Ticket]
+    total: int
+    next_cursor: str | None
+
+
+@dataclass
+class Changes:
+    """Field name to new value, plus the people and tags, as a face decoded them."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    requester_id: int | None = None
+    assignee_ids: list[int] | None = None
+    tags: list[str] | None = None
+
+
+def etag_of(ticket: Ticket) -> str:
+    return f'"{ticket.id}-{ticket.version}"'
+
+
+def get_ticket(db: Session, principal: Principal, ticket_id: int) -> Ticket:
+    ticket = db.get(Ticket, ticket_id)
+    # Another tenant's ticket, or another customer's, answers exactly as a missing one.
+    if ticket is None or not _visible(principal, ticket):
+        raise NotFound(f"ticket {ticket_id} does not exist")
+    return ticket
+
+
+def _visible(principal: Principal, ticket: Ticket) -> bool:
+    if ticket.tenant_id != principal.tenant_id:
+        return False
+    return not principal.is_customer or ticket.requester_id == principal.user_id
+
+
+def create_ticket(db: Session, principal: Principal, changes: Changes, *, status: Status = Status.NEW) -> Ticket:
+    now = utcnow()
+    values = _checked_values(principal, changes.values)
+    if not str(values.get("subject") or "").strip():
+        raise InvalidInput("a ticket needs a subject", [FieldError("/subject", "must not be empty")])
+    requester_id = principal.user_id if principal.is_customer else (changes.requester_id or principal.user_id)
+    _require_user(db, principal, requester_id, "/requester_id")
+    ticket = Ticket(
+        tenant_id=principal.tenant_id,
+        version=1,
+        status=status.value,
+        requester_id=requester_id,
+        subject=values.pop("subject"),
+        priority=values.pop("priority", Priority.NORMAL.value),
+        type=values.pop("type", TicketType.QUESTION.value),
+        channel=values.pop("channel", Channel.API.value),
+        content=values.pop("content", ""),
+        description=values.pop("description", ""),
+        remarks=values.pop("remarks", ""),
+        progress=values.pop("progress", 0),
+        cc=values.pop("cc", []),
+        labels=values.pop("labels", []),
+        custom_fields=values.pop("custom_fields", {}),
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+        creator_id=principal.user_id,
+        modifier_id=principal.user_id,
+        **values,
+    )
+    db.add(ticket)
+    db.flush()
+    _log(db, ticket, principal, "created", None, None, status.value, now)
+    if changes.assignee_ids:
+        _set_assignees(db, principal, ticket, changes.assignee_ids, now)
+    if changes.tags:
+        _set_tags(ticket, changes.tags, principal, db, now)
+    db.flush()
+    return ticket
+
+
+def update_ticket(
+    db: Session,
+    principal: Principal,
+    ticket_id: int,
+    changes: Changes,
+    *,
+    if_match: str | None = None,
+    status: Status | None = None,
+) -> Ticket:
+    ticket = get_ticket(db, principal, ticket_id)
+    if if_match is not None and if_match.strip() != "*" and etag_of(ticket) not in _etags(if_match):
+        raise PreconditionFailed("the ticket has changed since it was read")
+    now = utcnow()
+    values = _checked_values(principal, changes.values)
+    if "subject" in values and not str(values["subject"] or "").strip():
+        raise InvalidInput("a ticket needs a subject", [FieldError("/subject", "must not be empty")])
+    changed = False
+    for name, new in values.items():
+        old = getattr(ticket, name)
+        if _jsonable(old) != _jsonable(new):
+            setattr(ticket, name, new)
+            _log(db, ticket, principal, "field_changed", name, old, new, now)
+            changed = True
+    if changes.requester_id is not None and changes.requester_id != ticket.requester_id:
+        _require_staff(principal, "/requester_id")
+        _require_user(db, principal, changes.requester_id, "/requester_id")
+        _log(db, ticket, principal, "field_changed", "requester_id", ticket.requester_id, changes.requester_id, now)
+        ticket.requester_id = changes.requester_id
+        changed = True
+    if changes.assignee_ids is not None and changes.assignee_ids != ticket.assignee_ids:
+        _require_staff(principal, "/assignee_ids")
+        _set_assignees(db, principal, ticket, changes.assignee_ids, now)
+        changed = True
+    if changes.tags is not None and sorted(set(changes.tags)) != ticket.tags:
+        _require_staff(principal, "/tags")
+        _set_tags(ticket, changes.tags, principal, db, now)
+        changed = True
+    if status is not None and status.value != ticket.status:
+        _apply_status(db, principal, ticket, status, now, reopen=False)
+        changed = True
+    if changed:
+        _touch(ticket, principal, now)
+    db.flush()
+    return ticket
+
+
+def transition(db: Session, principal: Principal, ticket_id: int, target: Status, *, reopen: bool = False) -> Ticket:
+    ticket = get_ticket(db, principal, ticket_id)
+    now = utcnow()
+    _apply_status(db, principal, ticket, target, now, reopen=reopen)
+    _touch(ticket, principal, now)
+    db.flush()
+    return ticket
+
+
+def _apply_status(
+    db: Session, principal: Principal, ticket: Ticket, target: Status, now: datetime, *, reopen: bool
+) -> None:
+    current = Status(ticket.status)
+    if principal.is_customer and not (reopen or target in (Status.CANCELED, Status.CLOSED)):
+        # A requester may withdraw, accept (close) or reopen their ticket; the rest is staff work.
+        raise Forbidden("customers may only cancel, close or reopen their tickets")
+    if reopen:
+        check_reopen(current)
+        target = Status.OPEN
+        ticket.reopened_at = now
+    else:
+        check_transition(current, target)
+    ticket.status = target.value
+    ticket.status_changed_at = now
+    if target is Status.OPEN:
+        ticket.opened_at = ticket.opened_at if ticket.opened_at and not reopen else now
+        ticket.opener_id = principal.user_id
+    elif target is Status.PENDING:
+        ticket.pending_at = now
+    elif target is Status.SOLVED:
+        ticket.solved_at = now
+        ticket.solver_id = principal.user_id
+    elif target in (Status.CLOSED, Status.CANCELED, Status.INVALID):
+        ticket.closed_at = now
+        ticket.closer_id = principal.user_id
+    _log(db, ticket, principal, "reopened" if reopen else "status_changed", "status", current.value, target.value, now)
+
+
+def add_comment(db: Session, principal: Principal, ticket_id: int, *, body: str, public: bool) -> Comment:
+    ticket = get_ticket(db, principal, ticket_id)
+    if not body.strip():
+        raise InvalidInput("a comment needs a body", [FieldError("/body", "must not be empty")])
+    if principal.is_customer and not public:
+        raise Forbidden("customers cannot write internal comments")
+    now = utcnow()
+    comment = Comment(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.id, author_id=principal.user_id, body=body,
+        public=public, created_at=now,
+    )  # fmt: skip
+    db.add(comment)
+    db.flush()
+    ticket.commented_at = now
+    if principal.is_staff and public and ticket.responder_id is None and principal.user_id != ticket.requester_id:
+        ticket.responder_id = principal.user_id
+    _log(db, ticket, principal, "commented", None, None, {"comment_id": comment.id, "public": public}, now)
+    _touch(ticket, principal, now)
+    db.flush()
+    return comment
+
+
+def list_comments(db: Session, principal: Principal, ticket_id: int) -> list[Comment]:
+    ticket = get_ticket(db, principal, ticket_id)
+    query = select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
+    if principal.is_customer:
+        query = query.where(Comment.public.is_(True))
+    return list(db.scalars(query))
+
+
+def list_events(db: Session, principal: Principal, ticket_id: int) -> list[TicketEvent]:
+    ticket = get_ticket(db, principal, ticket_id)
+    events = db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+    if principal.is_customer:
+        return [e for e in events if not (e.kind == "commented" and not (e.new_value or {}).get("public"))]
+    return list(events)
+
+
+def delete_ticket(db: Session, principal: Principal, ticket_id: int) -> None:
+    ticket = get_ticket(db, principal, ticket_id)
+    _require_staff(principal, "")
+    _log(db, ticket, principal, "deleted", None, ticket.status, None, utcnow())
+    db.delete(ticket)
+    db.flush()
+
+
+def list_tickets(
+    db: Session, principal: Principal, filters: TicketFilter, *, limit: int, cursor: str | None
+) -> Page:
+    conditions = _conditions(principal, filters)
+    query: Select[tuple[Ticket]] = select(Ticket).where(*conditions)
+    total = db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+    if cursor:
+        updated_at, last_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(Ticket.updated_at < updated_at, and_(Ticket.updated_at == updated_at, Ticket.id < last_id))
+        )
+    # Newest activity first; the id breaks ties so the cursor is exact.
+    rows = list(db.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)))
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(items=rows[:limit], total=total, next_cursor=next_cursor)
+
+
+def _conditions(principal: Principal, filters: TicketFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Ticket.tenant_id == principal.tenant_id]
+    if principal.is_customer:
+        conditions.append(Ticket.requester_id == principal.user_id)
+    if filters.status:
+        conditions.append(Ticket.status.in_([s.value for s in filters.status]))
+    if filters.requester_id is not None:
+        conditions.append(Ticket.requester_id == filters.requester_id)
+    if filters.assignee_id is not None:
+        conditions.append(
+            Ticket.id.in_(select(TicketAssignee.ticket_id).where(TicketAssignee.user_id == filters.assignee_id))
+        )
+    if filters.tag is not None:
+        conditions.append(
+            Ticket.id.in_(
+                select(TicketTag.ticket_id).where(
+                    TicketTag.tenant_id == principal.tenant_id, TicketTag.tag == filters.tag
+                )
+            )
+        )
+    if filters.text:
+        pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            or_(Ticket.subject.ilike(pattern, escape="\\"), Ticket.content.ilike(pattern, escape="\\"))
+        )
+    if filters.created_from:
+        conditions.append(Ticket.created_at >= filters.created_from)
+    if filters.created_to:
+        conditions.append(Ticket.created_at < filters.created_to)
+    if filters.updated_from:
+        conditions.append(Ticket.updated_at >= filters.updated_from)
+    if filters.updated_to:
+        conditions.append(Ticket.updated_at < filters.updated_to)
+    return conditions
+
+
+def _encode_cursor(ticket: Ticket) -> str:
+    raw = orjson.dumps([ticket.updated_at.isoformat(), ticket.id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, last_id = orjson.loads(raw)
+        return datetime.fromisoformat(stamp), int(last_id)
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise InvalidInput("the cursor is not valid", [FieldError("/cursor", "not a cursor this server issued")]) from exc
+
+
+def _checked_values(principal: Principal, values: Mapping[str, Any]) -> dict[str, Any]:
+    errors: list[FieldError] = []
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in SCALAR_FIELDS:
+            errors.append(FieldError(f"/{name}", "not a field that can be set"))
+            continue
+        if principal.is_customer and name not in CUSTOMER_FIELDS:
+            errors.append(FieldError(f"/{name}", "customers cannot set this field"))
+            continue
+        enum = ENUM_FIELDS.get(name)
+        if enum is not None:
+            allowed = [member.value for member in enum]
+            if value not in allowed:
+                errors.append(FieldError(f"/{name}", f"must be one of {', '.join(allowed)}"))
+                continue
+        if name == "progress" and not (isinstance(value, int) and 0 <= value <= 100):
+            errors.append(FieldError("/progress", "must be an integer from 0 to 100"))
+            continue
+        checked[name] = value
+    if errors:
+        raise InvalidInput("some fields are not valid", errors)
+    return checked
+
+
+def _require_staff(principal: Principal, pointer: str) -> None:
+    if not principal.is_staff:
+        raise Forbidden(f"only staff may change {pointer.lstrip('/') or 'this'}")
+
+
+def _require_user(db: Session, principal: Principal, user_id: int, pointer: str) -> User:
+    user = db.get(User, user_id)
+    if user is None or user.tenant_id != principal.tenant_id:
+        raise InvalidInput("unknown user", [FieldError(pointer, f"no user {user_id}")])
+    return user
+
+
+def _set_assignees(db: Session, principal: Principal, ticket: Ticket, user_ids: list[int], now: datetime) -> None:
+    ordered = list(dict.fromkeys(user_ids))
+    for user_id in ordered:
+        user = _require_user(db, principal, user_id, "/assignee_ids")
+        if user.role == Role.CUSTOMER.value:
+            raise InvalidInput("customers cannot be assignees", [FieldError("/assignee_ids", f"user {user_id} is a customer")])
+    old = ticket.assignee_ids
+    ticket.assignee_links = [TicketAssignee(user_id=uid, position=i) for i, uid in enumerate(ordered)]
+    ticket.assigned_at = now if ordered else None
+    ticket.handler_id = ordered[0] if ordered else None
+    _log(db, ticket, principal, "field_changed", "assignee_ids", old, ordered, now)
+
+
+def _set_tags(ticket: Ticket, tags: list[str], principal: Principal, db: Session, now: datetime) -> None:
+    cleaned = sorted({tag.strip() for tag in tags if tag.strip()})
+    if any(len(tag) > 100 for tag in cleaned):
+        raise InvalidInput("tags are at most 100 characters", [FieldError("/tags", "a tag is too long")])
+    old = ticket.tags
+    ticket.tag_links = [TicketTag(tag=tag, tenant_id=ticket.tenant_id) for tag in cleaned]
+    _log(db, ticket, principal, "field_changed", "tags", old, cleaned, now)
+
+
+def _touch(ticket: Ticket, principal: Principal, now: datetime) -> None:
+    ticket.version += 1
+    ticket.updated_at = now
+    ticket.modifier_id = principal.user_id
+
+
+def _log(
+    db: Session, ticket: Ticket, principal: Principal, kind: str, field_name: str | None,
+    old: Any, new: Any, now: datetime,
+) -> None:  # fmt: skip
+    db.add(
+        TicketEvent(
+            tenant_id=ticket.tenant_id, ticket_id=ticket.id, actor_id=principal.user_id, at=now, kind=kind,
+            field=field_name, old_value=_jsonable(old), new_value=_jsonable(new),
+        )  # fmt: skip
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _etags(header: str) -> set[str]:
+    return {part.strip().removeprefix("W/") for part in header.split(",")}

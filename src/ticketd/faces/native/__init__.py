@@ -1,0 +1,1 @@
+"""ticketd's own API under /api/v1: JSON, RFC 9457 problems, ETags, Idempotency-Key."""

@@ -1,0 +1,76 @@
+"""The native face as a FastAPI app, with its OpenAPI document and offline interactive docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from ticketd import __version__
+from ticketd.faces.native import routes_auth, routes_health, routes_tickets
+from ticketd.faces.native.errors import install_error_handlers, render_error
+from ticketd.faces.native.schemas import Problem
+from ticketd.web.guards import FaceRules
+from ticketd.web.services import Services
+
+PREFIX = "/api/v1"
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+def face_rules(services: Services) -> FaceRules:
+    return FaceRules(
+        prefix=PREFIX,
+        render_error=render_error,
+        offered=("application/json", "application/problem+json", "application/health+json", "text/html"),
+        body_types=JSON_TYPES,
+        body_types_by_path={f"{PREFIX}/auth/token": (*JSON_TYPES, "application/x-www-form-urlencoded")},
+        max_body_bytes=services.settings.max_body_bytes,
+    )
+
+
+def build_native_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="ticketd native API",
+        version=__version__,
+        description=(
+            "Tickets, their status and history. Errors are RFC 9457 problems; tickets carry strong ETags; "
+            "POST takes an Idempotency-Key. Authenticate with HTTP Basic (API key id and secret) or a "
+            "Bearer token from POST /api/v1/auth/token."
+        ),
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (routes_tickets, routes_auth, routes_health):
+        app.include_router(module.router, prefix=PREFIX)
+    # Swagger UI from a bundled copy: the docs work with no network.
+    app.mount(f"{PREFIX}/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-assets")
+
+    @app.get(f"{PREFIX}/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{PREFIX}/openapi.json",
+            title="ticketd native API",
+            swagger_js_url=f"{PREFIX}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{PREFIX}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{PREFIX}/docs/assets/favicon-32x32.png",
+        )
+
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, object]:
+        schema = original_openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+        schema["components"]["securitySchemes"] = {
+            "apiKey": {"type": "http", "scheme": "basic", "description": "API key id as user, secret as password"},
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        }
+        schema["security"] = [{"apiKey": []}, {"bearer": []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,123 @@
+"""Domain errors and framework errors, rendered once as RFC 9457 problems."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from ticketd.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PreconditionFailed,
+    QuotaExceeded,
+    Unauthenticated,
+    Unavailable,
+)
+from ticketd.web.credentials import CHALLENGE
+from ticketd.web.problems import (
+    MALFORMED_TYPE,
+    PROBLEM_JSON,
+    QUOTA_TYPE,
+    TRANSITION_TYPE,
+    VALIDATION_TYPE,
+    problem,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: list[tuple[type[DomainError], int]] = [
+    (NotFound, 404),
+    (InvalidTransition, 409),
+    (Conflict, 409),
+    (InvalidInput, 422),
+    (PreconditionFailed, 412),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (QuotaExceeded, 429),
+    (Unavailable, 503),
+]
+
+
+def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
+    return PROBLEM_JSON.encode(), problem(status, detail)
+
+
+def problem_response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _domain_error(request: Request, exc: DomainError) -> Response:
+    status = next(code for kind, code in STATUS_OF if isinstance(exc, kind)) if _known(exc) else 500
+    headers: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
+    type_ = "about:blank"
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = CHALLENGE
+    if isinstance(exc, InvalidInput):
+        type_ = VALIDATION_TYPE
+        extensions["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
+    if isinstance(exc, InvalidTransition):
+        type_ = TRANSITION_TYPE
+        extensions.update({"current_status": exc.current, "requested_status": exc.target})
+    if isinstance(exc, QuotaExceeded):
+        type_ = QUOTA_TYPE
+        headers["Retry-After"] = str(exc.retry_after)
+    body = problem(status, exc.message, type_=type_, instance=request.url.path, **extensions)
+    return problem_response(status, body, headers)
+
+
+def _known(exc: DomainError) -> bool:
+    return any(isinstance(exc, kind) for kind, _ in STATUS_OF)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        body = problem(400, "the body is not valid JSON", type_=MALFORMED_TYPE, instance=request.url.path)
+        return problem_response(400, body)
+    entries = [_field_problem(error) for error in errors]
+    body = problem(
+        422, "the request has invalid fields", type_=VALIDATION_TYPE, instance=request.url.path, errors=entries
+    )
+    return problem_response(422, body)
+
+
+def _field_problem(error: Any) -> dict[str, str]:
+    location = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "invalid"))
+    if location and location[0] == "body":
+        return {"pointer": "/" + "/".join(location[1:]), "detail": message}
+    name = location[-1] if location else ""
+    return {"parameter": name, "detail": message}
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no resource at {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed here"
+    body = problem(exc.status_code, detail, instance=request.url.path)
+    return problem_response(exc.status_code, body, dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = problem(500, "an unexpected error occurred; it has been logged", instance=request.url.path)
+    return problem_response(500, body)

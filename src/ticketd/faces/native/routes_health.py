@@ -1,0 +1,65 @@
+"""`GET /health` in application/health+json, one check per dependency."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import text
+
+from ticketd import __version__
+from ticketd.core.clock import utcnow
+from ticketd.faces.native.deps import ServicesDep
+
+router = APIRouter(tags=["health"])
+
+HEALTH_JSON = "application/health+json"
+
+
+@router.get(
+    "/health",
+    summary="Is the service up",
+    responses={
+        200: {"description": "Every dependency answers", "content": {HEALTH_JSON: {}}},
+        503: {"description": "A dependency fails", "content": {HEALTH_JSON: {}}},
+    },
+)
+def get_health(services: ServicesDep) -> Response:
+    checks = {"database:responseTime": [database_check(services)]}
+    failing = any(entry["status"] == "fail" for entries in checks.values() for entry in entries)
+    warning = any(entry["status"] == "warn" for entries in checks.values() for entry in entries)
+    status = "fail" if failing else "warn" if warning else "pass"
+    body = {
+        "status": status,
+        "version": __version__.split(".")[0],
+        "releaseId": __version__,
+        "serviceId": "ticketd",
+        "description": "ticketd ticket status service",
+        "checks": checks,
+    }
+    return Response(
+        content=orjson.dumps(body),
+        status_code=503 if failing else 200,
+        media_type=HEALTH_JSON,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def database_check(services: ServicesDep) -> dict[str, object]:
+    started = time.perf_counter()
+    entry: dict[str, object] = {
+        "componentId": services.engine.dialect.name,
+        "componentType": "datastore",
+        "observedUnit": "ms",
+        "time": utcnow().isoformat().replace("+00:00", "Z"),
+    }
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure of the store is a failing check, never a 500
+        entry.update(status="fail", output=type(exc).__name__, observedValue=None)
+        return entry
+    entry.update(status="pass", observedValue=round((time.perf_counter() - started) * 1000, 3))
+    return entry

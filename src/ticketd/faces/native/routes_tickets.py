@@ -1,0 +1,186 @@
+"""Tickets: create, read, list, change, transitions, comments, history, status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import TypeAdapter
+
+from ticketd.core import tickets
+from ticketd.core.lifecycle import Status
+from ticketd.core.status_lookup import lookup_status
+from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, WriteDb, Writer
+from ticketd.faces.native.responses import (
+    PROBLEM_RESPONSES,
+    etag_matches,
+    json_list_response,
+    json_response,
+    not_modified,
+)
+from ticketd.faces.native.schemas import (
+    CommentIn,
+    CommentOut,
+    EventOut,
+    StatusName,
+    StatusOut,
+    TicketCreate,
+    TicketOut,
+    TicketPage,
+    TicketPatch,
+    TransitionIn,
+)
+from ticketd.faces.native.views import comment_out, event_out, ticket_out, ticket_with_sla
+from ticketd.store.fast_reads import to_datetime
+
+router = APIRouter(prefix="/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)
+
+TicketId = Annotated[int, Path(ge=1, le=2**62, description="The ticket's id.")]
+COMMENTS = TypeAdapter(list[CommentOut])
+EVENTS = TypeAdapter(list[EventOut])
+PEOPLE_AND_TAGS = ("requester_id", "assignee_ids", "tags")
+
+
+def _changes(fields: dict[str, Any]) -> tickets.Changes:
+    return tickets.Changes(
+        values={k: v for k, v in fields.items() if k not in PEOPLE_AND_TAGS},
+        requester_id=fields.get("requester_id"),
+        assignee_ids=fields.get("assignee_ids"),
+        tags=fields.get("tags"),
+    )
+
+
+@router.post("", status_code=201, response_model=TicketOut, summary="Create a ticket")
+def create_ticket(body: TicketCreate, request: Request, principal: Writer, db: WriteDb) -> Response:
+    fields = body.model_dump(exclude_unset=True)
+    ticket = tickets.create_ticket(db, principal, _changes(fields))
+    db.commit()
+    location = str(request.url_for("get_ticket", ticket_id=ticket.id))
+    return json_response(ticket_out(ticket), status=201, etag=tickets.etag_of(ticket), headers={"Location": location})
+
+
+@router.get("", response_model=TicketPage, summary="List tickets")
+def list_tickets(
+    principal: Reader,
+    db: ReadDb,
+    status: Annotated[list[StatusName] | None, Query(description="Repeat for several.")] = None,
+    assignee: Annotated[int | None, Query(description="An assignee's user id.")] = None,
+    requester: Annotated[int | None, Query(description="The requester's user id.")] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in subject or content.")] = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    updated_after: datetime | None = None,
+    updated_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    filters = tickets.TicketFilter(
+        status=[Status(s) for s in status or []],
+        assignee_id=assignee,
+        requester_id=requester,
+        tag=tag,
+        text=q,
+        created_from=_aware(created_after),
+        created_to=_aware(created_before),
+        updated_from=_aware(updated_after),
+        updated_to=_aware(updated_before),
+    )
+    page = tickets.list_tickets(db, principal, filters, limit=limit, cursor=cursor)
+    body = TicketPage(
+        items=[ticket_out(t) for t in page.items], total=page.total, limit=limit, next_cursor=page.next_cursor
+    )
+    return json_response(body)
+
+
+@router.get("/{ticket_id}", response_model=TicketOut, summary="Get a ticket")
+def get_ticket(
+    ticket_id: TicketId,
+    principal: Reader,
+    db: ReadDb,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    ticket = tickets.get_ticket(db, principal, ticket_id)
+    etag = tickets.etag_of(ticket)
+    if etag_matches(if_none_match, etag):
+        return not_modified(etag)
+    return json_response(ticket_with_sla(db, ticket), etag=etag)
+
+
+@router.patch(
+    "/{ticket_id}",
+    response_model=TicketOut,
+    summary="Change a ticket",
+    description="A JSON merge patch. With `If-Match`, a ticket changed since it was read answers 412.",
+    responses={412: PROBLEM_RESPONSES[422] | {"description": "The ticket has changed (If-Match)"}},
+)
+def patch_ticket(
+    ticket_id: TicketId,
+    body: TicketPatch,
+    principal: Writer,
+    db: WriteDb,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    fields = body.model_dump(exclude_unset=True)
+    status = fields.pop("status", None)
+    ticket = tickets.update_ticket(
+        db, principal, ticket_id, _changes(fields), if_match=if_match, status=Status(status) if status else None
+    )
+    db.commit()
+    return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
+
+
+@router.get("/{ticket_id}/status", response_model=StatusOut, summary="Get a ticket's status (cheap to poll)")
+def get_status(
+    ticket_id: TicketId,
+    principal: Reader,
+    services: ServicesDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    # Served by the hot path in front of this app; declared here for the OpenAPI document
+    # and as the same answer should a request ever reach it.
+    view = lookup_status(services.reader, principal, ticket_id)
+    if etag_matches(if_none_match, view.etag):
+        return not_modified(view.etag)
+    stamp = to_datetime(view.updated_at)
+    assert stamp is not None
+    return json_response(StatusOut(id=ticket_id, status=view.status, updated_at=stamp), etag=view.etag)  # type: ignore[arg-type]
+
+
+@router.post("/{ticket_id}/transitions", response_model=TicketOut, summary="Move a ticket to another status")
+def post_transition(ticket_id: TicketId, body: TransitionIn, principal: Writer, db: WriteDb) -> Response:
+    ticket = tickets.transition(db, principal, ticket_id, body.target)
+    db.commit()
+    return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
+
+
+@router.post("/{ticket_id}/reopen", response_model=TicketOut, summary="Reopen a solved, closed, canceled or invalid ticket")
+def post_reopen(ticket_id: TicketId, principal: Writer, db: WriteDb) -> Response:
+    ticket = tickets.transition(db, principal, ticket_id, Status.OPEN, reopen=True)
+    db.commit()
+    return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
+
+
+@router.get("/{ticket_id}/comments", response_model=list[CommentOut], summary="List comments")
+def get_comments(ticket_id: TicketId, principal: Reader, db: ReadDb) -> Response:
+    return json_list_response(COMMENTS, [comment_out(c) for c in tickets.list_comments(db, principal, ticket_id)])
+
+
+@router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut, summary="Add a comment")
+def post_comment(ticket_id: TicketId, body: CommentIn, principal: Writer, db: WriteDb) -> Response:
+    comment = tickets.add_comment(db, principal, ticket_id, body=body.body, public=body.public)
+    db.commit()
+    return json_response(comment_out(comment), status=201)
+
+
+@router.get("/{ticket_id}/events", response_model=list[EventOut], summary="The ticket's history")
+def get_events(ticket_id: TicketId, principal: Reader, db: ReadDb) -> Response:
+    return json_list_response(EVENTS, [event_out(e) for e in tickets.list_events(db, principal, ticket_id)])
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

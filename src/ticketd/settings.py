@@ -1,0 +1,49 @@
+"""One settings object, read from `TICKETD_*` environment variables and handed to the app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_path() -> Path:
+    return Path.cwd() / "var" / "ticketd.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TICKETD_", extra="ignore")
+
+    # An SQLAlchemy URL. Empty means the embedded default: one SQLite file at `database_path`.
+    database_url: str = ""
+    database_path: Path = Field(default_factory=default_database_path)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    access_log: bool = False
+    # The public base URL printed by `ticketd demo` and used in absolute links.
+    base_url: str = ""
+
+    # Signing secret for JWTs. Empty means: use the one generated into the store on first start,
+    # so that every process and host sharing the store agrees on it.
+    secret_key: str = ""
+    access_token_ttl_seconds: int = 3600
+
+    max_body_bytes: int = 1_048_576
+    idempotency_ttl_seconds: int = 86_400
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.database_path}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_base_url(self) -> str:
+        return self.base_url or f"http://{self.host}:{self.port}"

@@ -1,0 +1,1 @@
+"""Persistence: tables, engine, migrations and the lean read path for hot lookups."""

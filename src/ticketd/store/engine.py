@@ -1,0 +1,72 @@
+"""Engines and sessions. SQLite gets WAL and explicit write transactions; PostgreSQL the defaults."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketd.settings import Settings
+
+# Marks a connection whose transaction will write: on SQLite it starts with BEGIN IMMEDIATE, so
+# two writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
+WRITE_OPTION = "ticketd_write"
+
+
+def build_engine(settings: Settings) -> Engine:
+    url = settings.resolved_database_url
+    if settings.is_sqlite:
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to issue.
+        dbapi_connection.isolation_level = None
+        configure_sqlite_connection(dbapi_connection)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def configure_sqlite_connection(connection: sqlite3.Connection) -> None:
+    # WAL lets readers proceed during a write. synchronous=NORMAL in WAL mode keeps every
+    # committed transaction across a crash of the process (kill -9); only an OS crash or power
+    # loss could drop the last few, which FULL would prevent at several times the commit cost.
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute("PRAGMA busy_timeout=30000")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Session]:
+    """One transaction. The caller commits; anything not committed is rolled back on exit."""
+    with sessions() as session:
+        if write:
+            session.connection(execution_options={WRITE_OPTION: True})
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise

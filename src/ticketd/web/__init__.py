@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every face: the app factory, guards, negotiation, the server."""

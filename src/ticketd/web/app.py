@@ -1,0 +1,62 @@
+"""The app factory: settings in, one ASGI app out, with every face mounted.
+
+Layers, outermost first: header-size guard, the status hot path, per-face request guards,
+idempotency keys, then the face apps themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from ticketd.faces.native.app import PREFIX as NATIVE_PREFIX
+from ticketd.faces.native.app import build_native_app, face_rules
+from ticketd.faces.native.errors import render_error
+from ticketd.settings import Settings
+from ticketd.web.asgi import Receive, Scope, Send
+from ticketd.web.guards import FaceRequestGuard, HeaderSizeGuard
+from ticketd.web.hot_path import StatusHotPath
+from ticketd.web.idempotency import IdempotencyLayer
+from ticketd.web.services import Services, build_services
+
+MAX_HEADER_BYTES = 16_384
+
+
+class TicketdApp:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        native = build_native_app(services)
+        native.router.lifespan_context = self._lifespan
+        rules = [face_rules(services)]
+        app = IdempotencyLayer(
+            native,
+            prefix=NATIVE_PREFIX,
+            sessions=services.sessions,
+            authenticator=services.authenticator,
+            render_error=render_error,
+            ttl=timedelta(seconds=services.settings.idempotency_ttl_seconds),
+        )
+        guarded = FaceRequestGuard(app, rules)
+        hot = StatusHotPath(guarded, services.reader, services.authenticator)
+        self._app = HeaderSizeGuard(hot, rules, MAX_HEADER_BYTES, render_error)
+        self.native: FastAPI = native
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        yield
+        self.services.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+
+def create_app(settings: Settings) -> TicketdApp:
+    return TicketdApp(build_services(settings))
+
+
+def app_from_environment() -> TicketdApp:
+    """For `uvicorn --factory`: each server process builds its app from the TICKETD_* variables."""
+    return create_app(Settings())

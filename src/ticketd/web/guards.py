@@ -1,0 +1,145 @@
+"""Request checks that hold for every path of a face, before its routes run.
+
+They answer in the face's own error format: each face registers an `ErrorRenderer` for its
+path prefixes, and the guard picks it by path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
+from ticketd.web.negotiation import acceptable, media_type_of
+
+# (status, detail) -> (content type, body)
+ErrorRenderer = Callable[[int, str], tuple[bytes, bytes]]
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class FaceRules:
+    prefix: str
+    render_error: ErrorRenderer
+    # Media types the face can answer with; an Accept that takes none of them gets 406.
+    offered: tuple[str, ...]
+    # Media types of request bodies, per path (exact) with a default for the rest of the face.
+    body_types: tuple[str, ...]
+    body_types_by_path: dict[str, tuple[str, ...]]
+    max_body_bytes: int
+
+
+class HeaderSizeGuard:
+    """Refuses requests whose header block is larger than a server should have to hold."""
+
+    def __init__(self, app: ASGIApp, faces: list[FaceRules], max_bytes: int, fallback: ErrorRenderer) -> None:
+        self.app = app
+        self.faces = faces
+        self.max_bytes = max_bytes
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = 0
+            for name, value in scope["headers"]:
+                size += len(name) + len(value) + 4
+            if size > self.max_bytes:
+                face = face_for(self.faces, scope["path"])
+                render = face.render_error if face else self.fallback
+                await _refuse(send, render, 431, "the request's header fields are too large")
+                return
+        await self.app(scope, receive, send)
+
+
+class FaceRequestGuard:
+    """406 for an Accept the face cannot serve, 415 for a body type it does not take, 413 for a body too big.
+
+    The body is read here, up to the limit, and handed on whole: routes and the idempotency
+    layer then see a complete body, and a too-big body is refused before anything is stored.
+    """
+
+    def __init__(self, app: ASGIApp, faces: list[FaceRules]) -> None:
+        self.app = app
+        self.faces = faces
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        face = face_for(self.faces, scope["path"])
+        if face is None:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        accept = headers.get(b"accept")
+        if accept is not None and acceptable(accept.decode("latin-1"), face.offered) is None:
+            await _refuse(send, face.render_error, 406, f"this API answers in {', '.join(face.offered)}")
+            return
+        if scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _refuse(send, face.render_error, 400, "Content-Length is not a number")
+                return
+            if int(declared) > face.max_body_bytes:
+                await _refuse(send, face.render_error, 413, f"the body exceeds {face.max_body_bytes} bytes")
+                return
+        body = await _read_body(receive, face.max_body_bytes)
+        if body is None:
+            await _refuse(send, face.render_error, 413, f"the body exceeds {face.max_body_bytes} bytes")
+            return
+        if body:
+            media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
+            allowed = face.body_types_by_path.get(scope["path"], face.body_types)
+            if media_type not in allowed:
+                await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")
+                return
+        await self.app(scope, replay(body, receive), send)
+
+
+def face_for(faces: list[FaceRules], path: str) -> FaceRules | None:
+    for face in faces:
+        if path == face.prefix or path.startswith(face.prefix + "/"):
+            return face
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """Hands the buffered body over once, then waits on the real channel (for the disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+async def _refuse(send: Send, render: ErrorRenderer, status: int, detail: str) -> None:
+    content_type, body = render(status, detail)
+    await respond(
+        send, status, [(b"content-type", content_type), (b"content-length", str(len(body)).encode())], body
+    )

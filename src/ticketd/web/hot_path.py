@@ -1,0 +1,100 @@
+"""`GET /api/v1/tickets/{id}/status` answered before any framework sees the request.
+
+Clients poll this path hard. Routing, dependency injection and response classes cost more than
+the work itself (one key check, one primary-key read), so this layer answers it directly and
+hands every other request on. The same route is declared in the native API for its OpenAPI
+document; both go through `principal_from_header` and `lookup_status`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from ticketd.core.authenticate import Authenticator
+from ticketd.core.errors import NotFound, Unauthenticated
+from ticketd.core.principal import Scope as AuthScope
+from ticketd.core.status_lookup import lookup_status
+from ticketd.store.fast_reads import STORE_ERRORS, FastReader, iso_utc
+from ticketd.web.asgi import ASGIApp, Receive, Scope, Send, respond
+from ticketd.web.credentials import CHALLENGE, principal_from_header
+from ticketd.web.negotiation import acceptable
+from ticketd.web.problems import problem, problem_headers
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1/tickets/"
+SUFFIX = "/status"
+OFFERED = ("application/json", "application/problem+json")
+READ = AuthScope.TICKETS_READ.value
+CACHE_CONTROL = (b"cache-control", b"private, no-cache")
+JSON_TYPE = (b"content-type", b"application/json")
+
+
+class StatusHotPath:
+    def __init__(self, app: ASGIApp, reader: FastReader, authenticator: Authenticator) -> None:
+        self.app = app
+        self.reader = reader
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            if path.startswith(PREFIX) and path.endswith(SUFFIX):
+                digits = path[len(PREFIX) : -len(SUFFIX)]
+                if digits.isdecimal() and len(digits) < 19:
+                    await self._status(scope, send, int(digits))
+                    return
+        await self.app(scope, receive, send)
+
+    async def _status(self, scope: Scope, send: Send, ticket_id: int) -> None:
+        authorization = accept = if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"accept":
+                accept = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        if accept is not None and acceptable(accept, OFFERED) is None:
+            await _problem(send, 406, "this resource is served as application/json")
+            return
+        try:
+            principal = principal_from_header(self.authenticator, authorization)
+            if READ not in principal.scopes:
+                await _problem(send, 403, "the credential lacks the tickets:read scope")
+                return
+            view = lookup_status(self.reader, principal, ticket_id)
+        except Unauthenticated as exc:
+            await _problem(send, 401, exc.message, [(b"www-authenticate", CHALLENGE.encode())])
+            return
+        except NotFound as exc:
+            await _problem(send, 404, exc.message)
+            return
+        except STORE_ERRORS:
+            log.exception("status lookup failed in the store")
+            await _problem(send, 503, "the store is not answering; try again shortly")
+            return
+        except Exception:
+            log.exception("status lookup failed")
+            await _problem(send, 500, "an unexpected error occurred")
+            return
+        etag = view.etag.encode()
+        if if_none_match is not None and _matches(if_none_match, view.etag):
+            await respond(send, 304, [(b"etag", etag), CACHE_CONTROL])
+            return
+        body = orjson.dumps({"id": ticket_id, "status": view.status, "updated_at": iso_utc(view.updated_at)})
+        headers = [JSON_TYPE, (b"content-length", str(len(body)).encode()), (b"etag", etag), CACHE_CONTROL]
+        await respond(send, 200, headers, body)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    if if_none_match == etag or if_none_match.strip() == "*":
+        return True
+    return etag in (part.strip().removeprefix("W/") for part in if_none_match.split(","))
+
+
+async def _problem(send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = problem(status, detail)
+    await respond(send, status, problem_headers(body, extra), body)

@@ -1,0 +1,52 @@
+"""What a running app holds: built once by the app factory from the settings, shared by every face."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketd.core.authenticate import Authenticator
+from ticketd.core.identity import server_secret
+from ticketd.settings import Settings
+from ticketd.store.engine import build_engine, session_factory, unit_of_work
+from ticketd.store.fast_reads import FastReader
+
+TOKEN_SECRET_NAME = "jwt-signing-key"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    reader: FastReader
+    token_secret: str
+    authenticator: Authenticator
+
+    def close(self) -> None:
+        self.reader.close()
+        self.engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    engine = build_engine(settings)
+    sessions = session_factory(engine)
+    token_secret = settings.secret_key or load_token_secret(sessions)
+    reader = FastReader(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        reader=reader,
+        token_secret=token_secret,
+        authenticator=Authenticator(reader, token_secret),
+    )
+
+
+def load_token_secret(sessions: sessionmaker[Session]) -> str:
+    with unit_of_work(sessions, write=True) as db:
+        secret = server_secret(db, TOKEN_SECRET_NAME)
+        db.commit()
+    return secret
