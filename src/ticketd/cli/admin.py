@@ -27,10 +27,7 @@ TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The tenant's 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply every pending migration."""
-    context = cli_context(ctx)
-    from ticketd.store.engine import build_engine
-
-    upgrade(build_engine(context.settings))
+    upgrade(cli_context(ctx).engine())
     console.print("store is up to date")
 
 
@@ -54,16 +51,20 @@ def user_create(
     tenant: TenantOption,
     role: Annotated[Role, typer.Option(help="admin, agent or customer.")] = Role.AGENT,
     password: Annotated[
-        str | None, typer.Option(help="Asked for when omitted; env TICKETD_NEW_PASSWORD also works.",
-                                 envvar="TICKETD_NEW_PASSWORD")
+        str | None,
+        typer.Option(
+            help="Asked for when omitted; env TICKETD_NEW_PASSWORD also works.", envvar="TICKETD_NEW_PASSWORD"
+        ),
     ] = None,
     email: Annotated[str | None, typer.Option()] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Create a user."""
     secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with cli_context(ctx).transaction() as db:
         owner = identity.tenant_by_slug(db, tenant)
-        user = identity.create_user(db, tenant=owner, username=username, role=role, password=secret, email=email)
+        user = identity.create_user(
+            db, tenant=owner, username=username, role=role, password=secret, email=email
+        )
         user_id = user.id
     typer.echo(f"user {username} created (id {user_id}, role {role.value})")
 
@@ -74,7 +75,9 @@ def key_create(
     tenant: TenantOption,
     user: Annotated[str, typer.Option(help="The user the key acts as.")],
     name: Annotated[str, typer.Option(help="What the key is for.")] = "api key",
-    scope: Annotated[list[str] | None, typer.Option(help="Repeat for several; default tickets:read, tickets:write.")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option(help="Repeat for several; default tickets:read, tickets:write.")
+    ] = None,
     expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
 ) -> None:
     """Create an API key. The secret is shown once and never stored."""
@@ -97,16 +100,26 @@ def key_create(
 @key_app.command("list")
 def key_list(ctx: typer.Context, tenant: TenantOption) -> None:
     """List a tenant's API keys (never their secrets)."""
-    table = Table("id", "name", "user", "scopes", "created", "expires", "revoked")
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for title in ("name", "user", "scopes", "created", "expires", "revoked"):
+        table.add_column(title)
     with cli_context(ctx).transaction() as db:
         owner = identity.tenant_by_slug(db, tenant)
-        names = dict(db.execute(select(User.id, User.username).where(User.tenant_id == owner.id)).tuples())
+        names = {
+            row.id: row.username
+            for row in db.execute(select(User.id, User.username).where(User.tenant_id == owner.id))
+        }
         for key in identity.list_api_keys(db, tenant_id=owner.id):
             table.add_row(
-                key.id, key.name, names.get(key.user_id, "?"), key.scopes, key.created_at.isoformat(timespec="seconds"),
+                key.id,
+                key.name,
+                names.get(key.user_id, "?"),
+                key.scopes,
+                key.created_at.isoformat(timespec="seconds"),
                 key.expires_at.isoformat(timespec="seconds") if key.expires_at else "",
                 key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
-            )  # fmt: skip
+            )
     console.print(table)
 
 

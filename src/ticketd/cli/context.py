@@ -31,6 +31,11 @@ class CliContext:
                 upgrade(self._engine)
         return self._engine
 
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work; committed if the block finishes, domain errors shown plainly."""

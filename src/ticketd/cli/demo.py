@@ -45,6 +45,5 @@ def register(app: typer.Typer) -> None:
         console.print(f"API key secret: [bold]{credentials.api_key_secret}[/bold]")
         first = credentials.ticket_ids[0]
         console.print("Try:")
-        typer.echo(
-            f"  curl -u {credentials.api_key_id}:{credentials.api_key_secret} {base_url}/api/v1/tickets/{first}/status"
-        )
+        key = f"{credentials.api_key_id}:{credentials.api_key_secret}"
+        typer.echo(f"  curl -u {key} {base_url}/api/v1/tickets/{first}/status")

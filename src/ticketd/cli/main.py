@@ -11,7 +11,9 @@ from ticketd.cli import admin, demo, serve, tickets
 from ticketd.cli.context import CliContext
 from ticketd.settings import Settings
 
-app = typer.Typer(help="ticketd: a self-hosted ticket status service.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="ticketd: a self-hosted ticket status service.", no_args_is_help=True, add_completion=False
+)
 
 
 @app.callback()
@@ -29,7 +31,9 @@ def root(
         overrides["database_url"] = database_url
     if database_path:
         overrides["database_path"] = database_path
-    ctx.obj = CliContext(Settings(**overrides))  # type: ignore[arg-type]
+    context = CliContext(Settings(**overrides))  # type: ignore[arg-type]
+    ctx.obj = context
+    ctx.call_on_close(context.close)
 
 
 serve.register(app)

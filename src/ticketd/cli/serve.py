@@ -26,7 +26,12 @@ def register(app: typer.Typer) -> None:
         settings = context.settings.model_copy(
             update={
                 key: value
-                for key, value in {"host": host, "port": port, "workers": workers, "access_log": access_log}.items()
+                for key, value in {
+                    "host": host,
+                    "port": port,
+                    "workers": workers,
+                    "access_log": access_log,
+                }.items()
                 if value is not None
             }
         )

@@ -45,8 +45,13 @@ def ticket_import(
             console.print(f"[red]error:[/red] {exc.message}")
             raise typer.Exit(2) from exc
         stream.seek(0)
-        columns = (TextColumn("importing"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                   TextColumn("{task.fields[done]} tickets"))  # fmt: skip
+        columns = (
+            TextColumn("importing"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[done]} tickets"),
+        )
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("import", total=size or 1, done=0)
 
@@ -55,9 +60,13 @@ def ticket_import(
 
             try:
                 result = run_import(
-                    session_factory(context.engine()), tenant_id=tenant_id, actor_id=actor_id, stream=stream,
-                    fmt=fmt, on_batch=advance,
-                )  # fmt: skip
+                    session_factory(context.engine()),
+                    tenant_id=tenant_id,
+                    actor_id=actor_id,
+                    stream=stream,
+                    fmt=fmt,
+                    on_batch=advance,
+                )
             except InvalidInput as exc:
                 console.print(f"[red]error:[/red] {exc.message}")
                 raise typer.Exit(2) from exc

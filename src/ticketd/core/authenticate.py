@@ -30,9 +30,12 @@ class Authenticator:
         if disabled:
             raise Unauthenticated("the key's user is disabled")
         return Principal(
-            tenant_id=tenant_id, user_id=user_id, role=Role(role), scopes=frozenset(scopes.split()),
+            tenant_id=tenant_id,
+            user_id=user_id,
+            role=Role(role),
+            scopes=frozenset(scopes.split()),
             credential_id=f"key:{key_id}",
-        )  # fmt: skip
+        )
 
     def by_token(self, token: str) -> Principal:
         claims = read_token(self._token_secret, token)
@@ -45,6 +48,9 @@ class Authenticator:
         if disabled or credential_version != claims.credential_version or tenant_id != claims.tenant_id:
             raise Unauthenticated("the token has been revoked")
         return Principal(
-            tenant_id=tenant_id, user_id=claims.user_id, role=Role(role), scopes=frozenset(ALL_SCOPES),
+            tenant_id=tenant_id,
+            user_id=claims.user_id,
+            role=Role(role),
+            scopes=frozenset(ALL_SCOPES),
             credential_id=f"user:{claims.user_id}",
-        )  # fmt: skip
+        )

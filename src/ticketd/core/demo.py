@@ -76,7 +76,10 @@ def derive(seed: str, purpose: str, length: int = 24) -> str:
 def ensure_demo(db: Session) -> DemoCredentials:
     seed = identity.server_secret(db, SEED_NAME)
     passwords = {name: derive(seed, f"password:{name}", 16) for name, _, _ in USERS}
-    key = NewKey(key_id=KEY_ID_PREFIX + "demo" + derive(seed, "key-id", 8).lower(), secret=derive(seed, "key-secret", 43))
+    key = NewKey(
+        key_id=KEY_ID_PREFIX + "demo" + derive(seed, "key-id", 8).lower(),
+        secret=derive(seed, "key-secret", 43),
+    )
     tenant = db.scalar(select(Tenant).where(Tenant.slug == DEMO_TENANT))
     if tenant is None:
         tenant = identity.create_tenant(db, slug=DEMO_TENANT, name="Demo Organisation")
@@ -85,19 +88,30 @@ def ensure_demo(db: Session) -> DemoCredentials:
         user = identity.user_by_username(db, tenant_id=tenant.id, username=name)
         if user is None:
             user = identity.create_user(
-                db, tenant=tenant, username=name, role=role, password=passwords[name], display_name=display,
+                db,
+                tenant=tenant,
+                username=name,
+                role=role,
+                password=passwords[name],
+                display_name=display,
                 email=f"{name}@demo.example",
-            )  # fmt: skip
+            )
         users[name] = user
     if db.get(ApiKey, key.key_id) is None:
-        identity.create_api_key(db, user=users["admin"], name="demo key", scopes=frozenset(ALL_SCOPES), fixed=key)
+        identity.create_api_key(
+            db, user=users["admin"], name="demo key", scopes=frozenset(ALL_SCOPES), fixed=key
+        )
     ticket_ids = list(db.scalars(select(Ticket.id).where(Ticket.tenant_id == tenant.id).order_by(Ticket.id)))
     if not ticket_ids:
         ticket_ids = _create_tickets(db, tenant, users)
     return DemoCredentials(
-        tenant=tenant.slug, tenant_id=tenant.id, passwords=passwords, api_key_id=key.key_id,
-        api_key_secret=key.secret, ticket_ids=ticket_ids,
-    )  # fmt: skip
+        tenant=tenant.slug,
+        tenant_id=tenant.id,
+        passwords=passwords,
+        api_key_id=key.key_id,
+        api_key_secret=key.secret,
+        ticket_ids=ticket_ids,
+    )
 
 
 def _create_tickets(db: Session, tenant: Tenant, users: dict[str, User]) -> list[int]:
@@ -115,18 +129,27 @@ def _create_tickets(db: Session, tenant: Tenant, users: dict[str, User]) -> list
         ticket = tickets.create_ticket(
             db,
             as_user(requester),
-            tickets.Changes(values={
-                "subject": subject if index < len(SUBJECTS) else f"{subject} (#{index + 1})",
-                "content": f"Hello, {subject.lower()}. Could you take a look? Thanks.",
-                "product": category, "contact": f"{requester}@demo.example", "category": category,
-            }),
-        )  # fmt: skip
+            tickets.Changes(
+                values={
+                    "subject": subject if index < len(SUBJECTS) else f"{subject} (#{index + 1})",
+                    "content": f"Hello, {subject.lower()}. Could you take a look? Thanks.",
+                    "product": category,
+                    "contact": f"{requester}@demo.example",
+                    "category": category,
+                }
+            ),
+        )
         staff = as_user(agent)
         tickets.update_ticket(
-            db, staff, ticket.id,
-            tickets.Changes(values={"priority": priority, "type": kind, "channel": "email" if index % 3 else "web"},
-                            assignee_ids=[users[agent].id], tags=[category.lower(), "demo"]),
-        )  # fmt: skip
+            db,
+            staff,
+            ticket.id,
+            tickets.Changes(
+                values={"priority": priority, "type": kind, "channel": "email" if index % 3 else "web"},
+                assignee_ids=[users[agent].id],
+                tags=[category.lower(), "demo"],
+            ),
+        )
         path = PATHS[index % len(PATHS)]
         if path:
             tickets.add_comment(db, staff, ticket.id, body="Thanks, we are looking into it.", public=True)

@@ -14,7 +14,7 @@ from ticketd.core import api_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ticketd.core.passwords import hash_password, verify_password
-from ticketd.core.principal import DEFAULT_KEY_SCOPES, ALL_SCOPES, Role
+from ticketd.core.principal import ALL_SCOPES, DEFAULT_KEY_SCOPES, Role
 from ticketd.store.tables import ApiKey, ServerSecret, Tenant, User
 
 

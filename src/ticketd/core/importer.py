@@ -11,7 +11,6 @@ from typing import IO, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +40,7 @@ class ImportRow(BaseModel):
     contact: str | None = Field(default=None, max_length=320)
     organisation: str | None = Field(default=None, max_length=200)
     severity: str | None = Field(default=None, max_length=32)
-    requester_id: int | None = None
+    requester_id: int | None = Field(default=None, ge=1, le=2**62)
     tags: list[str] = Field(default_factory=list, max_length=50)
     created_at: datetime | None = None
 
@@ -171,7 +170,9 @@ def run_import(
             continue
         row = item.ticket
         if row.requester_id is not None and row.requester_id not in known_users:
-            result.errors.append(RowError(item.row, "requester_id", f"no user {row.requester_id} in this tenant"))
+            result.errors.append(
+                RowError(item.row, "requester_id", f"no user {row.requester_id} in this tenant")
+            )
             continue
         batch.append(to_new_ticket(row, actor_id))
         if len(batch) >= BATCH_SIZE:
@@ -188,11 +189,27 @@ def to_new_ticket(row: ImportRow, actor_id: int | None) -> NewTicket:
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
     values = row.model_dump(
-        include={"content", "description", "category", "product", "project", "region", "contact", "organisation",
-                 "severity"},
-    )  # fmt: skip
+        include={
+            "content",
+            "description",
+            "category",
+            "product",
+            "project",
+            "region",
+            "contact",
+            "organisation",
+            "severity",
+        },
+    )
     return NewTicket(
-        subject=row.subject, status=row.status, priority=row.priority, type=row.type, channel=row.channel,
-        created_at=created, requester_id=row.requester_id or actor_id, creator_id=actor_id, values=values,
+        subject=row.subject,
+        status=row.status,
+        priority=row.priority,
+        type=row.type,
+        channel=row.channel,
+        created_at=created,
+        requester_id=row.requester_id or actor_id,
+        creator_id=actor_id,
+        values=values,
         tags=row.tags,
-    )  # fmt: skip
+    )

@@ -21,11 +21,33 @@ from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketEvent, T
 
 # Plain columns a caller may set on create or change. Status, people and tags have rules of their own.
 SCALAR_FIELDS = (
-    "subject", "content", "description", "solution", "remarks", "product", "project", "region",
-    "contact", "priority", "category", "type", "channel", "progress", "organisation", "branch",
-    "location", "business_type", "sub_type", "simple_description", "severity", "labels", "cc",
-    "custom_fields", "due_at", "expires_at",
-)  # fmt: skip
+    "subject",
+    "content",
+    "description",
+    "solution",
+    "remarks",
+    "product",
+    "project",
+    "region",
+    "contact",
+    "priority",
+    "category",
+    "type",
+    "channel",
+    "progress",
+    "organisation",
+    "branch",
+    "location",
+    "business_type",
+    "sub_type",
+    "simple_description",
+    "severity",
+    "labels",
+    "cc",
+    "custom_fields",
+    "due_at",
+    "expires_at",
+)
 ENUM_FIELDS: dict[str, type[Priority] | type[TicketType] | type[Channel]] = {
     "priority": Priority,
     "type": TicketType,
@@ -83,7 +105,9 @@ def _visible(principal: Principal, ticket: Ticket) -> bool:
     return not principal.is_customer or ticket.requester_id == principal.user_id
 
 
-def create_ticket(db: Session, principal: Principal, changes: Changes, *, status: Status = Status.NEW) -> Ticket:
+def create_ticket(
+    db: Session, principal: Principal, changes: Changes, *, status: Status = Status.NEW
+) -> Ticket:
     now = utcnow()
     values = _checked_values(principal, changes.values)
     if not str(values.get("subject") or "").strip():
@@ -150,7 +174,16 @@ def update_ticket(
     if changes.requester_id is not None and changes.requester_id != ticket.requester_id:
         _require_staff(principal, "/requester_id")
         _require_user(db, principal, changes.requester_id, "/requester_id")
-        _log(db, ticket, principal, "field_changed", "requester_id", ticket.requester_id, changes.requester_id, now)
+        _log(
+            db,
+            ticket,
+            principal,
+            "field_changed",
+            "requester_id",
+            ticket.requester_id,
+            changes.requester_id,
+            now,
+        )
         ticket.requester_id = changes.requester_id
         changed = True
     if changes.assignee_ids is not None and changes.assignee_ids != ticket.assignee_ids:
@@ -170,7 +203,9 @@ def update_ticket(
     return ticket
 
 
-def transition(db: Session, principal: Principal, ticket_id: int, target: Status, *, reopen: bool = False) -> Ticket:
+def transition(
+    db: Session, principal: Principal, ticket_id: int, target: Status, *, reopen: bool = False
+) -> Ticket:
     ticket = get_ticket(db, principal, ticket_id)
     now = utcnow()
     _apply_status(db, principal, ticket, target, now, reopen=reopen)
@@ -205,7 +240,16 @@ def _apply_status(
     elif target in (Status.CLOSED, Status.CANCELED, Status.INVALID):
         ticket.closed_at = now
         ticket.closer_id = principal.user_id
-    _log(db, ticket, principal, "reopened" if reopen else "status_changed", "status", current.value, target.value, now)
+    _log(
+        db,
+        ticket,
+        principal,
+        "reopened" if reopen else "status_changed",
+        "status",
+        current.value,
+        target.value,
+        now,
+    )
 
 
 def add_comment(db: Session, principal: Principal, ticket_id: int, *, body: str, public: bool) -> Comment:
@@ -216,13 +260,22 @@ def add_comment(db: Session, principal: Principal, ticket_id: int, *, body: str,
         raise Forbidden("customers cannot write internal comments")
     now = utcnow()
     comment = Comment(
-        tenant_id=ticket.tenant_id, ticket_id=ticket.id, author_id=principal.user_id, body=body,
-        public=public, created_at=now,
-    )  # fmt: skip
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        author_id=principal.user_id,
+        body=body,
+        public=public,
+        created_at=now,
+    )
     db.add(comment)
     db.flush()
     ticket.commented_at = now
-    if principal.is_staff and public and ticket.responder_id is None and principal.user_id != ticket.requester_id:
+    if (
+        principal.is_staff
+        and public
+        and ticket.responder_id is None
+        and principal.user_id != ticket.requester_id
+    ):
         ticket.responder_id = principal.user_id
     _log(db, ticket, principal, "commented", None, None, {"comment_id": comment.id, "public": public}, now)
     _touch(ticket, principal, now)
@@ -240,7 +293,9 @@ def list_comments(db: Session, principal: Principal, ticket_id: int) -> list[Com
 
 def list_events(db: Session, principal: Principal, ticket_id: int) -> list[TicketEvent]:
     ticket = get_ticket(db, principal, ticket_id)
-    events = db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+    events = db.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+    )
     if principal.is_customer:
         return [e for e in events if not (e.kind == "commented" and not (e.new_value or {}).get("public"))]
     return list(events)
@@ -258,7 +313,7 @@ def list_tickets(
     db: Session, principal: Principal, filters: TicketFilter, *, limit: int, cursor: str | None
 ) -> Page:
     conditions = _conditions(principal, filters)
-    query: Select[tuple[Ticket]] = select(Ticket).where(*conditions)
+    query: Select[Ticket] = select(Ticket).where(*conditions)
     total = db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
     if cursor:
         updated_at, last_id = _decode_cursor(cursor)
@@ -281,7 +336,9 @@ def _conditions(principal: Principal, filters: TicketFilter) -> list[ColumnEleme
         conditions.append(Ticket.requester_id == filters.requester_id)
     if filters.assignee_id is not None:
         conditions.append(
-            Ticket.id.in_(select(TicketAssignee.ticket_id).where(TicketAssignee.user_id == filters.assignee_id))
+            Ticket.id.in_(
+                select(TicketAssignee.ticket_id).where(TicketAssignee.user_id == filters.assignee_id)
+            )
         )
     if filters.tag is not None:
         conditions.append(
@@ -318,7 +375,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         stamp, last_id = orjson.loads(raw)
         return datetime.fromisoformat(stamp), int(last_id)
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise InvalidInput("the cursor is not valid", [FieldError("/cursor", "not a cursor this server issued")]) from exc
+        raise InvalidInput(
+            "the cursor is not valid", [FieldError("/cursor", "not a cursor this server issued")]
+        ) from exc
 
 
 def _checked_values(principal: Principal, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -358,12 +417,17 @@ def _require_user(db: Session, principal: Principal, user_id: int, pointer: str)
     return user
 
 
-def _set_assignees(db: Session, principal: Principal, ticket: Ticket, user_ids: list[int], now: datetime) -> None:
+def _set_assignees(
+    db: Session, principal: Principal, ticket: Ticket, user_ids: list[int], now: datetime
+) -> None:
     ordered = list(dict.fromkeys(user_ids))
     for user_id in ordered:
         user = _require_user(db, principal, user_id, "/assignee_ids")
         if user.role == Role.CUSTOMER.value:
-            raise InvalidInput("customers cannot be assignees", [FieldError("/assignee_ids", f"user {user_id} is a customer")])
+            raise InvalidInput(
+                "customers cannot be assignees",
+                [FieldError("/assignee_ids", f"user {user_id} is a customer")],
+            )
     old = ticket.assignee_ids
     ticket.assignee_links = [TicketAssignee(user_id=uid, position=i) for i, uid in enumerate(ordered)]
     ticket.assigned_at = now if ordered else None
@@ -387,14 +451,26 @@ def _touch(ticket: Ticket, principal: Principal, now: datetime) -> None:
 
 
 def _log(
-    db: Session, ticket: Ticket, principal: Principal, kind: str, field_name: str | None,
-    old: Any, new: Any, now: datetime,
-) -> None:  # fmt: skip
+    db: Session,
+    ticket: Ticket,
+    principal: Principal,
+    kind: str,
+    field_name: str | None,
+    old: Any,
+    new: Any,
+    now: datetime,
+) -> None:
     db.add(
         TicketEvent(
-            tenant_id=ticket.tenant_id, ticket_id=ticket.id, actor_id=principal.user_id, at=now, kind=kind,
-            field=field_name, old_value=_jsonable(old), new_value=_jsonable(new),
-        )  # fmt: skip
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.id,
+            actor_id=principal.user_id,
+            at=now,
+            kind=kind,
+            field=field_name,
+            old_value=_jsonable(old),
+            new_value=_jsonable(new),
+        )
     )
 
 

@@ -1,1 +1,4 @@
-"""The API faces: ticketd's native API and the vendor APIs it reproduces. Each translates its wire format to core calls."""
+"""The API faces: the native API and the vendor APIs it reproduces.
+
+Each face translates its wire format to core calls and back.
+"""

@@ -35,7 +35,8 @@ class NewTicket:
 def allocate_ids(db: Session, count: int) -> list[int]:
     if db.get_bind().dialect.name == "postgresql":
         rows = db.execute(
-            text("SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, :n)"), {"n": count}
+            text("SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
         )
         return [row[0] for row in rows]
     # On SQLite the caller holds the write lock (BEGIN IMMEDIATE), so nobody else can take these.
@@ -53,21 +54,45 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
     for ticket_id, new in zip(ids, tickets, strict=True):
         ticket_rows.append(
             {
-                "content": "", "description": "", "remarks": "", "progress": 0, "cc": [], "labels": [],
-                "custom_fields": {}, **new.values,
-                "id": ticket_id, "tenant_id": tenant_id, "version": 1, "status": new.status,
-                "subject": new.subject, "priority": new.priority, "type": new.type, "channel": new.channel,
-                "requester_id": new.requester_id, "creator_id": new.creator_id, "modifier_id": new.creator_id,
-                "created_at": new.created_at, "updated_at": new.created_at, "status_changed_at": new.created_at,
-            }  # fmt: skip
+                "content": "",
+                "description": "",
+                "remarks": "",
+                "progress": 0,
+                "cc": [],
+                "labels": [],
+                "custom_fields": {},
+                **new.values,
+                "id": ticket_id,
+                "tenant_id": tenant_id,
+                "version": 1,
+                "status": new.status,
+                "subject": new.subject,
+                "priority": new.priority,
+                "type": new.type,
+                "channel": new.channel,
+                "requester_id": new.requester_id,
+                "creator_id": new.creator_id,
+                "modifier_id": new.creator_id,
+                "created_at": new.created_at,
+                "updated_at": new.created_at,
+                "status_changed_at": new.created_at,
+            }
         )
         event_rows.append(
             {
-                "tenant_id": tenant_id, "ticket_id": ticket_id, "actor_id": new.creator_id, "at": new.created_at,
-                "kind": "created", "field": None, "old_value": None, "new_value": new.status,
-            }  # fmt: skip
+                "tenant_id": tenant_id,
+                "ticket_id": ticket_id,
+                "actor_id": new.creator_id,
+                "at": new.created_at,
+                "kind": "created",
+                "field": None,
+                "old_value": None,
+                "new_value": new.status,
+            }
         )
-        tag_rows.extend({"ticket_id": ticket_id, "tag": tag, "tenant_id": tenant_id} for tag in sorted(set(new.tags)))
+        tag_rows.extend(
+            {"ticket_id": ticket_id, "tag": tag, "tenant_id": tenant_id} for tag in sorted(set(new.tags))
+        )
     # One executemany needs one set of keys: fill what some rows lack with NULL.
     keys = set().union(*ticket_rows)
     for row in ticket_rows:

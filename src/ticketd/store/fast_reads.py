@@ -8,6 +8,7 @@ On PostgreSQL these reads block the event loop for one round trip; scale out wit
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -59,9 +60,13 @@ class FastReader:
             return connection
         url = make_url(self._settings.resolved_database_url)
         return psycopg.connect(
-            host=url.host or "", port=url.port or 5432, dbname=url.database or "", user=url.username or "",
-            password=url.password or "", autocommit=True,
-        )  # fmt: skip
+            host=url.host or "",
+            port=url.port or 5432,
+            dbname=url.database or "",
+            user=url.username or "",
+            password=url.password or "",
+            autocommit=True,
+        )
 
     def _one(self, sql: str, key: object) -> tuple[Any, ...] | None:
         try:
@@ -84,10 +89,8 @@ class FastReader:
     def close(self) -> None:
         with self._lock:
             for connection in self._connections:
-                try:
+                with contextlib.suppress(*STORE_ERRORS):
                     connection.close()
-                except STORE_ERRORS:
-                    pass
             self._connections.clear()
         self._local = threading.local()
 

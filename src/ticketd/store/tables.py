@@ -1,4 +1,4 @@
-"""The schema. Every row that belongs to an organisation carries its tenant id, and every query filters on it."""
+"""The schema. Every row of an organisation carries its tenant id, and every query filters on it."""
 
 from __future__ import annotations
 

@@ -95,6 +95,8 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return etag in (part.strip().removeprefix("W/") for part in if_none_match.split(","))
 
 
-async def _problem(send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _problem(
+    send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = problem(status, detail)
     await respond(send, status, problem_headers(body, extra), body)

@@ -83,7 +83,9 @@ class IdempotencyLayer:
     def _claim(self, client: str, key: str, digest: str) -> IdempotencyRecord | str:
         with unit_of_work(self.sessions, write=True) as db:
             record = db.scalar(
-                select(IdempotencyRecord).where(IdempotencyRecord.client == client, IdempotencyRecord.key == key)
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.client == client, IdempotencyRecord.key == key
+                )
             )
             if record is not None and record.created_at < utcnow() - self.ttl:
                 db.delete(record)
@@ -93,8 +95,11 @@ class IdempotencyLayer:
                 if record.request_digest != digest:
                     return "mismatch"
                 return record if record.completed else "in-flight"
-            db.add(IdempotencyRecord(client=client, key=key, request_digest=digest, completed=False,
-                                     created_at=utcnow()))  # fmt: skip
+            db.add(
+                IdempotencyRecord(
+                    client=client, key=key, request_digest=digest, completed=False, created_at=utcnow()
+                )
+            )
             try:
                 db.commit()
             except IntegrityError:
@@ -130,14 +135,20 @@ class IdempotencyLayer:
                 if record is not None:
                     record.completed = True
                     record.status_code = start["status"]
-                    record.headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start.get("headers", [])]
+                    record.headers = [
+                        [k.decode("latin-1"), v.decode("latin-1")] for k, v in start.get("headers", [])
+                    ]
                     record.body = body
             db.commit()
 
     async def _refuse(self, send: Send, status: int, detail: str) -> None:
         content_type, body = self.render_error(status, detail)
-        await respond(send, status, [(b"content-type", content_type),
-                                     (b"content-length", str(len(body)).encode())], body)  # fmt: skip
+        await respond(
+            send,
+            status,
+            [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+            body,
+        )
 
 
 async def _read_all(receive: Receive) -> bytes:
@@ -147,4 +158,3 @@ async def _read_all(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             return b"".join(chunks)
-

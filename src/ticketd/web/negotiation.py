@@ -26,7 +26,7 @@ def acceptable(accept: str | None, offered: tuple[str, ...]) -> str | None:
             continue
         kind, _, subtype = media_range.partition("/")
         for position, media_type in enumerate(offered):
-            offered_kind, _, offered_subtype = media_type.partition("/")
+            offered_kind = media_type.partition("/")[0]
             if media_range == media_type:
                 specificity = 2
             elif subtype == "*" and kind in (offered_kind, "*"):

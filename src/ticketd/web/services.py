@@ -13,7 +13,7 @@ from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader
 
-TOKEN_SECRET_NAME = "jwt-signing-key"
+TOKEN_SECRET_NAME = "jwt-signing-key"  # noqa: S105 - the row name, not the secret
 
 
 @dataclass

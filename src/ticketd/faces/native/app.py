@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from ticketd import __version__
 from ticketd.faces.native import routes_auth, routes_health, routes_tickets
@@ -66,7 +66,11 @@ def build_native_app(services: Services) -> FastAPI:
         schema = original_openapi()
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
         schema["components"]["securitySchemes"] = {
-            "apiKey": {"type": "http", "scheme": "basic", "description": "API key id as user, secret as password"},
+            "apiKey": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "API key id as user, secret as password",
+            },
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         }
         schema["security"] = [{"apiKey": []}, {"bearer": []}]

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from ticketd.core.errors import (
     Conflict,
@@ -93,7 +94,11 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
         return problem_response(400, body)
     entries = [_field_problem(error) for error in errors]
     body = problem(
-        422, "the request has invalid fields", type_=VALIDATION_TYPE, instance=request.url.path, errors=entries
+        422,
+        "the request has invalid fields",
+        type_=VALIDATION_TYPE,
+        instance=request.url.path,
+        errors=entries,
     )
     return problem_response(422, body)
 
@@ -103,7 +108,8 @@ def _field_problem(error: Any) -> dict[str, str]:
     message = str(error.get("msg", "invalid"))
     if location and location[0] == "body":
         return {"pointer": "/" + "/".join(location[1:]), "detail": message}
-    name = location[-1] if location else ""
+    # ("query", "status", 0): the parameter is the second element, whatever follows it.
+    name = location[1] if len(location) > 1 else "".join(location)
     return {"parameter": name, "detail": message}
 
 
@@ -111,10 +117,27 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"
+    headers = dict(exc.headers or {})
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed here"
+        headers["Allow"] = ", ".join(allowed_methods(request))
     body = problem(exc.status_code, detail, instance=request.url.path)
-    return problem_response(exc.status_code, body, dict(exc.headers or {}))
+    return problem_response(exc.status_code, body, headers)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    # The router reports only the first route that matched the path; a path usually has several.
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

@@ -41,7 +41,10 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 # The error responses every route can give, for the OpenAPI document.
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    status: {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     for status, description in [
         (400, "Malformed request"),
         (401, "Missing or invalid credentials"),

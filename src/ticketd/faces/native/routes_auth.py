@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -58,10 +57,16 @@ def post_token(
     except ValidationError as exc:
         errors = [FieldError("/" + "/".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
         raise InvalidInput("the credentials are incomplete", errors) from exc
-    user = login(db, tenant_slug=credentials.tenant, username=credentials.username, password=credentials.password)
+    user = login(
+        db, tenant_slug=credentials.tenant, username=credentials.username, password=credentials.password
+    )
     ttl = services.settings.access_token_ttl_seconds
     token = issue_token(
-        services.token_secret, user_id=user.id, tenant_id=user.tenant_id,
-        credential_version=user.credential_version, now=utcnow(), ttl=timedelta(seconds=ttl),
-    )  # fmt: skip
+        services.token_secret,
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        credential_version=user.credential_version,
+        now=utcnow(),
+        ttl=timedelta(seconds=ttl),
+    )
     return json_response(TokenOut(access_token=token, expires_in=ttl), headers={"Cache-Control": "no-store"})

@@ -58,7 +58,9 @@ def create_ticket(body: TicketCreate, request: Request, principal: Writer, db: W
     ticket = tickets.create_ticket(db, principal, _changes(fields))
     db.commit()
     location = str(request.url_for("get_ticket", ticket_id=ticket.id))
-    return json_response(ticket_out(ticket), status=201, etag=tickets.etag_of(ticket), headers={"Location": location})
+    return json_response(
+        ticket_out(ticket), status=201, etag=tickets.etag_of(ticket), headers={"Location": location}
+    )
 
 
 @router.get("", response_model=TicketPage, summary="List tickets")
@@ -66,8 +68,8 @@ def list_tickets(
     principal: Reader,
     db: ReadDb,
     status: Annotated[list[StatusName] | None, Query(description="Repeat for several.")] = None,
-    assignee: Annotated[int | None, Query(description="An assignee's user id.")] = None,
-    requester: Annotated[int | None, Query(description="The requester's user id.")] = None,
+    assignee: Annotated[int | None, Query(ge=1, le=2**62, description="An assignee's user id.")] = None,
+    requester: Annotated[int | None, Query(ge=1, le=2**62, description="The requester's user id.")] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in subject or content.")] = None,
     created_after: datetime | None = None,
@@ -126,7 +128,12 @@ def patch_ticket(
     fields = body.model_dump(exclude_unset=True)
     status = fields.pop("status", None)
     ticket = tickets.update_ticket(
-        db, principal, ticket_id, _changes(fields), if_match=if_match, status=Status(status) if status else None
+        db,
+        principal,
+        ticket_id,
+        _changes(fields),
+        if_match=if_match,
+        status=Status(status) if status else None,
     )
     db.commit()
     return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
@@ -146,7 +153,7 @@ def get_status(
         return not_modified(view.etag)
     stamp = to_datetime(view.updated_at)
     assert stamp is not None
-    return json_response(StatusOut(id=ticket_id, status=view.status, updated_at=stamp), etag=view.etag)  # type: ignore[arg-type]
+    return json_response(StatusOut(id=ticket_id, status=view.status, updated_at=stamp), etag=view.etag)
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketOut, summary="Move a ticket to another status")
@@ -156,7 +163,11 @@ def post_transition(ticket_id: TicketId, body: TransitionIn, principal: Writer, 
     return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketOut, summary="Reopen a solved, closed, canceled or invalid ticket")
+@router.post(
+    "/{ticket_id}/reopen",
+    response_model=TicketOut,
+    summary="Reopen a solved, closed, canceled or invalid ticket",
+)
 def post_reopen(ticket_id: TicketId, principal: Writer, db: WriteDb) -> Response:
     ticket = tickets.transition(db, principal, ticket_id, Status.OPEN, reopen=True)
     db.commit()
@@ -165,7 +176,9 @@ def post_reopen(ticket_id: TicketId, principal: Writer, db: WriteDb) -> Response
 
 @router.get("/{ticket_id}/comments", response_model=list[CommentOut], summary="List comments")
 def get_comments(ticket_id: TicketId, principal: Reader, db: ReadDb) -> Response:
-    return json_list_response(COMMENTS, [comment_out(c) for c in tickets.list_comments(db, principal, ticket_id)])
+    return json_list_response(
+        COMMENTS, [comment_out(c) for c in tickets.list_comments(db, principal, ticket_id)]
+    )
 
 
 @router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut, summary="Add a comment")

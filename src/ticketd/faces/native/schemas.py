@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,8 @@ ChannelName = Literal["email", "web", "phone", "chat", "api", "social", "other"]
 StatusName = Literal["new", "open", "pending", "solved", "closed", "canceled", "invalid"]
 
 Short = Field(default=None, max_length=200)
+# Ids fit a signed 64-bit column; anything larger is a validation error, not a driver overflow.
+UserId = Annotated[int, Field(ge=1, le=2**62)]
 
 
 class TicketFields(BaseModel):
@@ -45,8 +47,8 @@ class TicketFields(BaseModel):
     custom_fields: dict[str, Any] | None = None
     due_at: datetime | None = None
     expires_at: datetime | None = None
-    requester_id: int | None = None
-    assignee_ids: list[int] | None = Field(default=None, max_length=50)
+    requester_id: UserId | None = None
+    assignee_ids: list[UserId] | None = Field(default=None, max_length=50)
     tags: list[str] | None = Field(default=None, max_length=50)
 
 
@@ -180,7 +182,7 @@ class TokenRequest(BaseModel):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name
     expires_in: int
 
 

@@ -20,11 +20,15 @@ def ticket_out(ticket: Ticket, sla: Sla | None = None) -> TicketOut:
 
 
 def ticket_with_sla(db: Session, ticket: Ticket) -> TicketOut:
-    events = list(db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)))
+    events = list(
+        db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+    )
     actors = {event.actor_id for event in events if event.actor_id is not None}
-    staff = set(
-        db.scalars(select(User.id).where(User.id.in_(actors), User.role != Role.CUSTOMER.value))
-    ) if actors else set()  # fmt: skip
+    staff = (
+        set(db.scalars(select(User.id).where(User.id.in_(actors), User.role != Role.CUSTOMER.value)))
+        if actors
+        else set()
+    )
     figures = sla_figures(events, requester_id=ticket.requester_id, staff_ids=staff, now=utcnow())
     sla = Sla(
         response_time=figures.response_time,

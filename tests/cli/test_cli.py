@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import count_rows
+from ticketd.cli.main import app
+from ticketd.settings import Settings
+from ticketd.store.engine import build_engine
+
+runner = CliRunner()
+
+
+def _run(settings: Settings, *args: str) -> str:
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url}
+    result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _fails(settings: Settings, *args: str) -> str:
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url}
+    result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code != 0
+    return result.output
+
+
+def test_tenant_user_and_key_lifecycle(settings: Settings) -> None:
+    _run(settings, "db", "upgrade")
+    assert "tenant acme created" in _run(settings, "tenant", "create", "acme", "--name", "Acme")
+    assert "already exists" in _fails(settings, "tenant", "create", "acme")
+    _run(
+        settings, "user", "create", "ann", "--tenant", "acme", "--role", "admin", "--password", "s3cret-pass"
+    )
+    output = _run(settings, "key", "create", "--tenant", "acme", "--user", "ann", "--name", "ci")
+    key_id = output.split("key id:")[1].split()[0]
+    secret = output.split("key secret:")[1].split()[0]
+    assert len(secret) >= 40
+    listing = _run(settings, "key", "list", "--tenant", "acme")
+    assert key_id in listing and secret not in listing
+    assert f"key {key_id} revoked" in _run(settings, "key", "revoke", key_id)
+    assert "no API key" in _fails(settings, "key", "revoke", "tk_nope")
+    assert "no user" in _fails(settings, "key", "create", "--tenant", "acme", "--user", "nobody")
+
+
+def test_demo_is_idempotent_and_prints_json(settings: Settings) -> None:
+    first = json.loads(_run(settings, "demo", "--json"))
+    second = json.loads(_run(settings, "demo", "--json"))
+    assert first == second
+    assert set(first) >= {"base_url", "tenant", "native", "ticket_ids"}
+    assert set(first["native"]) == {"api_key_id", "api_key_secret", "user", "password"}
+    assert len(first["ticket_ids"]) >= 24
+    engine = build_engine(settings)
+    assert count_rows(engine, "tickets") == len(first["ticket_ids"])
+    with engine.connect() as connection:
+        statuses = {row[0] for row in connection.exec_driver_sql("SELECT DISTINCT status FROM tickets")}
+    engine.dispose()
+    assert statuses == {"new", "open", "pending", "solved", "closed", "canceled", "invalid"}
+    assert "curl -u" in _run(settings, "demo")
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_import_keeps_good_rows_and_reports_bad_ones(settings: Settings, tmp_path: Path, kind: str) -> None:
+    _run(settings, "tenant", "create", "acme")
+    if kind == "csv":
+        path = tmp_path / "tickets.csv"
+        path.write_text(
+            "subject,priority,status,tags\n"
+            'Printer jams,high,open,"hw,floor3"\n'
+            ",low,new,\n"  # row 2: no subject
+            "VPN down,sometime,new,\n"  # row 3: bad priority
+            "Mail bounce,normal,solved,mail\n"
+        )
+    else:
+        path = tmp_path / "tickets.jsonl"
+        path.write_text(
+            '{"subject": "Printer jams", "priority": "high", "status": "open", "tags": ["hw", "floor3"]}\n'
+            '{"priority": "low"}\n'
+            '{"subject": "VPN down", "priority": "sometime"}\n'
+            '{"subject": "Mail bounce", "status": "solved", "tags": "mail"}\n'
+            "not json\n"
+        )
+    output = _run(settings, "ticket", "import", str(path), "--tenant", "acme")
+    assert "imported 2 tickets" in output
+    assert "subject" in output and "priority" in output
+    engine = build_engine(settings)
+    assert count_rows(engine, "tickets") == 2
+    assert count_rows(engine, "ticket_events") == 2
+    assert count_rows(engine, "ticket_tags") == 3
+    engine.dispose()
+
+
+def test_import_refuses_a_file_that_is_neither(settings: Settings, tmp_path: Path) -> None:
+    _run(settings, "tenant", "create", "acme")
+    path = tmp_path / "photo.bin"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    assert "neither CSV" in _fails(settings, "ticket", "import", str(path), "--tenant", "acme")

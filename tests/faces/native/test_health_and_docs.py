@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from ticketd.settings import Settings
+from ticketd.web.app import create_app
+
+
+def test_health_passes_with_one_check_per_dependency(client: TestClient) -> None:
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/health+json"
+    body = response.json()
+    assert body["status"] == "pass"
+    (check,) = body["checks"]["database:responseTime"]
+    assert check["status"] == "pass" and check["componentType"] == "datastore"
+    assert isinstance(check["observedValue"], float)
+
+
+def test_health_fails_with_503_when_the_store_is_gone() -> None:
+    # Nothing listens on port 1: every connection to this store is refused.
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key="k" * 40)
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/health")
+        assert response.status_code == 503
+        assert response.json()["status"] == "fail"
+        assert response.json()["checks"]["database:responseTime"][0]["status"] == "fail"
+
+
+def test_openapi_document_and_offline_docs(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    paths = document["paths"]
+    for path in (
+        "/api/v1/tickets",
+        "/api/v1/tickets/{ticket_id}",
+        "/api/v1/tickets/{ticket_id}/status",
+        "/api/v1/tickets/{ticket_id}/comments",
+        "/api/v1/tickets/{ticket_id}/events",
+        "/api/v1/tickets/{ticket_id}/transitions",
+        "/api/v1/auth/token",
+        "/api/v1/health",
+    ):
+        assert path in paths, path
+    assert "Problem" in document["components"]["schemas"]
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and "/api/v1/docs/assets/swagger-ui-bundle.js" in page.text
+    assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200

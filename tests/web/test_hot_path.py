@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from ticketd.settings import Settings
+from ticketd.web.app import create_app
+
+
+def test_store_down_is_503_not_500() -> None:
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key="k" * 40)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/tickets/1/status", auth=("tk_x", "secret"))
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "Traceback" not in response.text
+
+
+def test_non_numeric_and_other_methods_fall_through_to_the_api() -> None:
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key="k" * 40)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/api/v1/tickets/abc/status").status_code in (401, 422)
+        assert client.delete("/api/v1/tickets/1/status").status_code == 405

@@ -1,0 +1,116 @@
+"""`ticketd serve` as a user runs it: a real process, real HTTP, and a crash in the middle."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2
+
+from ticketd.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "TICKETD_DATABASE_URL": settings.resolved_database_url}
+
+
+@contextmanager
+def serving(settings: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ticketd", "serve", "--port", str(port)],
+        env=_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def _demo(settings: Settings) -> dict[str, object]:
+    output = subprocess.run(
+        [sys.executable, "-m", "ticketd", "demo", "--json"],
+        env=_env(settings),
+        check=True,
+        capture_output=True,
+    ).stdout
+    document: dict[str, object] = json.loads(output)
+    return document
+
+
+def test_serve_answers_status_over_real_http(settings: Settings) -> None:
+    demo = _demo(settings)
+    native = demo["native"]
+    assert isinstance(native, dict)
+    auth = (native["api_key_id"], native["api_key_secret"])
+    port = _free_port()
+    with serving(settings, port):
+        base = f"http://127.0.0.1:{port}/api/v1"
+        ticket_ids = demo["ticket_ids"]
+        assert isinstance(ticket_ids, list)
+        response = httpx2.get(f"{base}/tickets/{ticket_ids[0]}/status", auth=auth)
+        assert response.status_code == 200 and response.json()["status"] == "new"
+        again = httpx2.get(
+            f"{base}/tickets/{ticket_ids[0]}/status",
+            auth=auth,
+            headers={"If-None-Match": response.headers["etag"]},
+        )
+        assert again.status_code == 304
+        token = httpx2.post(
+            f"{base}/auth/token", json={"tenant": "demo", "username": "admin", "password": native["password"]}
+        ).json()["access_token"]
+        bearer = httpx2.get(f"{base}/tickets", headers={"Authorization": f"Bearer {token}"})
+        assert bearer.status_code == 200 and bearer.json()["total"] == len(ticket_ids)
+
+
+def test_acknowledged_writes_survive_kill_9(settings: Settings) -> None:
+    demo = _demo(settings)
+    native = demo["native"]
+    assert isinstance(native, dict)
+    auth = (native["api_key_id"], native["api_key_secret"])
+    port = _free_port()
+    created: list[int] = []
+    with serving(settings, port) as process:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for n in range(20):
+            response = httpx2.post(f"{base}/tickets", json={"subject": f"durable {n}"}, auth=auth)
+            assert response.status_code == 201
+            created.append(response.json()["id"])
+        transition = httpx2.post(f"{base}/tickets/{created[-1]}/transitions", json={"to": "open"}, auth=auth)
+        assert transition.status_code == 200
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    with serving(settings, port):
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for ticket_id in created:
+            assert httpx2.get(f"{base}/tickets/{ticket_id}/status", auth=auth).status_code == 200
+        assert httpx2.get(f"{base}/tickets/{created[-1]}/status", auth=auth).json()["status"] == "open"
