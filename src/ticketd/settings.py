@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     access_token_ttl_seconds: int = 3600
 
+    # SQLite page cache of the status lookup's connection, in MB (see store/fast_reads.py).
+    hot_cache_mb: int = 48
+
     max_body_bytes: int = 1_048_576
     idempotency_ttl_seconds: int = 86_400
 

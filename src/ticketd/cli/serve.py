@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from ticketd.cli.context import cli_context, console
 from ticketd.settings import Settings
@@ -39,20 +39,23 @@ def register(app: typer.Typer) -> None:
         where = settings.database_url or str(settings.database_path)
         console.print(f"store: [bold]{where}[/bold]")
         console.print(f"serving on [bold]http://{settings.host}:{settings.port}[/bold]  (docs: /api/v1/docs)")
-        # Each worker process builds its own app from the environment: hand the settings over there.
+        # Each server process builds its app from the environment: hand the settings over there.
         os.environ.update(settings_environment(settings))
-        uvicorn.run(
-            "ticketd.web.app:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=settings.access_log,
-            server_header=False,
-            log_level="info",
-        )
+        context.close()
+        # Replace this process with a fresh interpreter running only the server: the migration
+        # and command-line libraries loaded so far would otherwise stay in its memory for good.
+        os.execv(sys.executable, [sys.executable, *uvicorn_arguments(settings)])  # noqa: S606 - fixed argv
+
+
+def uvicorn_arguments(settings: Settings) -> list[str]:
+    arguments = [
+        "-m", "uvicorn", "ticketd.web.app:app_from_environment", "--factory",
+        "--host", settings.host, "--port", str(settings.port), "--workers", str(settings.workers),
+        "--loop", "uvloop", "--http", "httptools", "--no-server-header", "--log-level", "info",
+    ]  # fmt: skip
+    if not settings.access_log:
+        arguments.append("--no-access-log")
+    return arguments
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -1,13 +1,15 @@
-"""The hot path's one question: what is the status of this ticket, as this principal may see it."""
+"""The hot path's one question: what is the status of this ticket, as this caller may see it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from ticketd.core.errors import NotFound
-from ticketd.core.principal import Principal
-from ticketd.store.fast_reads import FastReader
+from ticketd.core.authenticate import Authenticator, Credential
+from ticketd.core.errors import Forbidden, NotFound
+from ticketd.core.principal import Scope
+
+READ = Scope.TICKETS_READ.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +24,14 @@ class StatusView:
         return f'"{self.ticket_id}-{self.version}"'
 
 
-def lookup_status(reader: FastReader, principal: Principal, ticket_id: int) -> StatusView:
-    row = reader.ticket_status(ticket_id)
-    if row is None:
+def lookup_status(authenticator: Authenticator, credential: Credential, ticket_id: int) -> StatusView:
+    principal, row = authenticator.authenticate_with_ticket(credential, ticket_id)
+    if READ not in principal.scopes:
+        raise Forbidden("the credential lacks the tickets:read scope")
+    if not row or row[0] is None:
         raise NotFound(f"ticket {ticket_id} does not exist")
     tenant_id, requester_id, status, version, updated_at = row
+    # Another tenant's ticket, or another customer's, answers exactly as a missing one.
     if tenant_id != principal.tenant_id or (principal.is_customer and requester_id != principal.user_id):
         raise NotFound(f"ticket {ticket_id} does not exist")
     return StatusView(ticket_id, status, version, updated_at)

@@ -17,6 +17,7 @@ class TokenClaims:
     user_id: int
     tenant_id: int
     credential_version: int
+    expires_at: int  # seconds since the epoch
 
 
 def issue_token(
@@ -40,7 +41,10 @@ def read_token(secret: str, token: str) -> TokenClaims:
             token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "iat"]}
         )
         return TokenClaims(
-            user_id=int(payload["sub"]), tenant_id=int(payload["tid"]), credential_version=int(payload["cv"])
+            user_id=int(payload["sub"]),
+            tenant_id=int(payload["tid"]),
+            credential_version=int(payload["cv"]),
+            expires_at=int(payload["exp"]),
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("the token has expired") from exc

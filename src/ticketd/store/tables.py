@@ -117,6 +117,10 @@ class Ticket(Base):
         Index("ix_tickets_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_tickets_tenant_status_updated", "tenant_id", "status", "updated_at", "id"),
         Index("ix_tickets_tenant_requester_updated", "tenant_id", "requester_id", "updated_at", "id"),
+        # Covers the status lookup (store/fast_reads.py); see migration 0002.
+        Index(
+            "ix_tickets_status_lookup", "id", "tenant_id", "requester_id", "status", "version", "updated_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

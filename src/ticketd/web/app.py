@@ -1,12 +1,13 @@
 """The app factory: settings in, one ASGI app out, with every face mounted.
 
-Layers, outermost first: header-size guard, the status hot path, per-face request guards,
+Layers, outermost first: the status hot path, the header-size guard, per-face request guards,
 idempotency keys, then the face apps themselves.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -39,13 +40,17 @@ class TicketdApp:
             render_error=render_error,
             ttl=timedelta(seconds=services.settings.idempotency_ttl_seconds),
         )
-        guarded = FaceRequestGuard(app, rules)
-        hot = StatusHotPath(guarded, services.reader, services.authenticator)
-        self._app = HeaderSizeGuard(hot, rules, MAX_HEADER_BYTES, render_error)
+        guarded = HeaderSizeGuard(FaceRequestGuard(app, rules), rules, MAX_HEADER_BYTES, render_error)
+        self._app = StatusHotPath(guarded, services.authenticator, MAX_HEADER_BYTES)
         self.native: FastAPI = native
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        # Everything built so far (routes, schemas, models) lives as long as the process. Frozen,
+        # it is skipped by every later full collection, which otherwise walks it all and stalls
+        # the event loop while clients poll.
+        gc.collect()
+        gc.freeze()
         yield
         self.services.close()
 

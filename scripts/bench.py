@@ -1,0 +1,301 @@
+"""`make bench`: load tickets into fresh stores, serve them as `ticketd serve` does, drive with wrk.
+
+Prints requests/s and p50/p99 latency for each scenario, each one's ratio to a bare ASGI app served
+with the same server settings in the same run, and the server's peak memory. The server is pinned
+to one core and wrk to the other, so they do not compete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from base64 import b64encode
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx2
+
+from ticketd.core import identity
+from ticketd.core.principal import ALL_SCOPES, Role
+from ticketd.settings import Settings
+from ticketd.store.bulk import NewTicket, insert_tickets
+from ticketd.store.engine import build_engine, session_factory, unit_of_work
+from ticketd.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
+LARGE = int(os.environ.get("BENCH_TICKETS", "1000000"))
+SMALL = 10_000
+STATUSES = ("new", "open", "pending", "solved", "closed")
+
+LUA = """
+math.randomseed(os.time())
+local n = tonumber(os.getenv("BENCH_N"))
+local auth = os.getenv("BENCH_AUTH")
+local revalidate = os.getenv("BENCH_REVALIDATE") == "1"
+request = function()
+  local id = math.random(1, n)
+  local headers = {["Authorization"] = auth}
+  if revalidate then headers["If-None-Match"] = '"' .. id .. '-1"' end
+  return wrk.format("GET", "/api/v1/tickets/" .. id .. "/status", headers)
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    ratio_to_bare: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk from Debian's packages ...", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    found = shutil.which("wrk")
+    assert found, "wrk could not be installed"
+    return found
+
+
+def load_store(path: Path, count: int) -> tuple[str, float]:
+    """A fresh store: one tenant, one admin key, `count` tickets. Returns the Basic header and rows/s."""
+    settings = Settings(database_path=path)
+    engine = build_engine(settings)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with unit_of_work(sessions, write=True) as db:
+        tenant = identity.create_tenant(db, slug="bench", name="Bench")
+        user = identity.create_user(db, tenant=tenant, username="bench", role=Role.ADMIN, password=None)
+        issued = identity.create_api_key(db, user=user, name="bench", scopes=frozenset(ALL_SCOPES))
+        tenant_id, user_id = tenant.id, user.id
+        db.commit()
+    started = time.perf_counter()
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = 10_000
+    for offset in range(0, count, batch):
+        rows = [
+            NewTicket(
+                subject=f"Ticket {n}",
+                status=STATUSES[n % len(STATUSES)],
+                priority="normal",
+                type="incident",
+                channel="email",
+                created_at=base + timedelta(seconds=n),
+                requester_id=user_id,
+                creator_id=user_id,
+            )
+            for n in range(offset, min(offset + batch, count))
+        ]
+        with unit_of_work(sessions, write=True) as db:
+            insert_tickets(db, tenant_id, rows)
+            db.commit()
+    elapsed = time.perf_counter() - started
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    # Let the kernel write the new file out now, not while the servers are being measured.
+    os.sync()
+    credentials = b64encode(f"{issued.key.id}:{issued.secret}".encode()).decode()
+    return f"Basic {credentials}", count / elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        ["taskset", "-c", "0", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx2.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except httpx2.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def peak_memory_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_wrk(wrk: str, name: str, url: str, env: dict[str, str], script: Path | None) -> Result:
+    command = ["taskset", "-c", "1", wrk, "-t1", f"-c{CONNECTIONS}", "-d2s", url]
+    if script:
+        command[5:5] = ["-s", str(script)]
+    subprocess.run(command, env=env, check=True, capture_output=True)  # warm-up
+    command[command.index("-d2s")] = f"-d{DURATION}"
+    output = subprocess.run(
+        [*command, "--latency"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _latency_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _latency_ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = int(bad.group(1)) if bad else 0
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    if socket_errors:
+        print(f"  {name}: socket errors {socket_errors.group(1)}")
+    return Result(name, rps, p50, p99, errors)
+
+
+def _latency_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def serve_ticketd(path: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TICKETD_DATABASE_PATH": str(path), "TICKETD_ACCESS_LOG": "false"}
+    return start([sys.executable, "-m", "ticketd", "serve", "--port", str(port)], env, port)
+
+
+def serve_bare(port: int) -> subprocess.Popen[bytes]:
+    # The same server settings as `ticketd serve`: uvloop, httptools, no access log, one process.
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bare_app:app",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+        "--app-dir",
+        str(ROOT / "scripts"),
+    ]
+    return start(command, dict(os.environ), port)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(10)
+
+
+def main() -> None:
+    wrk = ensure_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="ticketd-bench-"))
+    script = workdir / "status.lua"
+    script.write_text(LUA)
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        print(f"loading {LARGE:,} tickets into a fresh store ...", flush=True)
+        large_auth, rows_per_second = load_store(workdir / "large.sqlite3", LARGE)
+        print(f"  loaded at {rows_per_second:,.0f} tickets/s")
+        print(f"loading {SMALL:,} tickets into another ...", flush=True)
+        small_auth, _ = load_store(workdir / "small.sqlite3", SMALL)
+
+        # A server that has run for a while has its store in the page cache; a file just written
+        # may have been partly evicted (this machine reclaims cold pages). Read both in first.
+        for store in ("large.sqlite3", "small.sqlite3"):
+            with (workdir / store).open("rb") as stream:
+                while stream.read(1 << 20):
+                    pass
+
+        # Every server runs at once, pinned to the same core; wrk drives one at a time. The
+        # scenarios alternate with the bare app for ROUNDS rounds and the medians are compared,
+        # so a slow patch of the machine weighs on all of them alike.
+        bare_port, large_port, small_port = free_port(), free_port(), free_port()
+        servers = [
+            serve_bare(bare_port),
+            serve_ticketd(workdir / "large.sqlite3", large_port),
+            serve_ticketd(workdir / "small.sqlite3", small_port),
+        ]
+        scenarios: list[tuple[str, int, dict[str, str], Path | None, subprocess.Popen[bytes]]] = [
+            ("bare ASGI app", bare_port, dict(os.environ), None, servers[0]),
+            ("status, 1M tickets", large_port, _wrk_env(large_auth, LARGE, "0"), script, servers[1]),
+            ("status 304, 1M tickets", large_port, _wrk_env(large_auth, LARGE, "1"), script, servers[1]),
+            ("status, 10k tickets", small_port, _wrk_env(small_auth, SMALL, "0"), script, servers[2]),
+            ("status 304, 10k tickets", small_port, _wrk_env(small_auth, SMALL, "1"), script, servers[2]),
+        ]
+        runs: dict[str, list[Result]] = {name: [] for name, *_ in scenarios}
+        for round_number in range(ROUNDS):
+            print(f"round {round_number + 1} of {ROUNDS} ...", flush=True)
+            # The bare app first, then the others in an order rotated each round.
+            shift = round_number % (len(scenarios) - 1)
+            measured = scenarios[1:][shift:] + scenarios[1:][:shift]
+            for name, port, env, lua, _server in [scenarios[0], *measured]:
+                path = "/" if lua is None else ""
+                runs[name].append(run_wrk(wrk, name, f"http://127.0.0.1:{port}{path}", env, lua))
+        results = [_median(name, runs[name], server) for name, *_, server in scenarios]
+    finally:
+        for server in servers:
+            stop(server)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    bare_rps = results[0].requests_per_second
+    for result in results:
+        result.ratio_to_bare = result.requests_per_second / bare_rps
+    print()
+    print(f"medians of {ROUNDS} rounds of {DURATION}, {CONNECTIONS} connections, server on one core")
+    print(f"{'scenario':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}")
+    for r in results:
+        print(
+            f"{r.name:<26}{r.requests_per_second:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.ratio_to_bare:>8.2f}{r.errors:>8}{r.peak_memory_mb:>9.1f}"
+        )
+    print(f"\nbulk load: {rows_per_second:,.0f} tickets/s")
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(
+        json.dumps(
+            {"results": [asdict(r) for r in results], "load_tickets_per_second": rows_per_second}, indent=2
+        )
+    )
+    if any(r.errors for r in results):
+        sys.exit("some requests failed: see the errors column")
+
+
+def _wrk_env(auth: str, count: int, revalidate: str) -> dict[str, str]:
+    return {**os.environ, "BENCH_N": str(count), "BENCH_AUTH": auth, "BENCH_REVALIDATE": revalidate}
+
+
+def _median(name: str, runs: list[Result], server: subprocess.Popen[bytes]) -> Result:
+    def middle(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Result(
+        name=name,
+        requests_per_second=middle([r.requests_per_second for r in runs]),
+        p50_ms=middle([r.p50_ms for r in runs]),
+        p99_ms=middle([r.p99_ms for r in runs]),
+        errors=sum(r.errors for r in runs),
+        peak_memory_mb=peak_memory_mb(server.pid),
+    )
+
+
+if __name__ == "__main__":
+    main()
