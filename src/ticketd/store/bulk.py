@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ticketd.store.tables import Ticket
+from ticketd.store.tables import Ticket, to_epoch_micros
 
 
 @dataclass
@@ -104,9 +104,9 @@ def _insert_sql(table: str, columns: Sequence[str], sqlite: bool) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
 
-def _sqlite_stamp(value: datetime) -> str:
-    # The text form SQLAlchemy stores on SQLite, in UTC, so ORM reads and range filters agree.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+def _sqlite_stamp(value: datetime) -> int:
+    # What UtcDateTime stores on SQLite, so ORM reads and range filters agree.
+    return to_epoch_micros(value)
 
 
 def _pg_stamp(value: datetime) -> datetime:

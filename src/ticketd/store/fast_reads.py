@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from ticketd.settings import Settings
 from ticketd.store.engine import configure_sqlite_connection
+from ticketd.store.tables import from_epoch_micros
 
 KEY_COLUMNS = (
     "k.tenant_id, k.user_id, k.secret_digest, k.scopes, k.expires_at, k.revoked_at, u.role, u.disabled"
@@ -127,18 +128,11 @@ class FastReader:
 
 
 def to_datetime(value: Any) -> datetime | None:
-    """Driver values for timestamps: SQLite hands back text in UTC, psycopg an aware datetime."""
+    """Driver values for timestamps: SQLite hands back epoch microseconds, psycopg an aware datetime."""
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if isinstance(value, int):
+        return from_epoch_micros(value)
+    stamp: datetime = value
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
-
-def iso_utc(value: Any) -> str:
-    """The API's timestamp format, from a driver value, without building a datetime for SQLite text."""
-    if isinstance(value, str):
-        return value[:10] + "T" + value[11:] + "Z"
-    stamp = to_datetime(value)
-    assert stamp is not None
-    return stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")

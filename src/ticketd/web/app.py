@@ -17,7 +17,6 @@ from ticketd.faces.native.app import PREFIX as NATIVE_PREFIX
 from ticketd.faces.native.app import build_native_app, face_rules
 from ticketd.faces.native.errors import render_error
 from ticketd.settings import Settings
-from ticketd.web.asgi import Receive, Scope, Send
 from ticketd.web.guards import FaceRequestGuard, HeaderSizeGuard
 from ticketd.web.hot_path import StatusHotPath
 from ticketd.web.idempotency import IdempotencyLayer
@@ -26,7 +25,9 @@ from ticketd.web.services import Services, build_services
 MAX_HEADER_BYTES = 16_384
 
 
-class TicketdApp:
+class TicketdApp(StatusHotPath):
+    """The whole app. It is the hot path itself, so a status lookup enters no other layer."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
         native = build_native_app(services)
@@ -41,7 +42,7 @@ class TicketdApp:
             ttl=timedelta(seconds=services.settings.idempotency_ttl_seconds),
         )
         guarded = HeaderSizeGuard(FaceRequestGuard(app, rules), rules, MAX_HEADER_BYTES, render_error)
-        self._app = StatusHotPath(guarded, services.authenticator, MAX_HEADER_BYTES)
+        super().__init__(guarded, services.authenticator, MAX_HEADER_BYTES)
         self.native: FastAPI = native
 
     @contextlib.asynccontextmanager
@@ -53,9 +54,6 @@ class TicketdApp:
         gc.freeze()
         yield
         self.services.close()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
 
 
 def create_app(settings: Settings) -> TicketdApp:

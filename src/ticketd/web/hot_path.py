@@ -15,7 +15,7 @@ import orjson
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.errors import Forbidden, NotFound, Unauthenticated
 from ticketd.core.status_lookup import lookup_status
-from ticketd.store.fast_reads import STORE_ERRORS, iso_utc
+from ticketd.store.fast_reads import STORE_ERRORS, to_datetime
 from ticketd.web.asgi import ASGIApp, Receive, Scope, Send, respond
 from ticketd.web.credentials import CHALLENGE, parse_authorization
 from ticketd.web.negotiation import acceptable
@@ -88,7 +88,10 @@ class StatusHotPath:
         if if_none_match is not None and _matches(if_none_match, etag):
             await respond(send, 304, [(b"etag", etag.encode()), CACHE_CONTROL])
             return
-        body = orjson.dumps({"id": ticket_id, "status": view.status, "updated_at": iso_utc(view.updated_at)})
+        body = orjson.dumps(
+            {"id": ticket_id, "status": view.status, "updated_at": to_datetime(view.updated_at)},
+            option=orjson.OPT_UTC_Z,
+        )
         headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), (b"etag", etag.encode()), CACHE_CONTROL]
         await respond(send, 200, headers, body)
 
