@@ -135,4 +135,3 @@ def to_datetime(value: Any) -> datetime | None:
         return from_epoch_micros(value)
     stamp: datetime = value
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-

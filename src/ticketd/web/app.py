@@ -17,7 +17,7 @@ from ticketd.faces.native.app import PREFIX as NATIVE_PREFIX
 from ticketd.faces.native.app import build_native_app, face_rules
 from ticketd.faces.native.errors import render_error
 from ticketd.settings import Settings
-from ticketd.web.guards import FaceRequestGuard, HeaderSizeGuard
+from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
 from ticketd.web.hot_path import StatusHotPath
 from ticketd.web.idempotency import IdempotencyLayer
 from ticketd.web.services import Services, build_services
@@ -41,7 +41,9 @@ class TicketdApp(StatusHotPath):
             render_error=render_error,
             ttl=timedelta(seconds=services.settings.idempotency_ttl_seconds),
         )
-        guarded = HeaderSizeGuard(FaceRequestGuard(app, rules), rules, MAX_HEADER_BYTES, render_error)
+        guarded = HeaderSizeGuard(
+            HeadAsGet(FaceRequestGuard(app, rules)), rules, MAX_HEADER_BYTES, render_error
+        )
         super().__init__(guarded, services.authenticator, MAX_HEADER_BYTES)
         self.native: FastAPI = native
 

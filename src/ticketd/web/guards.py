@@ -100,6 +100,25 @@ class FaceRequestGuard:
         await self.app(scope, replay(body, receive), send)
 
 
+class HeadAsGet:
+    """HEAD answered as GET without the body (RFC 9110 §9.3.2), for every GET resource of every face."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 def face_for(faces: list[FaceRules], path: str) -> FaceRules | None:
     for face in faces:
         if path == face.prefix or path.startswith(face.prefix + "/"):

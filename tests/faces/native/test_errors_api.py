@@ -18,10 +18,20 @@ def _count(client: TestClient, world: World) -> int:
 def test_wrong_method_is_405_with_allow(client: TestClient, world: World) -> None:
     response = client.put(f"{API}/tickets", json={}, auth=world.agent.basic)
     assert response.status_code == 405
-    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
     assert response.headers["content-type"] == PROBLEM
     status = client.post(f"{API}/tickets/1/status", auth=world.agent.basic)
-    assert status.status_code == 405 and status.headers["allow"] == "GET"
+    assert status.status_code == 405 and status.headers["allow"] == "GET, HEAD"
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient, world: World) -> None:
+    created = client.post(f"{API}/tickets", json={"subject": "x"}, auth=world.agent.basic).json()
+    for path in (f"/tickets/{created['id']}", "/tickets"):
+        get = client.get(f"{API}{path}", auth=world.agent.basic)
+        head = client.head(f"{API}{path}", auth=world.agent.basic)
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-length"] == get.headers["content-length"]
 
 
 def test_unacceptable_accept_is_406(client: TestClient, world: World) -> None:

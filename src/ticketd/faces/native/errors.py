@@ -125,12 +125,12 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return problem_response(exc.status_code, body, headers)
 
 
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def allowed_methods(request: Request) -> list[str]:
     # The router reports only the first route that matched the path; a path usually has several.
-    return [
+    allowed = [
         method
         for method in METHODS
         if any(
@@ -138,6 +138,8 @@ def allowed_methods(request: Request) -> list[str]:
             for route in request.app.router.routes
         )
     ]
+    # Every GET resource also answers HEAD (see web.guards.HeadAsGet).
+    return [*allowed[:1], "HEAD", *allowed[1:]] if "GET" in allowed else allowed
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
