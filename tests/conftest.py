@@ -138,7 +138,14 @@ class World:
 
 def _actor(db: Session, tenant: Tenant, username: str, role: Role) -> Actor:
     password = f"pw-{username}-{secrets.token_hex(4)}"
-    user = identity.create_user(db, tenant=tenant, username=username, role=role, password=password)
+    user = identity.create_user(
+        db,
+        tenant=tenant,
+        username=username,
+        role=role,
+        password=password,
+        email=f"{username}@{tenant.slug}.example",
+    )
     issued = identity.create_api_key(db, user=user, name=f"{username} key", scopes=frozenset(ALL_SCOPES))
     principal = Principal(
         tenant_id=tenant.id, user_id=user.id, role=role, credential_id=f"key:{issued.key.id}"

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     # SQLite page cache of the status lookup's connection, in MB (see store/fast_reads.py).
     hot_cache_mb: int = 48
 
+    # Which API faces to serve, comma-separated; any of them can be switched off.
+    faces: str = "native,onecloud"
+    # OneCloud: how long its tokens live (the vendor's are 15 minutes), and the time zone of its dates.
+    onecloud_token_ttl_seconds: int = 900
+    onecloud_time_zone: str = "Asia/Jakarta"
+
     max_body_bytes: int = 1_048_576
     idempotency_ttl_seconds: int = 86_400
 
@@ -42,6 +48,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.database_path}"
+
+    @property
+    def enabled_faces(self) -> set[str]:
+        return {name.strip() for name in self.faces.split(",") if name.strip()}
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,8 +15,15 @@ def test_store_down_is_503_not_500() -> None:
         assert "Traceback" not in response.text
 
 
-def test_non_numeric_and_other_methods_fall_through_to_the_api() -> None:
+def test_non_numeric_ids_name_no_ticket_and_other_methods_fall_through() -> None:
     settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key="k" * 40)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        assert client.get("/api/v1/tickets/abc/status").status_code in (401, 422)
+        for path in (
+            "/api/v1/tickets/abc/status",
+            "/api/v1/tickets/1e5/status",
+            "/api/v1/tickets/%20/status",
+        ):
+            response = client.get(path)
+            assert response.status_code == 404
+            assert response.headers["content-type"] == "application/problem+json"
         assert client.delete("/api/v1/tickets/1/status").status_code == 405

@@ -34,6 +34,12 @@ def register(app: typer.Typer) -> None:
             },
             "ticket_ids": credentials.ticket_ids,
         }
+        if "onecloud" in context.settings.enabled_faces:
+            document["onecloud"] = {
+                "email": "admin@demo.example",
+                "password": credentials.passwords["admin"],
+                "site_id": str(credentials.tenant_id),
+            }
         if as_json:
             typer.echo(orjson.dumps(document).decode())
             return

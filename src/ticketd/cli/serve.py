@@ -49,10 +49,24 @@ def register(app: typer.Typer) -> None:
 
 def uvicorn_arguments(settings: Settings) -> list[str]:
     arguments = [
-        "-m", "uvicorn", "ticketd.web.app:app_from_environment", "--factory",
-        "--host", settings.host, "--port", str(settings.port), "--workers", str(settings.workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-server-header", "--log-level", "info",
-    ]  # fmt: skip
+        "-m",
+        "uvicorn",
+        "ticketd.web.app:app_from_environment",
+        "--factory",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        "--workers",
+        str(settings.workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-server-header",
+        "--log-level",
+        "info",
+    ]
     if not settings.access_log:
         arguments.append("--no-access-log")
     return arguments

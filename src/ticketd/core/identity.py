@@ -85,6 +85,18 @@ def login(db: Session, *, tenant_slug: str, username: str, password: str) -> Use
     return user
 
 
+def login_by_email(db: Session, *, site_id: str, email: str, password: str) -> User:
+    """A login by e-mail address within a tenant named by its numeric id (the vendors' "site")."""
+    tenant_id = int(site_id) if site_id.isdecimal() and len(site_id) < 18 else None
+    user = (
+        db.scalar(select(User).where(User.tenant_id == tenant_id, User.email == email)) if tenant_id else None
+    )
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or user.disabled:
+        raise Unauthenticated("unknown user, wrong password, or disabled account")
+    return user
+
+
 def set_password(db: Session, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.credential_version += 1

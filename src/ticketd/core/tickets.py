@@ -54,7 +54,9 @@ ENUM_FIELDS: dict[str, type[Priority] | type[TicketType] | type[Channel]] = {
     "channel": Channel,
 }
 # What a customer may set on their own ticket; everything else is for staff.
-CUSTOMER_FIELDS = frozenset({"subject", "content", "description", "contact", "cc", "product", "category"})
+CUSTOMER_FIELDS = frozenset(
+    {"subject", "content", "description", "contact", "cc", "product", "category", "custom_fields"}
+)
 
 
 @dataclass(frozen=True)
@@ -326,10 +328,16 @@ def list_tickets(
     return Page(items=rows[:limit], total=total, next_cursor=next_cursor)
 
 
-def _conditions(principal: Principal, filters: TicketFilter) -> list[ColumnElement[bool]]:
+def visible_conditions(principal: Principal) -> list[ColumnElement[bool]]:
+    """The tickets this principal may see: its tenant's, and for a customer only their own."""
     conditions: list[ColumnElement[bool]] = [Ticket.tenant_id == principal.tenant_id]
     if principal.is_customer:
         conditions.append(Ticket.requester_id == principal.user_id)
+    return conditions
+
+
+def _conditions(principal: Principal, filters: TicketFilter) -> list[ColumnElement[bool]]:
+    conditions = visible_conditions(principal)
     if filters.status:
         conditions.append(Ticket.status.in_([s.value for s in filters.status]))
     if filters.requester_id is not None:

@@ -35,14 +35,38 @@ class NewTicket:
 
 # Optional text columns a NewTicket may carry in `values`.
 OPTIONAL_COLUMNS = (
-    "content", "description", "category", "product", "project", "region", "contact", "organisation",
+    "content",
+    "description",
+    "category",
+    "product",
+    "project",
+    "region",
+    "contact",
+    "organisation",
     "severity",
-)  # fmt: skip
+)
 TICKET_COLUMNS = (
-    "id", "tenant_id", "version", "status", "subject", "priority", "type", "channel", "requester_id",
-    "creator_id", "modifier_id", "created_at", "updated_at", "status_changed_at", "remarks", "progress",
-    "cc", "labels", "custom_fields", *OPTIONAL_COLUMNS,
-)  # fmt: skip
+    "id",
+    "tenant_id",
+    "version",
+    "status",
+    "subject",
+    "priority",
+    "type",
+    "channel",
+    "requester_id",
+    "creator_id",
+    "modifier_id",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "remarks",
+    "progress",
+    "cc",
+    "labels",
+    "custom_fields",
+    *OPTIONAL_COLUMNS,
+)
 EVENT_COLUMNS = ("tenant_id", "ticket_id", "actor_id", "at", "kind", "new_value")
 TAG_COLUMNS = ("ticket_id", "tag", "tenant_id")
 EMPTY_LIST = "[]"
@@ -75,14 +99,36 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
         values = new.values
         ticket_rows.append(
             (
-                ticket_id, tenant_id, 1, new.status, new.subject, new.priority, new.type, new.channel,
-                new.requester_id, new.creator_id, new.creator_id, created, created, created, "", 0,
-                EMPTY_LIST, EMPTY_LIST, EMPTY_OBJECT,
-                values.get("content") or "", values.get("description") or "", values.get("category"),
-                values.get("product"), values.get("project"), values.get("region"), values.get("contact"),
-                values.get("organisation"), values.get("severity"),
+                ticket_id,
+                tenant_id,
+                1,
+                new.status,
+                new.subject,
+                new.priority,
+                new.type,
+                new.channel,
+                new.requester_id,
+                new.creator_id,
+                new.creator_id,
+                created,
+                created,
+                created,
+                "",
+                0,
+                EMPTY_LIST,
+                EMPTY_LIST,
+                EMPTY_OBJECT,
+                values.get("content") or "",
+                values.get("description") or "",
+                values.get("category"),
+                values.get("product"),
+                values.get("project"),
+                values.get("region"),
+                values.get("contact"),
+                values.get("organisation"),
+                values.get("severity"),
             )
-        )  # fmt: skip
+        )
         # The event's new_value is a JSON column: the status as a JSON string.
         event_rows.append(
             (tenant_id, ticket_id, new.creator_id, created, "created", orjson.dumps(new.status).decode())

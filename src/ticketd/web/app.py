@@ -1,61 +1,62 @@
-"""The app factory: settings in, one ASGI app out, with every face mounted.
+"""The app factory: settings in, one ASGI app out, with every enabled face mounted.
 
-Layers, outermost first: the status hot path, the header-size guard, per-face request guards,
-idempotency keys, then the face apps themselves.
+Layers, outermost first: the polled status paths, the header-size guard, HEAD-as-GET, per-face
+request guards (406/413/415), then the face whose prefix matches.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
-from collections.abc import AsyncIterator
-from datetime import timedelta
 
-from fastapi import FastAPI
-
-from ticketd.faces.native.app import PREFIX as NATIVE_PREFIX
-from ticketd.faces.native.app import build_native_app, face_rules
 from ticketd.faces.native.errors import render_error
+from ticketd.faces.registry import build_faces
 from ticketd.settings import Settings
+from ticketd.web.asgi import Receive, Scope, Send
+from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
-from ticketd.web.hot_path import StatusHotPath
-from ticketd.web.idempotency import IdempotencyLayer
+from ticketd.web.hot_path import HotPaths
 from ticketd.web.services import Services, build_services
 
 MAX_HEADER_BYTES = 16_384
 
 
-class TicketdApp(StatusHotPath):
+class TicketdApp(HotPaths):
     """The whole app. It is the hot path itself, so a status lookup enters no other layer."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        native = build_native_app(services)
-        native.router.lifespan_context = self._lifespan
-        rules = [face_rules(services)]
-        app = IdempotencyLayer(
-            native,
-            prefix=NATIVE_PREFIX,
-            sessions=services.sessions,
-            authenticator=services.authenticator,
-            render_error=render_error,
-            ttl=timedelta(seconds=services.settings.idempotency_ttl_seconds),
+        self.faces = build_faces(services)
+        rules = [rule for face in self.faces for rule in face.rules]
+        dispatcher = FaceDispatcher(
+            [(rule.prefix, face.app) for face in self.faces for rule in face.rules], render_error
         )
         guarded = HeaderSizeGuard(
-            HeadAsGet(FaceRequestGuard(app, rules)), rules, MAX_HEADER_BYTES, render_error
+            HeadAsGet(FaceRequestGuard(dispatcher, rules)), rules, MAX_HEADER_BYTES, render_error
         )
-        super().__init__(guarded, services.authenticator, MAX_HEADER_BYTES)
-        self.native: FastAPI = native
+        super().__init__(
+            guarded, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
+        )
 
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        # Everything built so far (routes, schemas, models) lives as long as the process. Frozen,
-        # it is skipped by every later full collection, which otherwise walks it all and stalls
-        # the event loop while clients poll.
-        gc.collect()
-        gc.freeze()
-        yield
-        self.services.close()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                # Everything built so far (routes, schemas, models) lives as long as the process.
+                # Frozen, it is skipped by every later full collection, which otherwise walks it
+                # all and stalls the event loop while clients poll.
+                gc.collect()
+                gc.freeze()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.services.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 def create_app(settings: Settings) -> TicketdApp:

@@ -1,0 +1,84 @@
+"""The native face's polled path: `GET /api/v1/tickets/{id}/status`, answered without the framework."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from ticketd.core.authenticate import Authenticator
+from ticketd.core.errors import Forbidden, NotFound, Unauthenticated
+from ticketd.core.status_lookup import lookup_status
+from ticketd.faces.face import HotRoute
+from ticketd.store.fast_reads import STORE_ERRORS, to_datetime
+from ticketd.web.asgi import Scope, Send, respond
+from ticketd.web.credentials import CHALLENGE, parse_authorization
+from ticketd.web.negotiation import acceptable
+from ticketd.web.problems import problem, problem_headers
+
+log = logging.getLogger(__name__)
+
+OFFERED = ("application/json", "application/problem+json")
+CACHE_CONTROL = (b"cache-control", b"private, no-cache")
+JSON_TYPE = (b"content-type", b"application/json")
+CHALLENGE_HEADER = [(b"www-authenticate", CHALLENGE.encode())]
+MAX_ID_DIGITS = 18
+
+
+def native_status_route(authenticator: Authenticator) -> HotRoute:
+    async def handle(scope: Scope, send: Send, ticket_text: str) -> None:
+        if not (ticket_text.isdecimal() and len(ticket_text) <= MAX_ID_DIGITS):
+            await _problem(send, 404, f"no resource at {scope['path']}")
+            return
+        ticket_id = int(ticket_text)
+        authorization = accept = if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"accept":
+                accept = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        if accept is not None and acceptable(accept, OFFERED) is None:
+            await _problem(send, 406, "this resource is served as application/json")
+            return
+        try:
+            view = lookup_status(authenticator, parse_authorization(authorization), ticket_id)
+        except Unauthenticated as exc:
+            await _problem(send, 401, exc.message, CHALLENGE_HEADER)
+            return
+        except Forbidden as exc:
+            await _problem(send, 403, exc.message)
+            return
+        except NotFound as exc:
+            await _problem(send, 404, exc.message)
+            return
+        except STORE_ERRORS:
+            log.exception("status lookup failed in the store")
+            await _problem(send, 503, "the store is not answering; try again shortly")
+            return
+        etag = view.etag
+        if if_none_match is not None and etag_matches(if_none_match, etag):
+            await respond(send, 304, [(b"etag", etag.encode()), CACHE_CONTROL])
+            return
+        body = orjson.dumps(
+            {"id": ticket_id, "status": view.status, "updated_at": to_datetime(view.updated_at)},
+            option=orjson.OPT_UTC_Z,
+        )
+        headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), (b"etag", etag.encode()), CACHE_CONTROL]
+        await respond(send, 200, headers, body)
+
+    return HotRoute(prefix="/api/v1/tickets/", suffix="/status", handler=handle)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    if if_none_match == etag or if_none_match.strip() == "*":
+        return True
+    return etag in (part.strip().removeprefix("W/") for part in if_none_match.split(","))
+
+
+async def _problem(
+    send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = problem(status, detail)
+    await respond(send, status, problem_headers(body, extra), body)

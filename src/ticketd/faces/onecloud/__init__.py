@@ -1,0 +1,1 @@
+"""Ciptadrasoft OneCloud helpdesk API, reproduced under /api (authenticate, ticketrz, ticket)."""
