@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     database_path: Path = Field(default_factory=default_database_path)
 
+    # How long to wait for PostgreSQL to accept a connection before the request fails.
+    database_connect_timeout_seconds: int = 10
+
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -35,7 +38,7 @@ class Settings(BaseSettings):
     hot_cache_mb: int = 48
 
     # Which API faces to serve, comma-separated; any of them can be switched off.
-    faces: str = "native,onecloud"
+    faces: str = "native,onecloud,prioticket"
     # OneCloud: how long its tokens live (the vendor's are 15 minutes), and the time zone of its dates.
     onecloud_token_ttl_seconds: int = 900
     onecloud_time_zone: str = "Asia/Jakarta"

@@ -34,6 +34,11 @@ def register(app: typer.Typer) -> None:
             },
             "ticket_ids": credentials.ticket_ids,
         }
+        if "prioticket" in context.settings.enabled_faces:
+            document["prioticket"] = {
+                "client_id": credentials.api_key_id,
+                "client_secret": credentials.api_key_secret,
+            }
         if "onecloud" in context.settings.enabled_faces:
             document["onecloud"] = {
                 "email": "admin@demo.example",

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from ticketd.faces.face import Face
 from ticketd.faces.native.face import native_face
 from ticketd.faces.onecloud.face import onecloud_face
+from ticketd.faces.prioticket.face import prioticket_face
 from ticketd.web.services import Services
 
 BUILDERS: dict[str, Callable[[Services], Face]] = {
     "native": native_face,
     "onecloud": onecloud_face,
+    "prioticket": prioticket_face,
 }
 
 

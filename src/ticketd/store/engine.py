@@ -22,7 +22,13 @@ def build_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url
     if settings.is_sqlite:
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"connect_timeout": settings.database_connect_timeout_seconds},
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -131,6 +131,21 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 
+class AccessToken(Base):
+    """An opaque bearer token issued to a program for one face (OAuth 2.0 client credentials)."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (Index("ix_access_tokens_api_key", "api_key_id"),)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    face: Mapped[str] = mapped_column(String(32))
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    scope: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    expires_at: Mapped[datetime] = mapped_column(Stamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
