@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from ticketd.core.errors import DomainError
+from ticketd.core.identity import TOKEN_SECRET_NAME, server_secret
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import is_current, upgrade
@@ -30,6 +31,10 @@ class CliContext:
             if not is_current(self._engine):
                 upgrade(self._engine)
         return self._engine
+
+    def token_secret(self, db: Session) -> str:
+        """The server secret every process signs and seals with (see web.services)."""
+        return self.settings.secret_key or server_secret(db, TOKEN_SECRET_NAME)
 
     def close(self) -> None:
         if self._engine is not None:

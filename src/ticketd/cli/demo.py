@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ticketd.cli.context import cli_context, console
 from ticketd.core.demo import ensure_demo
+from ticketd.core.signing_keys import Sealer
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +22,7 @@ def register(app: typer.Typer) -> None:
         """Create the demo tenant (once) and print its credentials."""
         context = cli_context(ctx)
         with context.transaction() as db:
-            credentials = ensure_demo(db)
+            credentials = ensure_demo(db, Sealer(context.token_secret(db)))
         base_url = context.settings.resolved_base_url
         document: dict[str, Any] = {
             "base_url": base_url,
@@ -34,6 +35,15 @@ def register(app: typer.Typer) -> None:
             },
             "ticket_ids": credentials.ticket_ids,
         }
+        if "huawei" in context.settings.enabled_faces:
+            document["huawei"] = {
+                "user": "admin",
+                "password": credentials.passwords["admin"],
+                "domain": credentials.tenant,
+                "domain_id": str(credentials.tenant_id),
+                "ak": credentials.access_key,
+                "sk": credentials.secret_key,
+            }
         if "prioticket" in context.settings.enabled_faces:
             document["prioticket"] = {
                 "client_id": credentials.api_key_id,

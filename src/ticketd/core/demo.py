@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketd.core import identity, tickets
+from ticketd.core import identity, signing_keys, tickets
 from ticketd.core.api_keys import KEY_ID_PREFIX, NewKey
 from ticketd.core.lifecycle import Status
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
-from ticketd.store.tables import ApiKey, Tenant, Ticket, User
+from ticketd.core.signing_keys import AccessKeyPair, Sealer
+from ticketd.store.tables import ApiKey, SigningKey, Tenant, Ticket, User
 
 DEMO_TENANT = "demo"
 SEED_NAME = "demo-seed"
@@ -66,6 +67,8 @@ class DemoCredentials:
     api_key_id: str
     api_key_secret: str
     ticket_ids: list[int]
+    access_key: str
+    secret_key: str
 
 
 def derive(seed: str, purpose: str, length: int = 24) -> str:
@@ -73,7 +76,7 @@ def derive(seed: str, purpose: str, length: int = 24) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:length]
 
 
-def ensure_demo(db: Session) -> DemoCredentials:
+def ensure_demo(db: Session, sealer: Sealer) -> DemoCredentials:
     seed = identity.server_secret(db, SEED_NAME)
     passwords = {name: derive(seed, f"password:{name}", 16) for name, _, _ in USERS}
     key = NewKey(
@@ -101,6 +104,12 @@ def ensure_demo(db: Session) -> DemoCredentials:
         identity.create_api_key(
             db, user=users["admin"], name="demo key", scopes=frozenset(ALL_SCOPES), fixed=key
         )
+    pair = AccessKeyPair(
+        access_key="DEMO" + derive(seed, "access-key", 16).upper().replace("-", "X").replace("_", "Y"),
+        secret_key=derive(seed, "secret-key", 40),
+    )
+    if db.get(SigningKey, pair.access_key) is None:
+        signing_keys.create(db, sealer, user=users["admin"], fixed=pair)
     ticket_ids = list(db.scalars(select(Ticket.id).where(Ticket.tenant_id == tenant.id).order_by(Ticket.id)))
     if not ticket_ids:
         ticket_ids = _create_tickets(db, tenant, users)
@@ -111,6 +120,8 @@ def ensure_demo(db: Session) -> DemoCredentials:
         api_key_id=key.key_id,
         api_key_secret=key.secret,
         ticket_ids=ticket_ids,
+        access_key=pair.access_key,
+        secret_key=pair.secret_key,
     )
 
 

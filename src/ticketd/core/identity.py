@@ -158,6 +158,10 @@ def revoke_api_key(db: Session, *, key_id: str) -> ApiKey:
     return key
 
 
+# The server secret tokens are signed with and access keys sealed with; the row's name, not the secret.
+TOKEN_SECRET_NAME = "jwt-signing-key"  # noqa: S105
+
+
 def server_secret(db: Session, name: str) -> str:
     """A secret generated once into the store, so every process sharing the store agrees on it."""
     row = db.get(ServerSecret, name)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ticketd.core.authenticate import Authenticator, Credential
+from ticketd.core.authenticate import Authenticator, Credential, TicketRow
 from ticketd.core.errors import Forbidden, NotFound
-from ticketd.core.principal import Scope
+from ticketd.core.principal import Principal, Scope
 
 READ = Scope.TICKETS_READ.value
 
@@ -26,6 +26,11 @@ class StatusView:
 
 def lookup_status(authenticator: Authenticator, credential: Credential, ticket_id: int) -> StatusView:
     principal, row = authenticator.authenticate_with_ticket(credential, ticket_id)
+    return visible_status(principal, ticket_id, row)
+
+
+def visible_status(principal: Principal, ticket_id: int, row: TicketRow | None) -> StatusView:
+    """The ticket's status if this principal may see it, from the row FastReader read."""
     if READ not in principal.scopes:
         raise Forbidden("the credential lacks the tickets:read scope")
     if not row or row[0] is None:

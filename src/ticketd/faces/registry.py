@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ticketd.faces.face import Face
+from ticketd.faces.huawei.face import huawei_face
 from ticketd.faces.native.face import native_face
 from ticketd.faces.onecloud.face import onecloud_face
 from ticketd.faces.prioticket.face import prioticket_face
@@ -14,6 +15,7 @@ BUILDERS: dict[str, Callable[[Services], Face]] = {
     "native": native_face,
     "onecloud": onecloud_face,
     "prioticket": prioticket_face,
+    "huawei": huawei_face,
 }
 
 

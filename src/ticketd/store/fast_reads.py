@@ -28,6 +28,10 @@ USER_COLUMNS = "u.tenant_id, u.role, u.disabled, u.credential_version"
 TICKET_COLUMNS = "t.tenant_id, t.requester_id, t.status, t.version, t.updated_at"
 API_KEY_SQL = f"SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = {{p}}"
 USER_SQL = f"SELECT {USER_COLUMNS} FROM users u WHERE u.id = {{p}}"
+SIGNING_KEY_SQL = (
+    "SELECT s.tenant_id, s.user_id, s.secret_sealed, s.revoked_at, u.role, u.disabled, u.tenant_id"
+    " FROM signing_keys s JOIN users u ON u.id = s.user_id WHERE s.access_key = {p}"
+)
 # The hot path's one statement: the credential and the ticket together, one round trip instead of two.
 KEY_AND_TICKET_SQL = (
     f"SELECT {KEY_COLUMNS}, {TICKET_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id"
@@ -57,6 +61,7 @@ class FastReader:
         hint = SQLITE_HINT if self._sqlite else ""
         self._api_key_sql = API_KEY_SQL.format(p=placeholder)
         self._user_sql = USER_SQL.format(p=placeholder)
+        self._signing_key_sql = SIGNING_KEY_SQL.format(p=placeholder)
         self._ticket_sql = TICKET_STATUS_SQL.format(p=placeholder, hint=hint)
         self._key_and_ticket_sql = KEY_AND_TICKET_SQL.format(p=placeholder, hint=hint)
         self._user_and_ticket_sql = USER_AND_TICKET_SQL.format(p=placeholder, hint=hint)
@@ -109,6 +114,9 @@ class FastReader:
 
     def ticket_status(self, ticket_id: int) -> tuple[Any, ...] | None:
         return self._one(self._ticket_sql, ticket_id)
+
+    def signing_key(self, access_key: str) -> tuple[Any, ...] | None:
+        return self._one(self._signing_key_sql, access_key)
 
     def key_and_ticket(self, key_id: str, ticket_id: int) -> tuple[Any, ...] | None:
         """The key's 8 columns (as `api_key`) then the ticket's 5 (as `ticket_status`, all None if absent)."""

@@ -146,6 +146,27 @@ class AccessToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 
+class SigningKey(Base):
+    """An access key (AK) and its secret (SK) for signed requests; the SK is stored sealed."""
+
+    __tablename__ = "signing_keys"
+    access_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_labels_tenant_name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    color: Mapped[str] = mapped_column(String(16))
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (

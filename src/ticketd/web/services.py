@@ -8,12 +8,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
-from ticketd.core.identity import server_secret
+from ticketd.core.identity import TOKEN_SECRET_NAME, server_secret
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader
-
-TOKEN_SECRET_NAME = "jwt-signing-key"  # noqa: S105 - the row name, not the secret
 
 
 @dataclass

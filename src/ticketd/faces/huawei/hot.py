@@ -1,0 +1,80 @@
+"""`GET /v2/servicerequest/cases/{case_id}/status`, answered on the lean path like the native lookup."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from ticketd.core.errors import Forbidden, NotFound, Unauthenticated
+from ticketd.core.status_lookup import visible_status
+from ticketd.faces.face import HotRoute
+from ticketd.faces.huawei.auth import HuaweiAuth
+from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, body
+from ticketd.faces.huawei.times import zone_of
+from ticketd.faces.huawei.vocabulary import STATUS_CODES
+from ticketd.store.fast_reads import STORE_ERRORS
+from ticketd.web.asgi import Scope, Send, respond
+from ticketd.web.negotiation import acceptable
+
+log = logging.getLogger(__name__)
+JSON_TYPE = (b"content-type", JSON.encode())
+OFFERED = ("application/json",)
+
+
+def case_status_route(auth: HuaweiAuth) -> HotRoute:
+    reader = auth.services.reader
+    authenticator = auth.services.authenticator
+
+    async def handle(scope: Scope, send: Send, case_id: str) -> None:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        accept = headers.get("accept")
+        if accept is not None and acceptable(accept, OFFERED) is None:
+            await _error(send, 406, "OSM.0001", "Failed: this API answers in application/json")
+            return
+        for name in ("x-language", "x-time-zone"):
+            value = headers.get(name)
+            if value is not None and not 1 <= len(value) <= 32:
+                await _error(send, 400, *PARAM_INVALID)
+                return
+        if zone_of(headers.get("x-time-zone")) is None or not 1 <= len(case_id) <= 64:
+            await _error(send, 400, *PARAM_INVALID)
+            return
+        if not case_id.isdecimal() or len(case_id) > 18:
+            await _error(send, 404, *CASE_NOT_FOUND)
+            return
+        ticket_id = int(case_id)
+        try:
+            token = headers.get("x-auth-token")
+            if token is not None:
+                claims = auth.token_claims(token)
+                row = reader.user_and_ticket(claims.user_id, ticket_id)
+                principal = authenticator.token_principal(claims, row and row[:4])
+                ticket = (row or ())[4:]
+            else:
+                query = scope.get("query_string", b"").decode("latin-1")
+                principal = auth.principal("GET", scope["path"], query, headers, b"")
+                ticket = reader.ticket_status(ticket_id) or ()
+            view = visible_status(principal, ticket_id, ticket)
+        except Unauthenticated as exc:
+            await _error(send, 401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}")
+            return
+        except Forbidden as exc:
+            await _error(send, 403, "OSM.0003", exc.message)
+            return
+        except NotFound:
+            await _error(send, 404, *CASE_NOT_FOUND)
+            return
+        except STORE_ERRORS:
+            log.exception("case status lookup failed in the store")
+            await _error(send, 503, "APIGW.0203", "Backend unavailable")
+            return
+        payload = orjson.dumps({"status": STATUS_CODES[view.status]})
+        await respond(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)
+
+    return HotRoute(prefix="/v2/servicerequest/cases/", suffix="/status", handler=handle)
+
+
+async def _error(send: Send, status: int, code: str, message: str) -> None:
+    payload = body(code, message)
+    await respond(send, status, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)
