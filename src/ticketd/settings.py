@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     hot_cache_mb: int = 48
 
     # Which API faces to serve, comma-separated; any of them can be switched off.
-    faces: str = "native,onecloud,prioticket,huawei"
+    faces: str = "native,wallet,onecloud,prioticket,huawei"
     # OneCloud: how long its tokens live (the vendor's are 15 minutes), and the time zone of its dates.
     onecloud_token_ttl_seconds: int = 900
     onecloud_time_zone: str = "Asia/Jakarta"

@@ -50,8 +50,21 @@ def test_demo_is_idempotent_and_prints_json(settings: Settings) -> None:
     first = json.loads(_run(settings, "demo", "--json"))
     second = json.loads(_run(settings, "demo", "--json"))
     assert first == second
-    assert set(first) >= {"base_url", "tenant", "native", "ticket_ids"}
+    assert set(first) == {
+        "base_url",
+        "tenant",
+        "native",
+        "ticket_ids",
+        "wallet",
+        "onecloud",
+        "prioticket",
+        "huawei",
+    }
     assert set(first["native"]) == {"api_key_id", "api_key_secret", "user", "password"}
+    assert set(first["wallet"]) == {"project_key", "project_secret"}
+    assert set(first["onecloud"]) == {"email", "password", "site_id"}
+    assert set(first["prioticket"]) == {"client_id", "client_secret"}
+    assert set(first["huawei"]) == {"user", "password", "domain", "domain_id", "ak", "sk"}
     assert len(first["ticket_ids"]) >= 24
     engine = build_engine(settings)
     assert count_rows(engine, "tickets") == len(first["ticket_ids"])

@@ -35,6 +35,11 @@ def register(app: typer.Typer) -> None:
             },
             "ticket_ids": credentials.ticket_ids,
         }
+        if "wallet" in context.settings.enabled_faces:
+            document["wallet"] = {
+                "project_key": credentials.api_key_id,
+                "project_secret": credentials.api_key_secret,
+            }
         if "huawei" in context.settings.enabled_faces:
             document["huawei"] = {
                 "user": "admin",

@@ -9,10 +9,12 @@ from ticketd.faces.huawei.face import huawei_face
 from ticketd.faces.native.face import native_face
 from ticketd.faces.onecloud.face import onecloud_face
 from ticketd.faces.prioticket.face import prioticket_face
+from ticketd.faces.wallet.face import wallet_face
 from ticketd.web.services import Services
 
 BUILDERS: dict[str, Callable[[Services], Face]] = {
     "native": native_face,
+    "wallet": wallet_face,
     "onecloud": onecloud_face,
     "prioticket": prioticket_face,
     "huawei": huawei_face,

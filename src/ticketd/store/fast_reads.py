@@ -28,6 +28,8 @@ USER_COLUMNS = "u.tenant_id, u.role, u.disabled, u.credential_version"
 TICKET_COLUMNS = "t.tenant_id, t.requester_id, t.status, t.version, t.updated_at"
 API_KEY_SQL = f"SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = {{p}}"
 USER_SQL = f"SELECT {USER_COLUMNS} FROM users u WHERE u.id = {{p}}"
+OPERATION_SQL = "SELECT tenant_id, status, created_at, created_by FROM operations WHERE id = {p}"
+OPERATION_CHILDREN_SQL = "SELECT id, status FROM operations WHERE parent_id = {p} ORDER BY id"
 SIGNING_KEY_SQL = (
     "SELECT s.tenant_id, s.user_id, s.secret_sealed, s.revoked_at, u.role, u.disabled, u.tenant_id"
     " FROM signing_keys s JOIN users u ON u.id = s.user_id WHERE s.access_key = {p}"
@@ -62,6 +64,8 @@ class FastReader:
         self._api_key_sql = API_KEY_SQL.format(p=placeholder)
         self._user_sql = USER_SQL.format(p=placeholder)
         self._signing_key_sql = SIGNING_KEY_SQL.format(p=placeholder)
+        self._operation_sql = OPERATION_SQL.format(p=placeholder)
+        self._children_sql = OPERATION_CHILDREN_SQL.format(p=placeholder)
         self._ticket_sql = TICKET_STATUS_SQL.format(p=placeholder, hint=hint)
         self._key_and_ticket_sql = KEY_AND_TICKET_SQL.format(p=placeholder, hint=hint)
         self._user_and_ticket_sql = USER_AND_TICKET_SQL.format(p=placeholder, hint=hint)
@@ -114,6 +118,19 @@ class FastReader:
 
     def ticket_status(self, ticket_id: int) -> tuple[Any, ...] | None:
         return self._one(self._ticket_sql, ticket_id)
+
+    def operation(self, operation_id: int) -> tuple[Any, ...] | None:
+        return self._one(self._operation_sql, operation_id)
+
+    def operation_children(self, operation_id: int) -> list[tuple[Any, ...]]:
+        try:
+            rows: list[tuple[Any, ...]] = (
+                self._connection().execute(self._children_sql, (operation_id,)).fetchall()
+            )
+            return rows
+        except STORE_ERRORS:
+            self._local.connection = None
+            raise
 
     def signing_key(self, access_key: str) -> tuple[Any, ...] | None:
         return self._one(self._signing_key_sql, access_key)

@@ -167,6 +167,35 @@ class Label(Base):
     color: Mapped[str] = mapped_column(String(16))
 
 
+class Operation(Base):
+    """Work that outlives a request: an import, an export, a bulk update, or a part of one."""
+
+    __tablename__ = "operations"
+    __table_args__ = (
+        Index("ix_operations_parent", "parent_id", "id"),
+        Index("ix_operations_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_operations_claimable", "status", "lease_expires_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("operations.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    # pending, running, completed, failed, canceled
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    started_at: Mapped[datetime | None] = mapped_column(Stamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Stamp)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (

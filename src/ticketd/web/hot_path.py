@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from ticketd.faces.face import HotRoute
-from ticketd.web.asgi import ASGIApp, Receive, Scope, Send, respond
+from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,13 @@ class HotPaths:
         self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             path: str = scope["path"]
             for route in self.routes:
                 found = route.match(path)
                 if found is not None and self._headers_fit(scope):
+                    if scope["method"] == "HEAD":
+                        send = _without_body(send)
                     try:
                         await route.handler(scope, send, found)
                     except Exception:
@@ -44,3 +46,14 @@ class HotPaths:
         for name, value in scope["headers"]:
             size += len(name) + len(value)
         return size <= self.max_header_bytes
+
+
+def _without_body(send: Send) -> Send:
+    """HEAD: the same status and headers as GET, no body (RFC 9110 §9.3.2)."""
+
+    async def headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return headers_only

@@ -1,0 +1,1 @@
+"""Airship Wallet API (tickets and system status), reproduced under /v1."""

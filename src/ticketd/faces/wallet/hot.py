@@ -1,0 +1,68 @@
+"""`GET /v1/ticket/{ticketId}`, polled like a status lookup and answered on the same lean path."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from ticketd.core.authenticate import Authenticator
+from ticketd.core.errors import NotFound, Unauthenticated
+from ticketd.core.principal import Scope
+from ticketd.faces.face import HotRoute
+from ticketd.faces.wallet.errors import JSON, error_body
+from ticketd.faces.wallet.tickets import wallet_ticket
+from ticketd.store.fast_reads import STORE_ERRORS, FastReader
+from ticketd.web.asgi import Scope as AsgiScope
+from ticketd.web.asgi import Send, respond
+from ticketd.web.credentials import decode_basic
+from ticketd.web.negotiation import acceptable
+
+log = logging.getLogger(__name__)
+JSON_TYPE = (b"content-type", JSON.encode())
+CHALLENGE = (b"www-authenticate", b'Basic realm="wallet"')
+
+
+def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
+    async def handle(scope: AsgiScope, send: Send, ticket_text: str) -> None:
+        authorization = accept = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"accept":
+                accept = value.decode("latin-1")
+        if accept is not None and acceptable(accept, ("application/json",)) is None:
+            await _error(send, 406, "this resource is served as application/json")
+            return
+        try:
+            scheme, _, value = (authorization or "").partition(" ")
+            if scheme.lower() != "basic":
+                raise Unauthenticated("HTTP Basic with the project key and secret is required")
+            key, secret = decode_basic(value.strip())
+            principal = authenticator.by_api_key(key, secret)
+            if not principal.has_scope(Scope.TICKETS_READ):
+                await _error(send, 403, "the project key lacks the tickets:read scope")
+                return
+            if not ticket_text.isdecimal() or len(ticket_text) > 18:
+                raise NotFound(f"ticket {ticket_text} does not exist")
+            body = orjson.dumps(wallet_ticket(reader, principal, int(ticket_text)))
+        except Unauthenticated as exc:
+            await _error(send, 401, exc.message, [CHALLENGE])
+            return
+        except NotFound as exc:
+            await _error(send, 404, exc.message)
+            return
+        except STORE_ERRORS:
+            log.exception("wallet ticket lookup failed in the store")
+            await _error(send, 503, "the store is not answering; try again shortly")
+            return
+        await respond(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(body))], body)
+
+    return HotRoute(prefix="/v1/ticket/", suffix="", handler=handle)
+
+
+async def _error(
+    send: Send, status: int, details: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = error_body(status, details)
+    await respond(send, status, [JSON_TYPE, (b"content-length", b"%d" % len(body)), *(extra or [])], body)
