@@ -30,6 +30,7 @@ from ticketd.settings import Settings
 from ticketd.store.bulk import NewTicket, insert_tickets
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import upgrade
+from ticketd.store.tables import Operation
 
 ROOT = Path(__file__).resolve().parent.parent
 DURATION = os.environ.get("BENCH_DURATION", "10s")
@@ -39,16 +40,21 @@ LARGE = int(os.environ.get("BENCH_TICKETS", "1000000"))
 SMALL = 10_000
 STATUSES = ("new", "open", "pending", "solved", "closed")
 
+BENCH_PASSWORD = "bench password"  # noqa: S105 - a throwaway store's
+NATIVE_STATUS = "/api/v1/tickets/{id}/status"
+HUAWEI_STATUS = "/v2/servicerequest/cases/{id}/status"
 LUA = """
 math.randomseed(os.time())
 local n = tonumber(os.getenv("BENCH_N"))
-local auth = os.getenv("BENCH_AUTH")
+local path = os.getenv("BENCH_PATH")
+local header = os.getenv("BENCH_HEADER")
+local value = os.getenv("BENCH_VALUE")
 local revalidate = os.getenv("BENCH_REVALIDATE") == "1"
 request = function()
   local id = math.random(1, n)
-  local headers = {["Authorization"] = auth}
+  local headers = {[header] = value}
   if revalidate then headers["If-None-Match"] = '"' .. id .. '-1"' end
-  return wrk.format("GET", "/api/v1/tickets/" .. id .. "/status", headers)
+  return wrk.format("GET", string.gsub(path, "{id}", tostring(id)), headers)
 end
 """
 
@@ -76,15 +82,24 @@ def ensure_wrk() -> str:
     return found
 
 
-def load_store(path: Path, count: int) -> tuple[str, float]:
-    """A fresh store: one tenant, one admin key, `count` tickets. Returns the Basic header and rows/s."""
+@dataclass
+class Store:
+    basic: str  # an Authorization header value
+    operation_id: int  # a Wallet ticket with two children
+    rows_per_second: float
+
+
+def load_store(path: Path, count: int) -> Store:
+    """A fresh store: one tenant, one admin with a key and a password, `count` tickets, one bulk operation."""
     settings = Settings(database_path=path)
     engine = build_engine(settings)
     upgrade(engine)
     sessions = session_factory(engine)
     with unit_of_work(sessions, write=True) as db:
         tenant = identity.create_tenant(db, slug="bench", name="Bench")
-        user = identity.create_user(db, tenant=tenant, username="bench", role=Role.ADMIN, password=None)
+        user = identity.create_user(
+            db, tenant=tenant, username="bench", role=Role.ADMIN, password=BENCH_PASSWORD
+        )
         issued = identity.create_api_key(db, user=user, name="bench", scopes=frozenset(ALL_SCOPES))
         tenant_id, user_id = tenant.id, user.id
         db.commit()
@@ -109,13 +124,50 @@ def load_store(path: Path, count: int) -> tuple[str, float]:
             insert_tickets(db, tenant_id, rows)
             db.commit()
     elapsed = time.perf_counter() - started
+    with unit_of_work(sessions, write=True) as db:
+        parent = Operation(
+            tenant_id=tenant_id,
+            kind="bulk_update",
+            status="completed",
+            version=1,
+            progress_done=2,
+            params={},
+            created_by=user_id,
+            created_at=base,
+        )
+        db.add(parent)
+        db.flush()
+        for status in ("completed", "failed"):
+            db.add(
+                Operation(
+                    tenant_id=tenant_id,
+                    parent_id=parent.id,
+                    kind="bulk_update",
+                    status=status,
+                    version=1,
+                    progress_done=1,
+                    params={},
+                    created_by=user_id,
+                    created_at=base,
+                )
+            )
+        operation_id = parent.id
+        db.commit()
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     # Let the kernel write the new file out now, not while the servers are being measured.
     os.sync()
     credentials = b64encode(f"{issued.key.id}:{issued.secret}".encode()).decode()
-    return f"Basic {credentials}", count / elapsed
+    return Store(f"Basic {credentials}", operation_id, count / elapsed)
+
+
+def iam_token(port: int) -> str:
+    user = {"name": "bench", "password": BENCH_PASSWORD, "domain": {"name": "bench"}}
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": user}}}}
+    response = httpx2.post(f"http://127.0.0.1:{port}/v3/auth/tokens", json=body)
+    response.raise_for_status()
+    return response.headers["x-subject-token"]
 
 
 def free_port() -> int:
@@ -213,10 +265,11 @@ def main() -> None:
     servers: list[subprocess.Popen[bytes]] = []
     try:
         print(f"loading {LARGE:,} tickets into a fresh store ...", flush=True)
-        large_auth, rows_per_second = load_store(workdir / "large.sqlite3", LARGE)
+        large = load_store(workdir / "large.sqlite3", LARGE)
+        rows_per_second = large.rows_per_second
         print(f"  loaded at {rows_per_second:,.0f} tickets/s")
         print(f"loading {SMALL:,} tickets into another ...", flush=True)
-        small_auth, _ = load_store(workdir / "small.sqlite3", SMALL)
+        small = load_store(workdir / "small.sqlite3", SMALL)
 
         # A server that has run for a while has its store in the page cache; a file just written
         # may have been partly evicted (this machine reclaims cold pages). Read both in first.
@@ -234,12 +287,52 @@ def main() -> None:
             serve_ticketd(workdir / "large.sqlite3", large_port),
             serve_ticketd(workdir / "small.sqlite3", small_port),
         ]
+        iam = iam_token(large_port)
+        wallet_path = f"/v1/ticket/{large.operation_id}"
         scenarios: list[tuple[str, int, dict[str, str], Path | None, subprocess.Popen[bytes]]] = [
             ("bare ASGI app", bare_port, dict(os.environ), None, servers[0]),
-            ("status, 1M tickets", large_port, _wrk_env(large_auth, LARGE, "0"), script, servers[1]),
-            ("status 304, 1M tickets", large_port, _wrk_env(large_auth, LARGE, "1"), script, servers[1]),
-            ("status, 10k tickets", small_port, _wrk_env(small_auth, SMALL, "0"), script, servers[2]),
-            ("status 304, 10k tickets", small_port, _wrk_env(small_auth, SMALL, "1"), script, servers[2]),
+            (
+                f"status, {LARGE:,} tickets",
+                large_port,
+                _wrk_env(NATIVE_STATUS, large.basic, LARGE, "0"),
+                script,
+                servers[1],
+            ),
+            (
+                f"status 304, {LARGE:,} tickets",
+                large_port,
+                _wrk_env(NATIVE_STATUS, large.basic, LARGE, "1"),
+                script,
+                servers[1],
+            ),
+            (
+                f"status, {SMALL:,} tickets",
+                small_port,
+                _wrk_env(NATIVE_STATUS, small.basic, SMALL, "0"),
+                script,
+                servers[2],
+            ),
+            (
+                f"status 304, {SMALL:,} tickets",
+                small_port,
+                _wrk_env(NATIVE_STATUS, small.basic, SMALL, "1"),
+                script,
+                servers[2],
+            ),
+            (
+                f"huawei status, {LARGE:,} tickets",
+                large_port,
+                _wrk_env(HUAWEI_STATUS, iam, LARGE, "0", header="X-Auth-Token"),
+                script,
+                servers[1],
+            ),
+            (
+                f"wallet ticket, {LARGE:,} tickets",
+                large_port,
+                _wrk_env(wallet_path, large.basic, 1, "0"),
+                script,
+                servers[1],
+            ),
         ]
         runs: dict[str, list[Result]] = {name: [] for name, *_ in scenarios}
         for round_number in range(ROUNDS):
@@ -261,10 +354,10 @@ def main() -> None:
         result.ratio_to_bare = result.requests_per_second / bare_rps
     print()
     print(f"medians of {ROUNDS} rounds of {DURATION}, {CONNECTIONS} connections, server on one core")
-    print(f"{'scenario':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}")
+    print(f"{'scenario':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}")
     for r in results:
         print(
-            f"{r.name:<26}{r.requests_per_second:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.name:<34}{r.requests_per_second:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
             f"{r.ratio_to_bare:>8.2f}{r.errors:>8}{r.peak_memory_mb:>9.1f}"
         )
     print(f"\nbulk load: {rows_per_second:,.0f} tickets/s")
@@ -279,8 +372,17 @@ def main() -> None:
         sys.exit("some requests failed: see the errors column")
 
 
-def _wrk_env(auth: str, count: int, revalidate: str) -> dict[str, str]:
-    return {**os.environ, "BENCH_N": str(count), "BENCH_AUTH": auth, "BENCH_REVALIDATE": revalidate}
+def _wrk_env(
+    path: str, value: str, count: int, revalidate: str, header: str = "Authorization"
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BENCH_PATH": path,
+        "BENCH_HEADER": header,
+        "BENCH_VALUE": value,
+        "BENCH_N": str(count),
+        "BENCH_REVALIDATE": revalidate,
+    }
 
 
 def _median(name: str, runs: list[Result], server: subprocess.Popen[bytes]) -> Result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 OFFSET = re.compile(
@@ -11,6 +12,7 @@ OFFSET = re.compile(
 )
 
 
+@lru_cache(maxsize=256)
 def zone_of(header: str | None) -> tzinfo | None:
     """The zone, or None when the header names none that exists."""
     value = (header or "GMT+8").strip()

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from ticketd.settings import Settings
+from ticketd.web.app import create_app
+
+
+def test_faces_can_be_switched_off(tmp_path: Path) -> None:
+    settings = Settings(database_path=tmp_path / "off.sqlite3", secret_key="k" * 40, faces="native,onecloud")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for path in ("/v1/system/status", "/v3.8/distributor/system/ping", "/v2/servicerequest/cases/1/status"):
+            response = client.get(path)
+            assert response.status_code == 404, path
+            assert response.headers["content-type"] == "application/problem+json"
+        assert client.get("/api/onecloud/openapi.json").status_code == 200
+
+
+def test_an_unknown_face_is_a_configuration_error(tmp_path: Path) -> None:
+    settings = Settings(database_path=tmp_path / "bad.sqlite3", secret_key="k" * 40, faces="native,zendesk")
+    with pytest.raises(ValueError, match="zendesk"):
+        create_app(settings)
