@@ -8,11 +8,17 @@ from starlette.testclient import TestClient
 from ticketd.settings import Settings
 from ticketd.web.app import create_app
 
+SWITCHED_OFF = (
+    "/v1/system/status",
+    "/v3.8/distributor/system/ping",
+    "/v2/servicerequest/cases/1/status",
+)
+
 
 def test_faces_can_be_switched_off(tmp_path: Path) -> None:
     settings = Settings(database_path=tmp_path / "off.sqlite3", secret_key="k" * 40, faces="native,onecloud")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        for path in ("/v1/system/status", "/v3.8/distributor/system/ping", "/v2/servicerequest/cases/1/status"):
+        for path in SWITCHED_OFF:
             response = client.get(path)
             assert response.status_code == 404, path
             assert response.headers["content-type"] == "application/problem+json"
