@@ -12,7 +12,7 @@ from ticketd.core.principal import Principal, Role
 from ticketd.core.tickets import TicketFilter, _conditions
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine
-from ticketd.store.fast_reads import KEY_AND_TICKET_SQL, SQLITE_HINT
+from ticketd.store.fast_reads import KEY_AND_TICKET_SQL, SQLITE_HINT, SQLITE_KEY_HINT
 from ticketd.store.migrate import upgrade
 from ticketd.store.tables import Ticket
 
@@ -40,8 +40,10 @@ def _listing_sql(principal: Principal, filters: TicketFilter) -> str:
 
 
 def test_status_lookup_reads_only_the_covering_index(tmp_path: Path) -> None:
-    plan = _plan(tmp_path, KEY_AND_TICKET_SQL.format(p="?", hint=SQLITE_HINT), (1, "tk_x"))
+    sql = KEY_AND_TICKET_SQL.format(p="?", hint=SQLITE_HINT, key_hint=SQLITE_KEY_HINT)
+    plan = _plan(tmp_path, sql, (1, "tk_x"))
     assert "COVERING INDEX ix_tickets_status_lookup" in plan
+    assert "COVERING INDEX ix_api_keys_verify" in plan
 
 
 def test_listings_use_indexes(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ KEY_COLUMNS = (
 )
 USER_COLUMNS = "u.tenant_id, u.role, u.disabled, u.credential_version"
 TICKET_COLUMNS = "t.tenant_id, t.requester_id, t.status, t.version, t.updated_at"
-API_KEY_SQL = f"SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = {{p}}"
+API_KEY_SQL = (
+    f"SELECT {KEY_COLUMNS} FROM api_keys k{{key_hint}} JOIN users u ON u.id = k.user_id WHERE k.id = {{p}}"
+)
 USER_SQL = f"SELECT {USER_COLUMNS} FROM users u WHERE u.id = {{p}}"
 OPERATION_SQL = "SELECT tenant_id, status, created_at, created_by FROM operations WHERE id = {p}"
 OPERATION_CHILDREN_SQL = "SELECT id, status FROM operations WHERE parent_id = {p} ORDER BY id"
@@ -36,7 +38,7 @@ SIGNING_KEY_SQL = (
 )
 # The hot path's one statement: the credential and the ticket together, one round trip instead of two.
 KEY_AND_TICKET_SQL = (
-    f"SELECT {KEY_COLUMNS}, {TICKET_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id"
+    f"SELECT {KEY_COLUMNS}, {TICKET_COLUMNS} FROM api_keys k{{key_hint}} JOIN users u ON u.id = k.user_id"
     " LEFT JOIN tickets t{hint} ON t.id = {p} WHERE k.id = {p}"
 )
 USER_AND_TICKET_SQL = (
@@ -46,6 +48,7 @@ USER_AND_TICKET_SQL = (
 # SQLite always prefers the rowid for `id = ?`; the narrow covering index must be asked for.
 # PostgreSQL picks an index-only scan on its own.
 SQLITE_HINT = " INDEXED BY ix_tickets_status_lookup"
+SQLITE_KEY_HINT = " INDEXED BY ix_api_keys_verify"
 # What a driver raises when the store cannot answer.
 STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 
@@ -61,13 +64,14 @@ class FastReader:
         self._sqlite = settings.is_sqlite
         placeholder = "?" if self._sqlite else "%s"
         hint = SQLITE_HINT if self._sqlite else ""
-        self._api_key_sql = API_KEY_SQL.format(p=placeholder)
+        key_hint = SQLITE_KEY_HINT if self._sqlite else ""
+        self._api_key_sql = API_KEY_SQL.format(p=placeholder, key_hint=key_hint)
         self._user_sql = USER_SQL.format(p=placeholder)
         self._signing_key_sql = SIGNING_KEY_SQL.format(p=placeholder)
         self._operation_sql = OPERATION_SQL.format(p=placeholder)
         self._children_sql = OPERATION_CHILDREN_SQL.format(p=placeholder)
         self._ticket_sql = TICKET_STATUS_SQL.format(p=placeholder, hint=hint)
-        self._key_and_ticket_sql = KEY_AND_TICKET_SQL.format(p=placeholder, hint=hint)
+        self._key_and_ticket_sql = KEY_AND_TICKET_SQL.format(p=placeholder, hint=hint, key_hint=key_hint)
         self._user_and_ticket_sql = USER_AND_TICKET_SQL.format(p=placeholder, hint=hint)
         self._connections: list[Any] = []
         self._lock = threading.Lock()

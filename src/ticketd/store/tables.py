@@ -118,6 +118,19 @@ class User(Base):
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    # Covers verification (store/fast_reads.py); see migration 0006.
+    __table_args__ = (
+        Index(
+            "ix_api_keys_verify",
+            "id",
+            "tenant_id",
+            "user_id",
+            "secret_digest",
+            "scopes",
+            "expires_at",
+            "revoked_at",
+        ),
+    )
     # The public half, e.g. "tk_3f9a...". The secret is stored only as a SHA-256 digest: it has
     # 256 bits of entropy, so a slow password hash would add cost and no protection.
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
