@@ -72,7 +72,7 @@ class Authenticator:
             raise Unauthenticated("unknown API key")
         # Keyed by the secret and the whole row: a hit means this secret was checked against
         # this very row before, so the hash need not be computed again.
-        memo_key = (secret, key_id, *row)
+        memo_key = (secret, key_id, row)
         memo = self._key_principals.get(memo_key)
         if memo is None:
             if not secret_matches(bytes(row[2]), secret):

@@ -17,19 +17,11 @@ HotHandler = Callable[[Scope, Send, str], Awaitable[None]]
 
 @dataclass(frozen=True)
 class HotRoute:
+    """`prefix` + one path segment + `suffix`; the segment is handed to the handler."""
+
     prefix: str
     suffix: str
     handler: HotHandler
-
-    def match(self, path: str) -> str | None:
-        if (
-            path.startswith(self.prefix)
-            and path.endswith(self.suffix)
-            and len(path) > len(self.prefix) + len(self.suffix)
-        ):
-            middle = path[len(self.prefix) : len(path) - len(self.suffix)]
-            return None if "/" in middle else middle
-        return None
 
 
 @dataclass(frozen=True)

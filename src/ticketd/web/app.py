@@ -37,11 +37,11 @@ class TicketdApp(HotPaths):
             guarded, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        await super().__call__(scope, receive, send)
+        await super().other(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
