@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,6 +74,14 @@ def user_in_tenant(db: Session, *, tenant_id: int, user_id: int) -> User:
     if user is None or user.tenant_id != tenant_id:
         raise NotFound(f"no user {user_id}")
     return user
+
+
+def users_by_id(db: Session, ids: Iterable[int | None]) -> dict[int, User]:
+    """The users among these ids (None skipped), for showing names next to ids."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {user.id: user for user in db.scalars(select(User).where(User.id.in_(wanted)))}
 
 
 def login(db: Session, *, tenant_slug: str, username: str, password: str) -> User:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.settings import Settings
@@ -59,6 +60,18 @@ def configure_sqlite_connection(connection: sqlite3.Connection) -> None:
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA busy_timeout=30000")
+
+
+def libpq_arguments(settings: Settings) -> dict[str, Any]:
+    """What psycopg.connect needs, from the SQLAlchemy URL, for the places that use the driver directly."""
+    url = make_url(settings.resolved_database_url)
+    return {
+        "host": url.host or "",
+        "port": url.port or 5432,
+        "dbname": url.database or "",
+        "user": url.username or "",
+        "password": url.password or "",
+    }
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

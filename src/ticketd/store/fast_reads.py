@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from ticketd.settings import Settings
-from ticketd.store.engine import configure_sqlite_connection
+from ticketd.store.engine import configure_sqlite_connection, libpq_arguments
 from ticketd.store.tables import from_epoch_micros
 
 KEY_COLUMNS = (
@@ -95,15 +94,7 @@ class FastReader:
             # so a small store costs only what it holds.
             connection.execute(f"PRAGMA cache_size=-{self._settings.hot_cache_mb * 1024}")
             return connection
-        url = make_url(self._settings.resolved_database_url)
-        return psycopg.connect(
-            host=url.host or "",
-            port=url.port or 5432,
-            dbname=url.database or "",
-            user=url.username or "",
-            password=url.password or "",
-            autocommit=True,
-        )
+        return psycopg.connect(**libpq_arguments(self._settings), autocommit=True)
 
     def _one(self, sql: str, *params: object) -> tuple[Any, ...] | None:
         try:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from ticketd.settings import Settings
+from ticketd.store.engine import libpq_arguments
 
 
 class StoreState(StrEnum):
@@ -55,14 +55,9 @@ def _sqlite(settings: Settings, timeout_seconds: float) -> tuple[StoreState, str
 
 
 def _postgres(settings: Settings, timeout_seconds: float) -> tuple[StoreState, str]:
-    url = make_url(settings.resolved_database_url)
     try:
         with psycopg.connect(
-            host=url.host or "",
-            port=url.port or 5432,
-            dbname=url.database or "",
-            user=url.username or "",
-            password=url.password or "",
+            **libpq_arguments(settings),
             connect_timeout=max(1, round(timeout_seconds)),
             options=f"-c statement_timeout={int(timeout_seconds * 1000)}",
         ) as connection:

@@ -26,6 +26,7 @@ from ticketd.core.errors import (
     NotFound,
     Unauthenticated,
 )
+from ticketd.core.identity import users_by_id
 from ticketd.core.lifecycle import Status
 from ticketd.core.passwords import verify_password
 from ticketd.core.principal import Principal
@@ -300,7 +301,7 @@ def build_huawei_app(services: Services) -> FastAPI:
     def case_detail(case_id: str, ctx: Ctx, db: Db) -> Response:
         ticket = _case(db, ctx, case_id)
         comments = tickets.list_comments(db, ctx.principal, ticket.id)
-        people = _people(db, {c.author_id for c in comments} | {ticket.requester_id})
+        people = users_by_id(db, {c.author_id for c in comments} | {ticket.requester_id})
         messages = [_message(c, ctx, people, first=i == 0, detail=True) for i, c in enumerate(comments)]
         resolve = int((ticket.closed_at - ticket.created_at).total_seconds()) if ticket.closed_at else None
         detail = {
@@ -335,7 +336,7 @@ def build_huawei_app(services: Services) -> FastAPI:
     ) -> Response:
         ticket = _case(db, ctx, case_id)
         comments = tickets.list_comments(db, ctx.principal, ticket.id)
-        people = _people(db, {c.author_id for c in comments})
+        people = users_by_id(db, {c.author_id for c in comments})
         page = comments[offset : offset + limit]
         messages = [_message(c, ctx, people, first=c is comments[0], detail=False) for c in page]
         return _json({"count": len(comments), "message_list": messages})
@@ -378,7 +379,7 @@ def build_huawei_app(services: Services) -> FastAPI:
     ) -> Response:
         ticket = _case(db, ctx, case_id)
         events = tickets.list_events(db, ctx.principal, ticket.id)
-        people = _people(db, {e.actor_id for e in events})
+        people = users_by_id(db, {e.actor_id for e in events})
         page = events[offset : offset + limit]
         return _json(
             {"total_count": len(events), "incident_operate_log_list": [_log(e, ctx, people) for e in page]}
@@ -497,11 +498,6 @@ def _labels(db: Session, tenant_id: int) -> dict[str, Label]:
 
 def _label(label: Label) -> dict[str, Any]:
     return {"label_id": label.id, "name": label.name, "color": label.color}
-
-
-def _people(db: Session, ids: set[int | None]) -> dict[int, User]:
-    wanted = {i for i in ids if i is not None}
-    return {u.id: u for u in db.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
 
 
 def _case_info(ticket: Ticket, ctx: Context, labels: dict[str, Label]) -> dict[str, Any]:

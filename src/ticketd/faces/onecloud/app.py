@@ -25,7 +25,7 @@ from ticketd.core.errors import (
     NotFound,
     Unauthenticated,
 )
-from ticketd.core.identity import login_by_email
+from ticketd.core.identity import login_by_email, users_by_id
 from ticketd.core.principal import Principal
 from ticketd.core.sla import sla_figures
 from ticketd.faces.onecloud import tokens
@@ -39,7 +39,7 @@ from ticketd.faces.onecloud.errors import (
 )
 from ticketd.faces.onecloud.records import RecordFormat
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import Comment, Ticket, TicketEvent, User
+from ticketd.store.tables import Comment, Ticket, TicketEvent
 from ticketd.web.negotiation import media_type_of
 from ticketd.web.services import Services
 
@@ -104,7 +104,7 @@ def build_onecloud_app(services: Services) -> FastAPI:
         events = list(
             db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
         )
-        people = _users(db, {ticket.requester_id, *ticket.assignee_ids, *(e.actor_id for e in events)})
+        people = users_by_id(db, {ticket.requester_id, *ticket.assignee_ids, *(e.actor_id for e in events)})
         staff = {user.id for user in people.values() if user.role != "customer"}
         comments = (
             db.scalar(select(func.count()).select_from(Comment).where(Comment.ticket_id == ticket.id)) or 0
@@ -126,7 +126,7 @@ def build_onecloud_app(services: Services) -> FastAPI:
         rows = list(
             db.scalars(select(Ticket).where(*conditions).order_by(Ticket.id).offset(offset).limit(limit))
         )
-        people = _users(db, {t.requester_id for t in rows} | {a for t in rows for a in t.assignee_ids})
+        people = users_by_id(db, {t.requester_id for t in rows} | {a for t in rows for a in t.assignee_ids})
         names = {uid: user.display_name for uid, user in people.items()}
         usernames = {uid: user.username for uid, user in people.items()}
         data = [records.summary(t, names=names, usernames=usernames) for t in rows]
@@ -172,7 +172,9 @@ def build_onecloud_app(services: Services) -> FastAPI:
     @app.get("/api/ticket/conversations/{ticket_id}", summary="Tiket - Conversations")
     def conversations(ticket_id: str, caller: Caller, db: Db) -> Response:
         comments = tickets.list_comments(db, caller, _ticket_id(ticket_id))
-        names = {uid: user.display_name for uid, user in _users(db, {c.author_id for c in comments}).items()}
+        names = {
+            uid: user.display_name for uid, user in users_by_id(db, {c.author_id for c in comments}).items()
+        }
         data = [records.message(c, names=names) for c in comments]
         return _json(
             {
@@ -216,13 +218,6 @@ def _ticket_id(text: str) -> int:
     if not text.isdecimal() or len(text) > 18:
         raise NotFound("Data not found")
     return int(text)
-
-
-def _users(db: Session, ids: set[int | None]) -> dict[int, User]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {user.id: user for user in db.scalars(select(User).where(User.id.in_(wanted)))}
 
 
 async def _fields(request: Request) -> dict[str, str]:
