@@ -44,6 +44,8 @@ def test_tenant_user_and_key_lifecycle(settings: Settings) -> None:
     assert f"key {key_id} revoked" in _run(settings, "key", "revoke", key_id)
     assert "no API key" in _fails(settings, "key", "revoke", "tk_nope")
     assert "no user" in _fails(settings, "key", "create", "--tenant", "acme", "--user", "nobody")
+    pair = _run(settings, "key", "create-ak", "--tenant", "acme", "--user", "ann")
+    assert "access key (AK):" in pair and "secret key (SK):" in pair
 
 
 def test_demo_is_idempotent_and_prints_json(settings: Settings) -> None:

@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from ticketd.cli.context import cli_context, console
-from ticketd.core import identity
+from ticketd.core import identity, signing_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.principal import DEFAULT_KEY_SCOPES, Role
 from ticketd.store.migrate import upgrade
@@ -95,6 +95,27 @@ def key_create(
     typer.echo(f"key id:     {key_id}")
     typer.echo(f"key secret: {secret}")
     console.print("[yellow]The secret is shown only now; store it safely.[/yellow]")
+
+
+@key_app.command("create-ak")
+def key_create_access_key(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    user: Annotated[str, typer.Option(help="The user the key signs as.")],
+) -> None:
+    """Create an access key pair (AK/SK) for signed requests (the Huawei face). The SK is shown once."""
+    context = cli_context(ctx)
+    with context.transaction() as db:
+        owner = identity.tenant_by_slug(db, tenant)
+        person = identity.user_by_username(db, tenant_id=owner.id, username=user)
+        if person is None:
+            console.print(f"[red]error:[/red] no user {user!r} in tenant {tenant!r}")
+            raise typer.Exit(1)
+        pair = signing_keys.create(db, signing_keys.Sealer(context.token_secret(db)), user=person)
+    typer.echo(f"access key (AK): {pair.access_key}")
+    typer.echo(f"secret key (SK): {pair.secret_key}")
+    typer.echo(f"domain id:       {owner.id}")
+    console.print("[yellow]The secret key is shown only now; store it safely.[/yellow]")
 
 
 @key_app.command("list")
