@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from ticketd.core import etags
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from ticketd.core.lifecycle import Status, check_reopen, check_transition
@@ -160,7 +161,7 @@ def update_ticket(
     status: Status | None = None,
 ) -> Ticket:
     ticket = get_ticket(db, principal, ticket_id)
-    if if_match is not None and if_match.strip() != "*" and etag_of(ticket) not in _etags(if_match):
+    if if_match is not None and not etags.match(if_match, etag_of(ticket)):
         raise PreconditionFailed("the ticket has changed since it was read")
     now = utcnow()
     values = _checked_values(principal, changes.values)
@@ -486,7 +487,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def _etags(header: str) -> set[str]:
-    return {part.strip().removeprefix("W/") for part in header.split(",")}

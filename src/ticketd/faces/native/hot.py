@@ -8,6 +8,7 @@ import orjson
 
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.errors import Forbidden, NotFound, Unauthenticated
+from ticketd.core.etags import none_match
 from ticketd.core.status_lookup import lookup_status
 from ticketd.faces.face import HotRoute
 from ticketd.store.fast_reads import STORE_ERRORS, to_datetime
@@ -58,7 +59,7 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
             await _problem(send, 503, "the store is not answering; try again shortly")
             return
         etag = view.etag
-        if if_none_match is not None and etag_matches(if_none_match, etag):
+        if if_none_match is not None and none_match(if_none_match, etag):
             await respond(send, 304, [(b"etag", etag.encode()), CACHE_CONTROL])
             return
         body = orjson.dumps(
@@ -69,12 +70,6 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
         await respond(send, 200, headers, body)
 
     return HotRoute(prefix="/api/v1/tickets/", suffix="/status", handler=handle)
-
-
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    if if_none_match == etag or if_none_match.strip() == "*":
-        return True
-    return etag in (part.strip().removeprefix("W/") for part in if_none_match.split(","))
 
 
 async def _problem(

@@ -31,14 +31,6 @@ def not_modified(etag: str) -> Response:
     return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
 
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if if_none_match is None:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    return etag in {part.strip().removeprefix("W/") for part in if_none_match.split(",")}
-
-
 # The error responses every route can give, for the OpenAPI document.
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {

@@ -10,12 +10,12 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from ticketd.core import tickets
+from ticketd.core.etags import none_match
 from ticketd.core.lifecycle import Status
 from ticketd.core.status_lookup import lookup_status
 from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, WriteDb, Writer
 from ticketd.faces.native.responses import (
     PROBLEM_RESPONSES,
-    etag_matches,
     json_list_response,
     json_response,
     not_modified,
@@ -107,7 +107,7 @@ def get_ticket(
 ) -> Response:
     ticket = tickets.get_ticket(db, principal, ticket_id)
     etag = tickets.etag_of(ticket)
-    if etag_matches(if_none_match, etag):
+    if none_match(if_none_match, etag):
         return not_modified(etag)
     return json_response(ticket_with_sla(db, ticket), etag=etag)
 
@@ -151,7 +151,7 @@ def get_status(
     # and as the same answer should a request ever reach it.
     credential = parse_authorization(request.headers.get("authorization"))
     view = lookup_status(services.authenticator, credential, ticket_id)
-    if etag_matches(if_none_match, view.etag):
+    if none_match(if_none_match, view.etag):
         return not_modified(view.etag)
     stamp = to_datetime(view.updated_at)
     assert stamp is not None
