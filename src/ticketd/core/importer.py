@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import InvalidInput
-from ticketd.store.bulk import NewTicket, insert_tickets
+from ticketd.store.bulk import OPTIONAL_COLUMNS, NewTicket, insert_tickets
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import User
 
@@ -188,19 +188,7 @@ def to_new_ticket(row: ImportRow, actor_id: int | None) -> NewTicket:
     created = row.created_at or utcnow()
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    values = row.model_dump(
-        include={
-            "content",
-            "description",
-            "category",
-            "product",
-            "project",
-            "region",
-            "contact",
-            "organisation",
-            "severity",
-        },
-    )
+    values = row.model_dump(include=set(OPTIONAL_COLUMNS) & set(ImportRow.model_fields))
     return NewTicket(
         subject=row.subject,
         status=row.status,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,19 +25,13 @@ from huaweicloudsdkosm.v2 import (
     WorkOrderOperateV2Req,
 )
 
-from tests.web.test_server import _env, _free_port, serving
+from tests.web.test_server import _demo, _free_port, serving
 from ticketd.settings import Settings
 
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
-    output = subprocess.run(
-        [sys.executable, "-m", "ticketd", "demo", "--json"],
-        env=_env(settings),
-        check=True,
-        capture_output=True,
-    ).stdout
-    demo: dict[str, Any] = json.loads(output)
+    demo = _demo(settings)
     port = _free_port()
     with serving(settings, port):
         yield f"http://127.0.0.1:{port}", demo

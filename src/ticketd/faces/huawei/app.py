@@ -98,6 +98,9 @@ def _session(request: Request) -> Iterator[Session]:
 Ctx = Annotated[Context, Depends(_context)]
 Db = Annotated[Session, Depends(_session)]
 CaseId = Annotated[str, Field(min_length=1, max_length=64)]
+# OSM's paging parameters, the same on every list.
+Offset = Annotated[int, Query(ge=0, le=65535)]
+Limit = Annotated[int, Query(ge=0, le=100)]
 
 
 class CaseIn(BaseModel):
@@ -256,8 +259,8 @@ def build_huawei_app(services: Services) -> FastAPI:
         status: Annotated[int | None, Query(ge=0, le=20)] = None,
         incident_status: Annotated[str | None, Query(max_length=64)] = None,
         group_id: Annotated[str | None, Query(max_length=64)] = None,
-        offset: Annotated[int, Query(ge=0, le=65535)] = 0,
-        limit: Annotated[int, Query(ge=0, le=100)] = 10,
+        offset: Offset = 0,
+        limit: Limit = 10,
     ) -> Response:
         conditions = tickets.visible_conditions(ctx.principal)
         if incident_id:
@@ -330,8 +333,8 @@ def build_huawei_app(services: Services) -> FastAPI:
         case_id: str,
         ctx: Ctx,
         db: Db,
-        offset: Annotated[int, Query(ge=0, le=65535)] = 0,
-        limit: Annotated[int, Query(ge=0, le=100)] = 10,
+        offset: Offset = 0,
+        limit: Limit = 10,
         group_id: Annotated[str | None, Query(max_length=64)] = None,
     ) -> Response:
         ticket = _case(db, ctx, case_id)
@@ -373,8 +376,8 @@ def build_huawei_app(services: Services) -> FastAPI:
         case_id: str,
         ctx: Ctx,
         db: Db,
-        offset: Annotated[int, Query(ge=0, le=65535)] = 0,
-        limit: Annotated[int, Query(ge=0, le=100)] = 10,
+        offset: Offset = 0,
+        limit: Limit = 10,
         group_id: Annotated[str | None, Query(max_length=64)] = None,
     ) -> Response:
         ticket = _case(db, ctx, case_id)
@@ -389,8 +392,8 @@ def build_huawei_app(services: Services) -> FastAPI:
     def list_labels(
         ctx: Ctx,
         db: Db,
-        offset: Annotated[int, Query(ge=0, le=65535)] = 0,
-        limit: Annotated[int, Query(ge=0, le=100)] = 10,
+        offset: Offset = 0,
+        limit: Limit = 10,
         name_filter: Annotated[str | None, Query(alias="name", max_length=64)] = None,
         label_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     ) -> Response:
