@@ -280,15 +280,18 @@ def build_huawei_app(services: Services) -> FastAPI:
             conditions.append(Ticket.created_at >= _time(query_start_time, ctx, "query_start_time"))
         if query_end_time:
             conditions.append(Ticket.created_at <= _time(query_end_time, ctx, "query_end_time"))
-        rows = list(db.scalars(select(Ticket).where(*conditions).order_by(Ticket.id.desc())))
+        query = select(Ticket).where(*conditions).order_by(Ticket.id.desc())
         if label_id_list:
+            # Labels live in a JSON list, which SQLite and PostgreSQL cannot index alike: this filter is
+            # applied in Python over the other filters' result.
             wanted = {label for item in label_id_list for label in item.split(",") if label}
-            rows = [t for t in rows if wanted & set(t.labels)]
+            matching = [t for t in db.scalars(query) if wanted & set(t.labels)]
+            total, page = len(matching), matching[offset : offset + limit]
+        else:
+            total = db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+            page = list(db.scalars(query.offset(offset).limit(limit)))
         labels = _labels(db, ctx.principal.tenant_id)
-        page = rows[offset : offset + limit]
-        return _json(
-            {"total_count": len(rows), "incident_info_list": [_case_info(t, ctx, labels) for t in page]}
-        )
+        return _json({"total_count": total, "incident_info_list": [_case_info(t, ctx, labels) for t in page]})
 
     @app.get(f"{CASES}/cases/count", summary="Querying the number of service tickets by status")
     def count_cases(ctx: Ctx, db: Db, status: Annotated[int | None, Query(ge=0, le=20)] = None) -> Response:
