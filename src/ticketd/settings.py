@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     onecloud_time_zone: str = "Asia/Jakarta"
 
     max_body_bytes: int = 1_048_576
+    # Imports: the largest upload taken; larger ones are refused before anything is stored.
+    max_upload_bytes: int = 512 * 1_048_576
+    # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.
+    embedded_worker: bool = True
+    worker_lease_seconds: int = 30
     idempotency_ttl_seconds: int = 86_400
 
     @property

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ticketd.cli import admin, demo, serve, tickets
+from ticketd.cli import admin, demo, serve, tickets, worker
 from ticketd.cli.context import CliContext
 from ticketd.settings import Settings
 
@@ -38,6 +38,7 @@ def root(
 
 serve.register(app)
 demo.register(app)
+worker.register(app)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")

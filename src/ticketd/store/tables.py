@@ -209,6 +209,17 @@ class Operation(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 
+class OperationPart(Base):
+    """A slice of an operation's uploaded input, kept in the store so any worker on any host can read it."""
+
+    __tablename__ = "operation_parts"
+    operation_id: Mapped[int] = mapped_column(
+        ForeignKey("operations.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (

@@ -7,7 +7,10 @@ request guards (406/413/415), then the face whose prefix matches.
 from __future__ import annotations
 
 import gc
+import threading
+from datetime import timedelta
 
+from ticketd.core.worker import Worker
 from ticketd.faces.native.errors import render_error
 from ticketd.faces.registry import build_faces
 from ticketd.settings import Settings
@@ -25,6 +28,8 @@ class TicketdApp(HotPaths):
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
         self.faces = build_faces(services)
         rules = [rule for face in self.faces for rule in face.rules]
         dispatcher = FaceDispatcher(
@@ -37,6 +42,17 @@ class TicketdApp(HotPaths):
             guarded, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
         )
 
+    def _start_worker(self) -> None:
+        # The embedded default: operations run in a thread of the server. With PostgreSQL and
+        # separate `ticketd worker` processes, set TICKETD_EMBEDDED_WORKER=false.
+        worker = Worker(
+            self.services.sessions, lease=timedelta(seconds=self.services.settings.worker_lease_seconds)
+        )
+        self._worker = threading.Thread(
+            target=worker.run_forever, args=(self._stop,), name="ticketd-worker", daemon=True
+        )
+        self._worker.start()
+
     async def other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
@@ -47,6 +63,8 @@ class TicketdApp(HotPaths):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.services.settings.embedded_worker:
+                    self._start_worker()
                 # Everything built so far (routes, schemas, models) lives as long as the process.
                 # Frozen, it is skipped by every later full collection, which otherwise walks it
                 # all and stalls the event loop while clients poll.
@@ -54,6 +72,9 @@ class TicketdApp(HotPaths):
                 gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self._stop.set()
+                if self._worker is not None:
+                    self._worker.join(10)
                 self.services.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

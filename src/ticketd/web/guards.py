@@ -28,6 +28,9 @@ class FaceRules:
     body_types: tuple[str, ...]
     body_types_by_path: dict[str, tuple[str, ...]]
     max_body_bytes: int
+    # Paths whose bodies are uploads: their own size limit, and read by the route as they stream.
+    upload_paths: frozenset[str] = frozenset()
+    max_upload_bytes: int = 0
 
 
 class HeaderSizeGuard:
@@ -79,14 +82,24 @@ class FaceRequestGuard:
         if scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        upload = scope["path"] in face.upload_paths
+        limit = face.max_upload_bytes if upload else face.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _refuse(send, face.render_error, 400, "Content-Length is not a number")
                 return
-            if int(declared) > face.max_body_bytes:
-                await _refuse(send, face.render_error, 413, f"the body exceeds {face.max_body_bytes} bytes")
+            if int(declared) > limit:
+                await _refuse(send, face.render_error, 413, f"the body exceeds {limit} bytes")
                 return
+        if upload:
+            media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
+            allowed = face.body_types_by_path.get(scope["path"], face.body_types)
+            if media_type not in allowed:
+                await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")
+                return
+            await self.app(scope, receive, send)
+            return
         body = await _read_body(receive, face.max_body_bytes)
         if body is None:
             await _refuse(send, face.render_error, 413, f"the body exceeds {face.max_body_bytes} bytes")

@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from ticketd import __version__
-from ticketd.faces.native import routes_auth, routes_health, routes_tickets
+from ticketd.faces.native import routes_auth, routes_health, routes_operations, routes_tickets
 from ticketd.faces.native.errors import install_error_handlers, render_error
 from ticketd.faces.native.schemas import Problem
 from ticketd.web.guards import FaceRules
@@ -17,6 +17,7 @@ from ticketd.web.services import Services
 
 PREFIX = "/api/v1"
 JSON_TYPES = ("application/json", "application/merge-patch+json")
+IMPORTS = f"{PREFIX}/operations/imports"
 
 
 def face_rules(services: Services) -> FaceRules:
@@ -25,8 +26,13 @@ def face_rules(services: Services) -> FaceRules:
         render_error=render_error,
         offered=("application/json", "application/problem+json", "application/health+json", "text/html"),
         body_types=JSON_TYPES,
-        body_types_by_path={f"{PREFIX}/auth/token": (*JSON_TYPES, "application/x-www-form-urlencoded")},
+        body_types_by_path={
+            f"{PREFIX}/auth/token": (*JSON_TYPES, "application/x-www-form-urlencoded"),
+            IMPORTS: tuple(routes_operations.IMPORT_TYPES),
+        },
         max_body_bytes=services.settings.max_body_bytes,
+        upload_paths=frozenset({IMPORTS}),
+        max_upload_bytes=services.settings.max_upload_bytes,
     )
 
 
@@ -45,7 +51,7 @@ def build_native_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (routes_tickets, routes_auth, routes_health):
+    for module in (routes_tickets, routes_operations, routes_auth, routes_health):
         app.include_router(module.router, prefix=PREFIX)
     # Swagger UI from a bundled copy: the docs work with no network.
     app.mount(f"{PREFIX}/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-assets")

@@ -23,6 +23,7 @@ from ticketd.core.errors import (
     Unauthenticated,
     Unavailable,
 )
+from ticketd.core.operations import UploadTooLarge
 from ticketd.web.credentials import CHALLENGE
 from ticketd.web.problems import (
     MALFORMED_TYPE,
@@ -39,6 +40,7 @@ STATUS_OF: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (InvalidTransition, 409),
     (Conflict, 409),
+    (UploadTooLarge, 413),
     (InvalidInput, 422),
     (PreconditionFailed, 412),
     (Unauthenticated, 401),

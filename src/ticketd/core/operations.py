@@ -1,0 +1,123 @@
+"""Long-running operations: created at once with their input stored, run later by a worker, polled by id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ticketd.core.clock import utcnow
+from ticketd.core.errors import Conflict, InvalidInput, NotFound
+from ticketd.core.importer import Format
+from ticketd.core.principal import Principal
+from ticketd.store.tables import Operation, OperationPart
+
+PART_BYTES = 1 << 20
+
+
+class OperationStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+FINISHED = frozenset({OperationStatus.COMPLETED, OperationStatus.FAILED, OperationStatus.CANCELED})
+
+
+class UploadTooLarge(InvalidInput):
+    pass
+
+
+@dataclass(frozen=True)
+class Upload:
+    fmt: Format
+    chunks: Iterator[bytes]
+    limit: int
+
+
+def etag_of(operation: Operation) -> str:
+    return f'"op{operation.id}-{operation.version}"'
+
+
+def start_import(db: Session, principal: Principal, upload: Upload) -> Operation:
+    """Stores the upload as parts of the operation and leaves it pending for a worker."""
+    operation = Operation(
+        tenant_id=principal.tenant_id,
+        kind="import",
+        status=OperationStatus.PENDING.value,
+        version=1,
+        progress_done=0,
+        params={"format": upload.fmt},
+        created_by=principal.user_id,
+        created_at=utcnow(),
+    )
+    db.add(operation)
+    db.flush()
+    size = lines = seq = 0
+    buffer = bytearray()
+    for chunk in upload.chunks:
+        size += len(chunk)
+        if size > upload.limit:
+            raise UploadTooLarge(f"the upload exceeds {upload.limit} bytes")
+        lines += chunk.count(b"\n")
+        buffer += chunk
+        while len(buffer) >= PART_BYTES:
+            db.add(OperationPart(operation_id=operation.id, seq=seq, data=bytes(buffer[:PART_BYTES])))
+            del buffer[:PART_BYTES]
+            seq += 1
+    if buffer:
+        lines += 0 if buffer.endswith(b"\n") else 1
+        db.add(OperationPart(operation_id=operation.id, seq=seq, data=bytes(buffer)))
+    # An estimate until the worker has read it all: lines, less a CSV header.
+    operation.progress_total = max(0, lines - (1 if upload.fmt == "csv" else 0))
+    db.flush()
+    return operation
+
+
+def get_operation(db: Session, principal: Principal, operation_id: int) -> Operation:
+    operation = db.get(Operation, operation_id)
+    if (
+        operation is None
+        or operation.tenant_id != principal.tenant_id
+        or (principal.is_customer and operation.created_by != principal.user_id)
+    ):
+        raise NotFound(f"operation {operation_id} does not exist")
+    return operation
+
+
+def list_operations(db: Session, principal: Principal, *, limit: int, before: int | None) -> list[Operation]:
+    query = select(Operation).where(Operation.tenant_id == principal.tenant_id, Operation.parent_id.is_(None))
+    if principal.is_customer:
+        query = query.where(Operation.created_by == principal.user_id)
+    if before is not None:
+        query = query.where(Operation.id < before)
+    return list(db.scalars(query.order_by(Operation.id.desc()).limit(limit)))
+
+
+def children(db: Session, operation: Operation) -> list[Operation]:
+    return list(
+        db.scalars(select(Operation).where(Operation.parent_id == operation.id).order_by(Operation.id))
+    )
+
+
+def cancel(db: Session, principal: Principal, operation_id: int) -> Operation:
+    operation = get_operation(db, principal, operation_id)
+    if operation.status in FINISHED:
+        raise Conflict(f"operation {operation_id} has already {operation.status}")
+    # A running worker sees this at its next commit and stops; what it committed stays.
+    operation.status = OperationStatus.CANCELED.value
+    operation.finished_at = utcnow()
+    operation.version += 1
+    db.flush()
+    return operation
+
+
+def read_chunks(stream: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    while chunk := stream.read(size):
+        yield chunk

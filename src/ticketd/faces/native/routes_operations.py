@@ -1,0 +1,156 @@
+"""Long-running operations: start an import (202 + Operation-Location), poll, list, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from ticketd.core import operations
+from ticketd.core.errors import InvalidInput
+from ticketd.core.etags import none_match
+from ticketd.core.importer import Format
+from ticketd.core.operations import Upload
+from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, Writer
+from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_response, not_modified
+from ticketd.store.engine import unit_of_work
+from ticketd.store.tables import Operation
+from ticketd.web.negotiation import media_type_of
+
+router = APIRouter(prefix="/operations", tags=["operations"], responses=PROBLEM_RESPONSES)
+
+IMPORT_TYPES: dict[str, Format] = {
+    "text/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+}
+OperationId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+class Progress(BaseModel):
+    done: int
+    total: int | None
+
+
+class ChildOut(BaseModel):
+    id: int
+    status: str
+
+
+class OperationOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+    progress: Progress
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    children: list[ChildOut]
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+class OperationList(BaseModel):
+    items: list[OperationOut]
+    next_before: int | None
+
+
+def operation_out(db: Session, operation: Operation) -> OperationOut:
+    return OperationOut(
+        id=operation.id,
+        kind=operation.kind,
+        status=operation.status,
+        progress=Progress(done=operation.progress_done, total=operation.progress_total),
+        created_at=operation.created_at,
+        started_at=operation.started_at,
+        finished_at=operation.finished_at,
+        children=[ChildOut(id=c.id, status=c.status) for c in operations.children(db, operation)],
+        result=operation.result,
+        error=operation.error,
+    )
+
+
+@router.post(
+    "/imports",
+    status_code=202,
+    response_model=OperationOut,
+    summary="Import tickets (CSV with a header row, or JSON lines) as a long-running operation",
+    openapi_extra={"requestBody": {"required": True, "content": {t: {} for t in IMPORT_TYPES}}},
+)
+async def start_import(request: Request, principal: Writer, services: ServicesDep) -> Response:
+    fmt = IMPORT_TYPES[media_type_of(request.headers.get("content-type"))]
+    limit = services.settings.max_upload_bytes
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise operations.UploadTooLarge(f"the upload exceeds {limit} bytes")
+        chunks.append(chunk)
+    sniff(fmt, b"".join(chunks[:4])[:4096])
+
+    def store() -> OperationOut:
+        with unit_of_work(services.sessions, write=True) as db:
+            operation = operations.start_import(
+                db, principal, Upload(fmt=fmt, chunks=iter(chunks), limit=limit)
+            )
+            db.commit()
+            return operation_out(db, operation)
+
+    body = await run_in_threadpool(store)
+    location = str(request.url_for("get_operation", operation_id=body.id))
+    return json_response(body, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+
+
+def sniff(fmt: Format, head: bytes) -> None:
+    """A file that is not what it says is refused at once, not after a worker has read it."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        raise InvalidInput("the upload is empty")
+    if b"\x00" in head:
+        raise InvalidInput("the upload is binary, neither CSV nor JSON lines")
+    if fmt == "jsonl" and not stripped.startswith(b"{"):
+        raise InvalidInput("JSON lines must have one JSON object per line")
+    if fmt == "csv" and b"subject" not in stripped.split(b"\n", 1)[0].lower():
+        raise InvalidInput("the CSV upload needs a header row with a 'subject' column")
+
+
+@router.get("/{operation_id}", response_model=OperationOut, summary="Poll an operation")
+def get_operation(
+    operation_id: OperationId,
+    principal: Reader,
+    db: ReadDb,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    operation = operations.get_operation(db, principal, operation_id)
+    etag = operations.etag_of(operation)
+    if none_match(if_none_match, etag):
+        return not_modified(etag)
+    headers = {} if operation.status in operations.FINISHED else {"Retry-After": "1"}
+    return json_response(operation_out(db, operation), etag=etag, headers=headers)
+
+
+@router.get("", response_model=OperationList, summary="List operations, newest first")
+def list_operations(
+    principal: Reader,
+    db: ReadDb,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    rows = operations.list_operations(db, principal, limit=limit, before=before)
+    next_before = rows[-1].id if len(rows) == limit else None
+    return json_response(OperationList(items=[operation_out(db, r) for r in rows], next_before=next_before))
+
+
+@router.post("/{operation_id}/cancel", response_model=OperationOut, summary="Cancel an operation")
+def cancel_operation(operation_id: OperationId, principal: Writer, services: ServicesDep) -> Response:
+    with unit_of_work(services.sessions, write=True) as db:
+        operation = operations.cancel(db, principal, operation_id)
+        db.commit()
+        return json_response(operation_out(db, operation), etag=operations.etag_of(operation))

@@ -1,0 +1,110 @@
+"""Imports as long-running operations: 202 and a place to poll, bad rows reported, bad files refused."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import World
+from ticketd.settings import Settings
+from ticketd.web.app import create_app
+
+API = "/api/v1"
+CSV = "text/csv"
+
+
+def _wait(client: TestClient, world: World, location: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        body: dict[str, Any] = client.get(location, auth=world.agent.basic).json()
+        if body["status"] in ("completed", "failed", "canceled"):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+
+
+def test_import_runs_in_the_background(client: TestClient, world: World) -> None:
+    rows = "subject,priority,status,tags\n" + "".join(f"Case {n},high,open,bulk\n" for n in range(250))
+    rows += ",low,new,\nBad priority,whenever,new,\n"
+    response = client.post(
+        f"{API}/operations/imports",
+        content=rows.encode(),
+        auth=world.agent.basic,
+        headers={"Content-Type": CSV},
+    )
+    assert response.status_code == 202
+    assert response.headers["retry-after"] == "1"
+    location = response.headers["operation-location"]
+    assert location.startswith("http") and location.endswith(f"/api/v1/operations/{response.json()['id']}")
+    assert response.json()["status"] in ("pending", "running", "completed")
+    done = _wait(client, world, location)
+    assert done["status"] == "completed"
+    assert done["result"]["imported"] == 250 and done["result"]["rejected_rows"] == 2
+    assert {(e["row"], e["field"]) for e in done["result"]["errors"]} == {(251, "subject"), (252, "priority")}
+    assert done["progress"] == {"done": 252, "total": 252}
+    tagged = client.get(f"{API}/tickets", params={"tag": "bulk", "limit": 1}, auth=world.agent.basic).json()
+    assert tagged["total"] == 250
+    etag = client.get(location, auth=world.agent.basic).headers["etag"]
+    assert client.get(location, auth=world.agent.basic, headers={"If-None-Match": etag}).status_code == 304
+    wallet = client.get(f"/v1/ticket/{done['id']}", auth=world.agent.basic).json()
+    assert wallet["Status"] == "COMPLETED"
+    listed = client.get(f"{API}/operations", auth=world.agent.basic).json()
+    assert [o["id"] for o in listed["items"]] == [done["id"]]
+    assert client.get(location, auth=world.outsider.basic).status_code == 404
+
+
+def test_json_lines_import(client: TestClient, world: World) -> None:
+    lines = b"".join(b'{"subject": "Line %d", "priority": "low"}\n' % n for n in range(10))
+    response = client.post(
+        f"{API}/operations/imports",
+        content=lines,
+        auth=world.agent.basic,
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202
+    assert _wait(client, world, response.headers["operation-location"])["result"]["imported"] == 10
+
+
+@pytest.fixture
+def idle_client(settings: Settings) -> Iterator[TestClient]:
+    """An app without the embedded worker, with a small upload limit."""
+    quiet = settings.model_copy(update={"embedded_worker": False, "max_upload_bytes": 10_000})
+    with TestClient(create_app(quiet), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_bad_uploads_are_refused_at_once(idle_client: TestClient, world: World) -> None:
+    url = f"{API}/operations/imports"
+    cases = [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", CSV, 422),
+        (b"name,priority\nx,low\n", CSV, 422),
+        (b"[1, 2, 3]\n", "application/x-ndjson", 422),
+        (b"", CSV, 422),
+        (b"subject\nx\n", "application/pdf", 415),
+        (b"subject\n" + b"x\n" * 6000, CSV, 413),
+    ]
+    for body, content_type, status in cases:
+        response = idle_client.post(
+            url, content=body, auth=world.agent.basic, headers={"Content-Type": content_type}
+        )
+        assert response.status_code == status, (body[:20], response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert idle_client.get(f"{API}/operations", auth=world.agent.basic).json()["items"] == []
+
+
+def test_cancel_a_pending_operation(idle_client: TestClient, world: World) -> None:
+    response = idle_client.post(
+        f"{API}/operations/imports",
+        content=b"subject\nx\n",
+        auth=world.agent.basic,
+        headers={"Content-Type": CSV},
+    )
+    operation_id = response.json()["id"]
+    canceled = idle_client.post(f"{API}/operations/{operation_id}/cancel", auth=world.agent.basic)
+    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    again = idle_client.post(f"{API}/operations/{operation_id}/cancel", auth=world.agent.basic)
+    assert again.status_code == 409
