@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.
     embedded_worker: bool = True
     worker_lease_seconds: int = 30
+    # Finished operations are kept this long, then purged with their files.
+    operations_retention_days: float = 7
     idempotency_ttl_seconds: int = 86_400
 
     @property

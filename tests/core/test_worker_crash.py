@@ -43,7 +43,10 @@ def test_kill_9_mid_import_then_another_worker_finishes_exactly_once(
 ) -> None:
     data = b"subject,priority\n" + b"".join(b"Row %d,normal\n" % n for n in range(ROWS))
     with unit_of_work(sessions, write=True) as db:
-        operation = operations.start_import(db, world.agent.principal, Upload("csv", iter([data]), len(data)))
+        upload = Upload("csv", iter([data]), len(data))
+        operation = operations.start_import(
+            db, tenant_id=world.tenant_id, created_by=world.agent.user_id, upload=upload
+        )
         db.commit()
         operation_id = operation.id
     first = _worker(settings)

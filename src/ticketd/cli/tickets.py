@@ -1,19 +1,24 @@
-"""`ticketd ticket import`: CSV or JSON lines into a tenant, with a progress bar."""
+"""`ticketd ticket import`: CSV or JSON lines into a tenant, as an operation, with a progress bar."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.cli.context import cli_context, console
-from ticketd.core import identity
+from ticketd.core import identity, operations
 from ticketd.core.errors import InvalidInput
-from ticketd.core.importer import ImportResult, detect_format, run_import
-from ticketd.store.engine import session_factory
+from ticketd.core.importer import detect_format
+from ticketd.core.worker import worker_for
+from ticketd.store.engine import session_factory, unit_of_work
+from ticketd.store.tables import Operation
 
 ticket_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 
@@ -27,17 +32,12 @@ def ticket_import(
     tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant's slug.")],
     as_user: Annotated[str | None, typer.Option("--as", help="The user recorded as creator.")] = None,
 ) -> None:
-    """Import tickets from CSV (header row) or JSON lines. Bad rows are reported; good rows are kept."""
+    """Import tickets from CSV (header row) or JSON lines. Bad rows are reported; good rows are kept.
+
+    The import is an operation like one started over the API: it survives a crash and resumes. This
+    command also runs a worker for it, so it completes with no server running.
+    """
     context = cli_context(ctx)
-    with context.transaction() as db:
-        owner = identity.tenant_by_slug(db, tenant)
-        tenant_id = owner.id
-        actor = identity.user_by_username(db, tenant_id=tenant_id, username=as_user) if as_user else None
-        if as_user and actor is None:
-            console.print(f"[red]error:[/red] no user {as_user!r} in tenant {tenant!r}")
-            raise typer.Exit(1)
-        actor_id = actor.id if actor else None
-    size = file.stat().st_size
     with file.open("rb") as stream:
         try:
             fmt = detect_format(file.name, stream.read(4096))
@@ -45,38 +45,61 @@ def ticket_import(
             console.print(f"[red]error:[/red] {exc.message}")
             raise typer.Exit(2) from exc
         stream.seek(0)
-        columns = (
-            TextColumn("importing"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[done]} tickets"),
-        )
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("import", total=size or 1, done=0)
+        with context.transaction() as db:
+            owner = identity.tenant_by_slug(db, tenant)
+            actor = identity.user_by_username(db, tenant_id=owner.id, username=as_user) if as_user else None
+            if as_user and actor is None:
+                console.print(f"[red]error:[/red] no user {as_user!r} in tenant {tenant!r}")
+                raise typer.Exit(1)
+            upload = operations.Upload(fmt, operations.read_chunks(stream), context.settings.max_upload_bytes)
+            operation = operations.start_import(
+                db, tenant_id=owner.id, created_by=actor.id if actor else None, upload=upload
+            )
+            operation_id = operation.id
+    sessions = session_factory(context.engine())
+    stop = threading.Event()
+    runner = threading.Thread(target=worker_for(context.settings, sessions).run_forever, args=(stop, 0.2))
+    runner.start()
+    try:
+        finished = _follow(sessions, operation_id)
+    finally:
+        stop.set()
+        runner.join()
+    _report(finished)
 
-            def advance(result: ImportResult) -> None:
-                progress.update(task, completed=stream.tell(), done=result.imported)
 
-            try:
-                result = run_import(
-                    session_factory(context.engine()),
-                    tenant_id=tenant_id,
-                    actor_id=actor_id,
-                    stream=stream,
-                    fmt=fmt,
-                    on_batch=advance,
-                )
-            except InvalidInput as exc:
-                console.print(f"[red]error:[/red] {exc.message}")
-                raise typer.Exit(2) from exc
-            progress.update(task, completed=size or 1)
-    if result.errors:
-        table = Table("row", "field", "reason", title=f"{len(result.errors)} problems in rejected rows")
-        for error in result.errors[:SHOWN_ERRORS]:
-            table.add_row(str(error.row), error.field, error.reason)
+def _follow(sessions: sessionmaker[Session], operation_id: int) -> Operation:
+    columns = (
+        TextColumn("importing"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("import", total=None)
+        while True:
+            with unit_of_work(sessions, write=False) as db:
+                operation = db.get(Operation, operation_id)
+                assert operation is not None
+            progress.update(task, completed=operation.progress_done, total=operation.progress_total or None)
+            if operation.status in operations.FINISHED:
+                return operation
+            time.sleep(0.2)
+
+
+def _report(operation: Operation) -> None:
+    result = operation.result or {}
+    errors = result.get("errors", [])
+    if errors:
+        table = Table("row", "field", "reason", title="problems in rejected rows")
+        for error in errors[:SHOWN_ERRORS]:
+            table.add_row(str(error["row"]), error["field"], error["reason"])
         console.print(table)
-        if len(result.errors) > SHOWN_ERRORS:
-            console.print(f"... and {len(result.errors) - SHOWN_ERRORS} more")
-    rejected = len({error.row for error in result.errors})
-    typer.echo(f"imported {result.imported} tickets; rejected {rejected} rows")
+    if operation.status != operations.OperationStatus.COMPLETED.value:
+        console.print(f"[red]operation {operation.id} {operation.status}[/red]: {operation.error}")
+        raise typer.Exit(1)
+    typer.echo(
+        f"imported {result.get('imported', 0)} tickets; rejected {result.get('rejected_rows', 0)} rows"
+        f" (operation {operation.id})"
+    )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import timedelta
 from types import FrameType
 from typing import Annotated
 
 import typer
 
 from ticketd.cli.context import cli_context, console
-from ticketd.core.worker import Worker
+from ticketd.core.worker import worker_for
 from ticketd.store.engine import session_factory
 
 
@@ -25,8 +24,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run long-running operations until stopped (SIGTERM or Ctrl-C)."""
         context = cli_context(ctx)
-        lease = timedelta(seconds=lease_seconds or context.settings.worker_lease_seconds)
-        runner = Worker(session_factory(context.engine()), lease=lease)
+        settings = context.settings
+        if lease_seconds:
+            settings = settings.model_copy(update={"worker_lease_seconds": lease_seconds})
+        runner = worker_for(settings, session_factory(context.engine()))
         stop = threading.Event()
 
         def finish(_signal: int, _frame: FrameType | None) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
@@ -45,16 +46,16 @@ def etag_of(operation: Operation) -> str:
     return f'"op{operation.id}-{operation.version}"'
 
 
-def start_import(db: Session, principal: Principal, upload: Upload) -> Operation:
+def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload: Upload) -> Operation:
     """Stores the upload as parts of the operation and leaves it pending for a worker."""
     operation = Operation(
-        tenant_id=principal.tenant_id,
+        tenant_id=tenant_id,
         kind="import",
         status=OperationStatus.PENDING.value,
         version=1,
         progress_done=0,
         params={"format": upload.fmt},
-        created_by=principal.user_id,
+        created_by=created_by,
         created_at=utcnow(),
     )
     db.add(operation)
@@ -116,6 +117,26 @@ def cancel(db: Session, principal: Principal, operation_id: int) -> Operation:
     operation.version += 1
     db.flush()
     return operation
+
+
+def purge_finished(db: Session, *, finished_before: datetime) -> int:
+    """Deletes operations finished before the cut-off, with their parts and children. Returns how many."""
+    old = list(
+        db.scalars(
+            select(Operation.id).where(
+                Operation.parent_id.is_(None),
+                Operation.status.in_([status.value for status in FINISHED]),
+                Operation.finished_at < finished_before,
+            )
+        )
+    )
+    if not old:
+        return 0
+    family = old + list(db.scalars(select(Operation.id).where(Operation.parent_id.in_(old))))
+    db.execute(delete(OperationPart).where(OperationPart.operation_id.in_(family)))
+    db.execute(delete(Operation).where(Operation.parent_id.in_(old)))
+    db.execute(delete(Operation).where(Operation.id.in_(old)))
+    return len(old)
 
 
 def read_chunks(stream: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ import io
 import logging
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.clock import utcnow
 from ticketd.core.importer import ImportRow, ParsedRow, RowError, parse_rows, to_new_ticket
-from ticketd.core.operations import FINISHED, OperationStatus
+from ticketd.core.operations import FINISHED, OperationStatus, purge_finished
+from ticketd.settings import Settings
 from ticketd.store.bulk import insert_tickets
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, OperationPart, Stamp, User
@@ -31,6 +33,7 @@ from ticketd.store.tables import Operation, OperationPart, Stamp, User
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2000
+PURGE_EVERY_SECONDS = 300
 KEPT_ERRORS = 1000
 
 
@@ -39,20 +42,41 @@ class Lost(Exception):
 
 
 class Worker:
-    def __init__(self, sessions: sessionmaker[Session], *, lease: timedelta = timedelta(seconds=30)) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        lease: timedelta = timedelta(seconds=30),
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
         self.sessions = sessions
         self.lease = lease
+        self.retention = retention
+        self._last_purge = 0.0
         self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 0.5) -> None:
         while not stop.is_set():
             try:
+                self._purge_now_and_then()
                 worked = self.run_once()
             except Exception:
                 log.exception("worker %s: unexpected error", self.name)
                 worked = False
             if not worked:
                 stop.wait(idle_seconds)
+
+    def _purge_now_and_then(self) -> None:
+        # Finished operations are kept for the retention period, then purged with their files
+        # (parts). Any worker may do it; it is idempotent.
+        if time.monotonic() - self._last_purge < PURGE_EVERY_SECONDS:
+            return
+        self._last_purge = time.monotonic()
+        with unit_of_work(self.sessions, write=True) as db:
+            purged = purge_finished(db, finished_before=utcnow() - self.retention)
+            db.commit()
+        if purged:
+            log.info("worker %s: purged %d finished operations", self.name, purged)
 
     def run_once(self) -> bool:
         operation_id = self._claim()
@@ -201,6 +225,14 @@ class Worker:
             operation.finished_at, operation.lease_owner = utcnow(), None
             operation.version += 1
             db.commit()
+
+
+def worker_for(settings: Settings, sessions: sessionmaker[Session]) -> Worker:
+    return Worker(
+        sessions,
+        lease=timedelta(seconds=settings.worker_lease_seconds),
+        retention=timedelta(days=settings.operations_retention_days),
+    )
 
 
 def _row(parsed: ParsedRow) -> ImportRow:

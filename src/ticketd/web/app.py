@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import timedelta
 
-from ticketd.core.worker import Worker
+from ticketd.core.worker import worker_for
 from ticketd.faces.native.errors import render_error
 from ticketd.faces.registry import build_faces
 from ticketd.settings import Settings
@@ -45,9 +44,7 @@ class TicketdApp(HotPaths):
     def _start_worker(self) -> None:
         # The embedded default: operations run in a thread of the server. With PostgreSQL and
         # separate `ticketd worker` processes, set TICKETD_EMBEDDED_WORKER=false.
-        worker = Worker(
-            self.services.sessions, lease=timedelta(seconds=self.services.settings.worker_lease_seconds)
-        )
+        worker = worker_for(self.services.settings, self.services.sessions)
         self._worker = threading.Thread(
             target=worker.run_forever, args=(self._stop,), name="ticketd-worker", daemon=True
         )

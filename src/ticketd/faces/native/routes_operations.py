@@ -97,8 +97,9 @@ async def start_import(request: Request, principal: Writer, services: ServicesDe
 
     def store() -> OperationOut:
         with unit_of_work(services.sessions, write=True) as db:
+            upload = Upload(fmt=fmt, chunks=iter(chunks), limit=limit)
             operation = operations.start_import(
-                db, principal, Upload(fmt=fmt, chunks=iter(chunks), limit=limit)
+                db, tenant_id=principal.tenant_id, created_by=principal.user_id, upload=upload
             )
             db.commit()
             return operation_out(db, operation)
