@@ -9,7 +9,7 @@ from sqlalchemy.dialects import sqlite
 
 from ticketd.core.lifecycle import Status
 from ticketd.core.principal import Principal, Role
-from ticketd.core.tickets import TicketFilter, _conditions
+from ticketd.core.tickets import TicketFilter, filter_conditions
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine
 from ticketd.store.fast_reads import KEY_AND_TICKET_SQL, SQLITE_HINT, SQLITE_KEY_HINT
@@ -32,7 +32,7 @@ def _plan(tmp_path: Path, sql: str, params: tuple[object, ...] = ()) -> str:
 def _listing_sql(principal: Principal, filters: TicketFilter) -> str:
     query = (
         select(Ticket.id)
-        .where(*_conditions(principal, filters))
+        .where(*filter_conditions(principal, filters))
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
         .limit(50)
     )

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
-from ticketd.core.errors import Conflict, InvalidInput, NotFound
+from ticketd.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from ticketd.core.importer import Format
 from ticketd.core.principal import Principal
 from ticketd.store.tables import Operation, OperationPart
@@ -77,6 +77,46 @@ def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload:
         db.add(OperationPart(operation_id=operation.id, seq=seq, data=bytes(buffer)))
     # An estimate until the worker has read it all: lines, less a CSV header.
     operation.progress_total = max(0, lines - (1 if upload.fmt == "csv" else 0))
+    db.flush()
+    return operation
+
+
+BULK_FIELDS = frozenset({"status", "priority", "assignee_ids"})
+BULK_PART_SIZE = 500
+
+
+def start_bulk_update(db: Session, principal: Principal, params: dict[str, Any]) -> Operation:
+    """A bulk update by tag or filter: set status, assignee, priority; add or remove tags.
+
+    `params`: {"tag": ...} or {"filter": {...}}, with "set", "add_tags", "remove_tags". The worker
+    splits the matching tickets into parts, each a child operation done in one transaction.
+    """
+    if not principal.is_staff:
+        raise Forbidden("only staff may update tickets in bulk")
+    selection = {key: params[key] for key in ("tag", "filter") if params.get(key) is not None}
+    if len(selection) != 1:
+        raise InvalidInput(
+            "name either a tag or a filter", [FieldError("/tag", "one of tag or filter is required")]
+        )
+    changes = params.get("set") or {}
+    unknown = set(changes) - BULK_FIELDS
+    if unknown:
+        raise InvalidInput(
+            "unknown fields to set", [FieldError(f"/set/{name}", "cannot be set in bulk") for name in unknown]
+        )
+    if not (changes or params.get("add_tags") or params.get("remove_tags")):
+        raise InvalidInput("nothing to change", [FieldError("/set", "set fields, or add or remove tags")])
+    operation = Operation(
+        tenant_id=principal.tenant_id,
+        kind="bulk_update",
+        status=OperationStatus.PENDING.value,
+        version=1,
+        progress_done=0,
+        params=params,
+        created_by=principal.user_id,
+        created_at=utcnow(),
+    )
+    db.add(operation)
     db.flush()
     return operation
 

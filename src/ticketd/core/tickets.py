@@ -315,7 +315,7 @@ def delete_ticket(db: Session, principal: Principal, ticket_id: int) -> None:
 def list_tickets(
     db: Session, principal: Principal, filters: TicketFilter, *, limit: int, cursor: str | None
 ) -> Page:
-    conditions = _conditions(principal, filters)
+    conditions = filter_conditions(principal, filters)
     query: Select[Ticket] = select(Ticket).where(*conditions)
     total = db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
     if cursor:
@@ -337,7 +337,7 @@ def visible_conditions(principal: Principal) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _conditions(principal: Principal, filters: TicketFilter) -> list[ColumnElement[bool]]:
+def filter_conditions(principal: Principal, filters: TicketFilter) -> list[ColumnElement[bool]]:
     conditions = visible_conditions(principal)
     if filters.status:
         conditions.append(Ticket.status.in_([s.value for s in filters.status]))

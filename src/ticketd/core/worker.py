@@ -22,9 +22,12 @@ from typing import Any
 from sqlalchemy import func, literal, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketd.core.bulk_updates import apply_bulk_changes, matching_ticket_ids
 from ticketd.core.clock import utcnow
 from ticketd.core.importer import ImportRow, ParsedRow, RowError, parse_rows, to_new_ticket
-from ticketd.core.operations import FINISHED, OperationStatus, purge_finished
+from ticketd.core.operations import BULK_PART_SIZE, FINISHED, OperationStatus, purge_finished
+from ticketd.core.operations import children as operation_children
+from ticketd.core.principal import Principal, Role
 from ticketd.settings import Settings
 from ticketd.store.bulk import insert_tickets
 from ticketd.store.engine import unit_of_work
@@ -142,9 +145,69 @@ class Worker:
                 operation.progress_done,
             )
             known_users = set(db.scalars(select(User.id).where(User.tenant_id == tenant_id)))
-        if kind != "import":
+        if kind == "import":
+            self._import(operation_id, tenant_id, creator, params["format"], done, known_users)
+        elif kind == "bulk_update":
+            self._bulk_update(operation_id, tenant_id, creator, params)
+        else:
             raise ValueError(f"unknown operation kind {kind!r}")
-        self._import(operation_id, tenant_id, creator, params["format"], done, known_users)
+
+    def _bulk_update(
+        self, operation_id: int, tenant_id: int, creator: int | None, params: dict[str, Any]
+    ) -> None:
+        with unit_of_work(self.sessions, write=True) as db:
+            operation = self._still_ours(db, operation_id)
+            principal = _acting(db, tenant_id, creator)
+            if not operation_children(db, operation):
+                # Split the matching tickets into parts once; each part is a child operation.
+                ids = matching_ticket_ids(db, principal, params)
+                for start in range(0, len(ids), BULK_PART_SIZE):
+                    db.add(
+                        Operation(
+                            tenant_id=tenant_id,
+                            parent_id=operation_id,
+                            kind="bulk_update_part",
+                            status=OperationStatus.PENDING.value,
+                            version=1,
+                            progress_done=0,
+                            progress_total=len(ids[start : start + BULK_PART_SIZE]),
+                            params={"ticket_ids": ids[start : start + BULK_PART_SIZE]},
+                            created_by=creator,
+                            created_at=utcnow(),
+                        )
+                    )
+                operation.progress_total = len(ids)
+                operation.version += 1
+                db.commit()
+        while True:
+            with unit_of_work(self.sessions, write=True) as db:
+                operation = self._still_ours(db, operation_id)
+                part = next((c for c in operation_children(db, operation) if c.status not in FINISHED), None)
+                if part is None:
+                    totals = [c.result or {} for c in operation_children(db, operation)]
+                    operation.result = {
+                        "updated": sum(t.get("updated", 0) for t in totals),
+                        "failed": sum(len(t.get("errors", [])) for t in totals),
+                    }
+                    operation.status, operation.finished_at = OperationStatus.COMPLETED.value, utcnow()
+                    operation.lease_owner = None
+                    operation.version += 1
+                    db.commit()
+                    return
+                principal = _acting(db, tenant_id, creator)
+                # The part's changes, its completion and the parent's progress: one transaction.
+                result = apply_bulk_changes(db, principal, part.params["ticket_ids"], params)
+                now = utcnow()
+                part.status, part.result, part.progress_done = (
+                    OperationStatus.COMPLETED.value,
+                    result,
+                    part.progress_total or 0,
+                )
+                part.started_at, part.finished_at, part.version = now, now, part.version + 1
+                operation.progress_done += part.progress_total or 0
+                operation.lease_expires_at = now + self.lease
+                operation.version += 1
+                db.commit()
 
     def _import(
         self,
@@ -225,6 +288,13 @@ class Worker:
             operation.finished_at, operation.lease_owner = utcnow(), None
             operation.version += 1
             db.commit()
+
+
+def _acting(db: Session, tenant_id: int, creator: int | None) -> Principal:
+    user = db.get(User, creator) if creator is not None else None
+    if user is None or user.tenant_id != tenant_id:
+        raise ValueError("a bulk update needs the staff member who started it")
+    return Principal(tenant_id=tenant_id, user_id=user.id, role=Role(user.role))
 
 
 def worker_for(settings: Settings, sessions: sessionmaker[Session]) -> Worker:

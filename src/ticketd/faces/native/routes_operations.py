@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -16,11 +16,14 @@ from ticketd.core.errors import InvalidInput
 from ticketd.core.etags import none_match
 from ticketd.core.importer import Format
 from ticketd.core.operations import Upload
+from ticketd.core.principal import Principal
 from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, Writer
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_response, not_modified
+from ticketd.faces.native.schemas import PriorityName, StatusName, UserId
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation
 from ticketd.web.negotiation import media_type_of
+from ticketd.web.services import Services
 
 router = APIRouter(prefix="/operations", tags=["operations"], responses=PROBLEM_RESPONSES)
 
@@ -107,6 +110,52 @@ async def start_import(request: Request, principal: Writer, services: ServicesDe
     body = await run_in_threadpool(store)
     location = str(request.url_for("get_operation", operation_id=body.id))
     return json_response(body, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+
+
+class BulkFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: list[StatusName] = Field(default_factory=list)
+    assignee: int | None = Field(default=None, ge=1, le=2**62)
+    requester: int | None = Field(default=None, ge=1, le=2**62)
+    tag: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(default=None, max_length=200)
+
+
+class BulkSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: StatusName | None = None
+    priority: PriorityName | None = None
+    assignee_ids: list[UserId] | None = Field(default=None, max_length=50)
+
+
+class BulkUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tag: str | None = Field(default=None, min_length=1, max_length=100)
+    filter: BulkFilter | None = None
+    set: BulkSet = Field(default_factory=BulkSet)
+    add_tags: list[str] = Field(default_factory=list, max_length=50)
+    remove_tags: list[str] = Field(default_factory=list, max_length=50)
+
+
+@router.post(
+    "/bulk-updates", status_code=202, response_model=OperationOut, summary="Update tickets by tag or filter"
+)
+def start_bulk_update(
+    body: BulkUpdateIn, request: Request, principal: Writer, services: ServicesDep
+) -> Response:
+    operation = begin_bulk_update(
+        services, principal, body.model_dump(exclude_none=True, exclude_defaults=False)
+    )
+    location = str(request.url_for("get_operation", operation_id=operation.id))
+    return json_response(operation, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+
+
+def begin_bulk_update(services: Services, principal: Principal, params: dict[str, Any]) -> OperationOut:
+    params["set"] = {k: v for k, v in (params.get("set") or {}).items() if v is not None}
+    with unit_of_work(services.sessions, write=True) as db:
+        operation = operations.start_bulk_update(db, principal, params)
+        db.commit()
+        return operation_out(db, operation)
 
 
 def sniff(fmt: Format, head: bytes) -> None:

@@ -7,9 +7,15 @@ import logging
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from ticketd.core.errors import DomainError, Forbidden, Unauthenticated
+from ticketd.core.principal import Scope
+from ticketd.faces.native.routes_operations import BulkSet, begin_bulk_update
 from ticketd.faces.wallet.errors import JSON, error_body
+from ticketd.web.credentials import decode_basic
 from ticketd.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,48 @@ def build_wallet_app(services: Services) -> FastAPI:
     )
     def ticket(ticketId: str) -> Response:
         return Response(error_body(404, f"ticket {ticketId} does not exist"), 404, media_type=JSON)
+
+    @app.put(
+        f"{PREFIX}/tag/{{tag}}/tickets",
+        summary="Update tickets by tag",
+        description="Like 'update passes by tag': answers at once with the ticketId to poll.",
+    )
+    async def update_by_tag(tag: str, request: Request) -> Response:
+        try:
+            key, secret = decode_basic(request.headers.get("authorization", "").partition(" ")[2].strip())
+            principal = services.authenticator.by_api_key(key, secret)
+        except Unauthenticated as exc:
+            return Response(
+                error_body(401, exc.message),
+                401,
+                {"WWW-Authenticate": 'Basic realm="wallet"'},
+                media_type=JSON,
+            )
+        if not principal.has_scope(Scope.TICKETS_WRITE):
+            return Response(
+                error_body(403, "the project key lacks the tickets:write scope"), 403, media_type=JSON
+            )
+        try:
+            payload = orjson.loads(await request.body() or b"{}")
+            fields = payload.get("fields", payload) if isinstance(payload, dict) else None
+            if not isinstance(fields, dict):
+                raise ValueError("the body must be a JSON object")
+            changes = BulkSet.model_validate(
+                {k: v for k, v in fields.items() if k in ("status", "priority", "assignee_ids")}
+            )
+            params = {
+                "tag": tag,
+                "set": changes.model_dump(exclude_none=True),
+                "add_tags": fields.get("add_tags") or [],
+                "remove_tags": fields.get("remove_tags") or [],
+            }
+            operation = await run_in_threadpool(begin_bulk_update, services, principal, params)
+        except (ValueError, ValidationError, orjson.JSONDecodeError) as exc:
+            return Response(error_body(400, str(exc).splitlines()[0]), 400, media_type=JSON)
+        except DomainError as exc:
+            status = 403 if isinstance(exc, Forbidden) else 400
+            return Response(error_body(status, exc.message), status, media_type=JSON)
+        return Response(orjson.dumps({"ticketId": operation.id}), 200, media_type=JSON)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
