@@ -113,6 +113,40 @@ def test_import_keeps_good_rows_and_reports_bad_ones(settings: Settings, tmp_pat
     assert "already completed" in _fails(settings, "ops", "cancel", operation_id)
 
 
+def test_export_writes_the_matching_tickets(settings: Settings, tmp_path: Path) -> None:
+    _run(settings, "tenant", "create", "acme")
+    _run(
+        settings, "user", "create", "ann", "--tenant", "acme", "--role", "agent", "--password", "s3cret-pass"
+    )
+    source = tmp_path / "in.csv"
+    source.write_text("subject,status,tags\nOne,open,red\nTwo,new,red\nThree,open,blue\n")
+    _run(settings, "ticket", "import", str(source), "--tenant", "acme")
+    target = tmp_path / "out.csv"
+    output = _run(
+        settings, "ticket", "export", str(target), "--tenant", "acme", "--as", "ann", "--tag", "red"
+    )
+    assert "exported 2 tickets" in output
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith("id,subject,status")
+    assert len(lines) == 3
+    jsonl = tmp_path / "out.jsonl"
+    args = [
+        "ticket",
+        "export",
+        str(jsonl),
+        "--tenant",
+        "acme",
+        "--as",
+        "ann",
+        "--format",
+        "jsonl",
+        "--status",
+        "open",
+    ]
+    _run(settings, *args)
+    assert sorted(json.loads(line)["subject"] for line in jsonl.read_text().splitlines()) == ["One", "Three"]
+
+
 def test_import_refuses_a_file_that_is_neither(settings: Settings, tmp_path: Path) -> None:
     _run(settings, "tenant", "create", "acme")
     path = tmp_path / "photo.bin"

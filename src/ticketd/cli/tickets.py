@@ -16,7 +16,9 @@ from ticketd.cli.context import cli_context, console
 from ticketd.core import identity, operations
 from ticketd.core.errors import InvalidInput
 from ticketd.core.importer import detect_format
+from ticketd.core.principal import Principal, Role
 from ticketd.core.worker import worker_for
+from ticketd.settings import Settings
 from ticketd.store.engine import session_factory, unit_of_work
 from ticketd.store.tables import Operation
 
@@ -57,20 +59,26 @@ def ticket_import(
             )
             operation_id = operation.id
     sessions = session_factory(context.engine())
+    _report(_run_with_progress(context.settings, sessions, operation_id, "importing"))
+
+
+def _run_with_progress(
+    settings: Settings, sessions: sessionmaker[Session], operation_id: int, label: str
+) -> Operation:
+    """Runs a worker here too, so the operation finishes with no server running; follows its progress."""
     stop = threading.Event()
-    runner = threading.Thread(target=worker_for(context.settings, sessions).run_forever, args=(stop, 0.2))
+    runner = threading.Thread(target=worker_for(settings, sessions).run_forever, args=(stop, 0.2))
     runner.start()
     try:
-        finished = _follow(sessions, operation_id)
+        return _follow(sessions, operation_id, label)
     finally:
         stop.set()
         runner.join()
-    _report(finished)
 
 
-def _follow(sessions: sessionmaker[Session], operation_id: int) -> Operation:
+def _follow(sessions: sessionmaker[Session], operation_id: int, label: str) -> Operation:
     columns = (
-        TextColumn("importing"),
+        TextColumn(label),
         BarColumn(),
         TaskProgressColumn(),
         TimeRemainingColumn(),
@@ -103,3 +111,38 @@ def _report(operation: Operation) -> None:
         f"imported {result.get('imported', 0)} tickets; rejected {result.get('rejected_rows', 0)} rows"
         f" (operation {operation.id})"
     )
+
+
+@ticket_app.command("export")
+def ticket_export(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Argument(dir_okay=False, writable=True, help="Where to write the file.")],
+    tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant's slug.")],
+    as_user: Annotated[
+        str, typer.Option("--as", help="The staff member exporting (whose view is exported).")
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    status: Annotated[list[str] | None, typer.Option(help="Repeat for several.")] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Export the tickets matching a filter, as an operation, with a progress bar."""
+    context = cli_context(ctx)
+    with context.transaction() as db:
+        owner = identity.tenant_by_slug(db, tenant)
+        actor = identity.user_by_username(db, tenant_id=owner.id, username=as_user)
+        if actor is None:
+            console.print(f"[red]error:[/red] no user {as_user!r} in tenant {tenant!r}")
+            raise typer.Exit(1)
+        principal = Principal(tenant_id=owner.id, user_id=actor.id, role=Role(actor.role))
+        spec = {key: value for key, value in {"status": status, "tag": tag}.items() if value}
+        operation_id = operations.start_export(db, principal, {"format": fmt, "filter": spec}).id
+    finished = _run_with_progress(
+        context.settings, session_factory(context.engine()), operation_id, "exporting"
+    )
+    if finished.status != operations.OperationStatus.COMPLETED.value:
+        console.print(f"[red]operation {operation_id} {finished.status}[/red]: {finished.error}")
+        raise typer.Exit(1)
+    with unit_of_work(session_factory(context.engine()), write=False) as db, output.open("wb") as sink:
+        for part in operations.parts(db, operation_id):
+            sink.write(part)
+    typer.echo(f"exported {finished.progress_done} tickets to {output} (operation {operation_id})")

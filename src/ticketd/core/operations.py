@@ -121,6 +121,34 @@ def start_bulk_update(db: Session, principal: Principal, params: dict[str, Any])
     return operation
 
 
+def start_export(db: Session, principal: Principal, params: dict[str, Any]) -> Operation:
+    """An export of the tickets matching a filter; the file is the operation's parts once it is done."""
+    from ticketd.core.exports import check_export, count_matching
+
+    check_export(principal, params)
+    operation = Operation(
+        tenant_id=principal.tenant_id,
+        kind="export",
+        status=OperationStatus.PENDING.value,
+        version=1,
+        progress_done=0,
+        progress_total=count_matching(db, principal, params),
+        params=params,
+        created_by=principal.user_id,
+        created_at=utcnow(),
+    )
+    db.add(operation)
+    db.flush()
+    return operation
+
+
+def parts(db: Session, operation_id: int) -> Iterator[bytes]:
+    seq = 0
+    while (part := db.get(OperationPart, (operation_id, seq))) is not None:
+        yield part.data
+        seq += 1
+
+
 def get_operation(db: Session, principal: Principal, operation_id: int) -> Operation:
     operation = db.get(Operation, operation_id)
     if (

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, literal, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketd.core import exports
 from ticketd.core.bulk_updates import apply_bulk_changes, matching_ticket_ids
 from ticketd.core.clock import utcnow
 from ticketd.core.importer import ImportRow, ParsedRow, RowError, parse_rows, to_new_ticket
@@ -147,10 +148,40 @@ class Worker:
             known_users = set(db.scalars(select(User.id).where(User.tenant_id == tenant_id)))
         if kind == "import":
             self._import(operation_id, tenant_id, creator, params["format"], done, known_users)
+        elif kind == "export":
+            self._export(operation_id, tenant_id, creator, params)
         elif kind == "bulk_update":
             self._bulk_update(operation_id, tenant_id, creator, params)
         else:
             raise ValueError(f"unknown operation kind {kind!r}")
+
+    def _export(self, operation_id: int, tenant_id: int, creator: int | None, params: dict[str, Any]) -> None:
+        while True:
+            with unit_of_work(self.sessions, write=True) as db:
+                operation = self._still_ours(db, operation_id)
+                principal = _acting(db, tenant_id, creator)
+                state = dict(operation.result or {"last_id": 0, "parts": 0, "rows": 0})
+                rows = exports.next_chunk(db, principal, params, state["last_id"], CHUNK_ROWS)
+                if rows or state["parts"] == 0:
+                    # The chunk of the file and the cursor that produced it commit together.
+                    data = exports.render(rows, params["format"], header=state["parts"] == 0)
+                    db.add(OperationPart(operation_id=operation_id, seq=state["parts"], data=data))
+                    state = {
+                        "last_id": rows[-1].id if rows else 0,
+                        "parts": state["parts"] + 1,
+                        "rows": state["rows"] + len(rows),
+                    }
+                operation.result = state
+                operation.progress_done = state["rows"]
+                operation.lease_expires_at = utcnow() + self.lease
+                operation.version += 1
+                if len(rows) < CHUNK_ROWS:
+                    operation.progress_total = state["rows"]
+                    operation.status, operation.finished_at = OperationStatus.COMPLETED.value, utcnow()
+                    operation.lease_owner = None
+                    db.commit()
+                    return
+                db.commit()
 
     def _bulk_update(
         self, operation_id: int, tenant_id: int, creator: int | None, params: dict[str, Any]

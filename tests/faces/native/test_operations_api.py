@@ -108,3 +108,33 @@ def test_cancel_a_pending_operation(idle_client: TestClient, world: World) -> No
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
     again = idle_client.post(f"{API}/operations/{operation_id}/cancel", auth=world.agent.basic)
     assert again.status_code == 409
+
+
+def test_export_then_download(client: TestClient, world: World) -> None:
+    for n, tag in enumerate(["x", "x", "y"]):
+        client.post(f"{API}/tickets", json={"subject": f"export {n}", "tags": [tag]}, auth=world.agent.basic)
+    response = client.post(
+        f"{API}/operations/exports", json={"format": "csv", "filter": {"tag": "x"}}, auth=world.agent.basic
+    )
+    assert response.status_code == 202
+    done = _wait(client, world, response.headers["operation-location"])
+    assert done["status"] == "completed" and done["progress"] == {"done": 2, "total": 2}
+    file = client.get(f"{API}/operations/{done['id']}/file", auth=world.agent.basic)
+    assert file.status_code == 200 and file.headers["content-type"].startswith("text/csv")
+    lines = file.text.splitlines()
+    assert lines[0].startswith("id,subject") and len(lines) == 3
+    jsonl = client.post(f"{API}/operations/exports", json={"format": "jsonl"}, auth=world.agent.basic)
+    finished = _wait(client, world, jsonl.headers["operation-location"])
+    body = client.get(f"{API}/operations/{finished['id']}/file", auth=world.agent.basic).text
+    assert len(body.splitlines()) == 3
+    assert client.post(f"{API}/operations/exports", json={}, auth=world.customer.basic).status_code == 403
+    assert (
+        client.post(f"{API}/operations/exports", json={"format": "xml"}, auth=world.agent.basic).status_code
+        == 422
+    )
+
+
+def test_a_file_is_there_only_when_done(idle_client: TestClient, world: World) -> None:
+    response = idle_client.post(f"{API}/operations/exports", json={}, auth=world.agent.basic)
+    missing = idle_client.get(f"{API}/operations/{response.json()['id']}/file", auth=world.agent.basic)
+    assert missing.status_code == 409

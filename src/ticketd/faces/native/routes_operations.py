@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ticketd.core import operations
-from ticketd.core.errors import InvalidInput
+from ticketd.core.errors import Conflict, InvalidInput, NotFound
 from ticketd.core.etags import none_match
 from ticketd.core.importer import Format
 from ticketd.core.operations import Upload
@@ -156,6 +156,45 @@ def begin_bulk_update(services: Services, principal: Principal, params: dict[str
         operation = operations.start_bulk_update(db, principal, params)
         db.commit()
         return operation_out(db, operation)
+
+
+class ExportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["csv", "jsonl"] = "csv"
+    filter: BulkFilter = Field(default_factory=BulkFilter)
+
+
+@router.post(
+    "/exports", status_code=202, response_model=OperationOut, summary="Export the tickets matching a filter"
+)
+def start_export(body: ExportIn, request: Request, principal: Writer, services: ServicesDep) -> Response:
+    with unit_of_work(services.sessions, write=True) as db:
+        operation = operations.start_export(db, principal, body.model_dump(exclude_none=True))
+        db.commit()
+        out = operation_out(db, operation)
+    location = str(request.url_for("get_operation", operation_id=out.id))
+    return json_response(out, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+
+
+@router.get(
+    "/{operation_id}/file",
+    summary="Download a finished export",
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+def download(operation_id: OperationId, principal: Reader, services: ServicesDep) -> Response:
+    with unit_of_work(services.sessions, write=False) as db:
+        operation = operations.get_operation(db, principal, operation_id)
+        if operation.kind != "export":
+            raise NotFound(f"operation {operation_id} has no file")
+        if operation.status != operations.OperationStatus.COMPLETED.value:
+            raise Conflict(f"operation {operation_id} is {operation.status}; poll it until completed")
+        data = b"".join(operations.parts(db, operation_id))
+        fmt = operation.params["format"]
+    media_type = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    filename = f"tickets-{operation_id}.{fmt}"
+    return Response(
+        data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 def sniff(fmt: Format, head: bytes) -> None:

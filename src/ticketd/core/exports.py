@@ -1,0 +1,111 @@
+"""Exports: the tickets matching a filter, as CSV or JSON lines, written in chunks a worker can resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ticketd.core import tickets
+from ticketd.core.errors import FieldError, Forbidden, InvalidInput
+from ticketd.core.lifecycle import Status
+from ticketd.core.principal import Principal
+from ticketd.store.tables import Ticket
+
+COLUMNS = (
+    "id",
+    "subject",
+    "status",
+    "priority",
+    "type",
+    "channel",
+    "category",
+    "requester_id",
+    "assignee_ids",
+    "tags",
+    "created_at",
+    "updated_at",
+)
+FORMATS = ("csv", "jsonl")
+
+
+def export_filter(spec: dict[str, Any]) -> tickets.TicketFilter:
+    try:
+        return tickets.TicketFilter(
+            status=[Status(s) for s in spec.get("status", [])],
+            assignee_id=spec.get("assignee"),
+            requester_id=spec.get("requester"),
+            tag=spec.get("tag"),
+            text=spec.get("q"),
+        )
+    except ValueError as exc:
+        raise InvalidInput("the filter is not valid", [FieldError("/filter", str(exc))]) from exc
+
+
+def check_export(principal: Principal, params: dict[str, Any]) -> None:
+    if params.get("format") not in FORMATS:
+        raise InvalidInput("format must be csv or jsonl", [FieldError("/format", "csv or jsonl")])
+    if not principal.is_staff:
+        raise Forbidden("only staff may export tickets")
+    export_filter(params.get("filter") or {})
+
+
+def count_matching(db: Session, principal: Principal, params: dict[str, Any]) -> int:
+    conditions = tickets.filter_conditions(principal, export_filter(params.get("filter") or {}))
+    return db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+
+
+def next_chunk(
+    db: Session, principal: Principal, params: dict[str, Any], after_id: int, size: int
+) -> list[Ticket]:
+    conditions = tickets.filter_conditions(principal, export_filter(params.get("filter") or {}))
+    query = select(Ticket).where(*conditions, Ticket.id > after_id).order_by(Ticket.id).limit(size)
+    return list(db.scalars(query))
+
+
+def render(rows: list[Ticket], fmt: str, *, header: bool) -> bytes:
+    if fmt == "jsonl":
+        return b"".join(orjson.dumps(_record(t), option=orjson.OPT_UTC_Z) + b"\n" for t in rows)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(COLUMNS)
+    for t in rows:
+        writer.writerow(
+            [
+                t.id,
+                t.subject,
+                t.status,
+                t.priority,
+                t.type,
+                t.channel,
+                t.category or "",
+                t.requester_id or "",
+                ";".join(map(str, t.assignee_ids)),
+                ",".join(t.tags),
+                t.created_at.isoformat(),
+                t.updated_at.isoformat(),
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def _record(t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "type": t.type,
+        "channel": t.channel,
+        "category": t.category,
+        "requester_id": t.requester_id,
+        "assignee_ids": t.assignee_ids,
+        "tags": t.tags,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    }
