@@ -11,9 +11,7 @@ from sqlalchemy import select
 
 from ticketd.cli.context import cli_context, console
 from ticketd.core import identity
-from ticketd.core.clock import utcnow
-from ticketd.core.errors import Conflict
-from ticketd.core.operations import FINISHED, OperationStatus
+from ticketd.core.operations import cancel_operation
 from ticketd.store.tables import Operation
 
 ops_app = typer.Typer(help="Long-running operations.", no_args_is_help=True)
@@ -73,8 +71,5 @@ def ops_cancel(ctx: typer.Context, operation_id: Annotated[int, typer.Argument()
         if operation is None:
             console.print(f"[red]error:[/red] no operation {operation_id}")
             raise typer.Exit(1)
-        if operation.status in FINISHED:
-            raise Conflict(f"operation {operation_id} has already {operation.status}")
-        operation.status, operation.finished_at = OperationStatus.CANCELED.value, utcnow()
-        operation.version += 1
+        cancel_operation(db, operation)
     typer.echo(f"operation {operation_id} canceled")

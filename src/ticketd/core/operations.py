@@ -176,7 +176,12 @@ def children(db: Session, operation: Operation) -> list[Operation]:
 
 
 def cancel(db: Session, principal: Principal, operation_id: int) -> Operation:
-    operation = get_operation(db, principal, operation_id)
+    return cancel_operation(db, get_operation(db, principal, operation_id))
+
+
+def cancel_operation(db: Session, operation: Operation) -> Operation:
+    """Cancels a pending or running operation (an operator's command; callers check visibility)."""
+    operation_id = operation.id
     if operation.status in FINISHED:
         raise Conflict(f"operation {operation_id} has already {operation.status}")
     # A running worker sees this at its next commit and stops; what it committed stays.

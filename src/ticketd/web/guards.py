@@ -92,9 +92,10 @@ class FaceRequestGuard:
             if int(declared) > limit:
                 await _refuse(send, face.render_error, 413, f"the body exceeds {limit} bytes")
                 return
+        allowed = face.body_types_by_path.get(scope["path"], face.body_types)
+        media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
         if upload:
-            media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
-            allowed = face.body_types_by_path.get(scope["path"], face.body_types)
+            # Uploads stream on to the route, which stores them as they come.
             if media_type not in allowed:
                 await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")
                 return
@@ -104,12 +105,9 @@ class FaceRequestGuard:
         if body is None:
             await _refuse(send, face.render_error, 413, f"the body exceeds {face.max_body_bytes} bytes")
             return
-        if body:
-            media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
-            allowed = face.body_types_by_path.get(scope["path"], face.body_types)
-            if media_type not in allowed:
-                await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")
-                return
+        if body and media_type not in allowed:
+            await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")
+            return
         await self.app(scope, replay(body, receive), send)
 
 
