@@ -74,7 +74,9 @@ def test_demo_is_idempotent_and_prints_json(settings: Settings) -> None:
         statuses = {row[0] for row in connection.exec_driver_sql("SELECT DISTINCT status FROM tickets")}
     engine.dispose()
     assert statuses == {"new", "open", "pending", "solved", "closed", "canceled", "invalid"}
-    assert "curl -u" in _run(settings, "demo")
+    human = _run(settings, "demo")
+    assert "/api/v1/tickets/" in human
+    assert "/v1/ticket/" in human  # the demo's one operation, for the Wallet face
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])

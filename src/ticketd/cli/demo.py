@@ -7,10 +7,16 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.table import Table
+from sqlalchemy import select
 
-from ticketd.cli.context import cli_context, console
+from ticketd.cli.context import CliContext, cli_context, console
+from ticketd.core import identity, operations
 from ticketd.core.demo import ensure_demo
+from ticketd.core.principal import Principal, Role
 from ticketd.core.signing_keys import Sealer
+from ticketd.core.worker import worker_for
+from ticketd.store.engine import session_factory, unit_of_work
+from ticketd.store.tables import Operation
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +29,7 @@ def register(app: typer.Typer) -> None:
         context = cli_context(ctx)
         with context.transaction() as db:
             credentials = ensure_demo(db, Sealer(context.token_secret(db)))
+        operation_id = demo_operation(context, credentials.tenant_id)
         base_url = context.settings.resolved_base_url
         document: dict[str, Any] = {
             "base_url": base_url,
@@ -73,3 +80,25 @@ def register(app: typer.Typer) -> None:
         console.print("Try:")
         key = f"{credentials.api_key_id}:{credentials.api_key_secret}"
         typer.echo(f"  curl -u {key} {base_url}/api/v1/tickets/{first}/status")
+        if "wallet" in context.settings.enabled_faces:
+            typer.echo(f"  curl -u {key} {base_url}/v1/ticket/{operation_id}")
+
+
+def demo_operation(context: CliContext, tenant_id: int) -> int:
+    """One real operation to look at (an export of the demo tickets), run to completion once."""
+    sessions = session_factory(context.engine())
+    with unit_of_work(sessions, write=True) as db:
+        existing = db.scalar(
+            select(Operation.id).where(Operation.tenant_id == tenant_id).order_by(Operation.id)
+        )
+        if existing is not None:
+            return existing
+        admin = identity.user_by_username(db, tenant_id=tenant_id, username="admin")
+        assert admin is not None
+        principal = Principal(tenant_id=tenant_id, user_id=admin.id, role=Role(admin.role))
+        operation_id = operations.start_export(db, principal, {"format": "csv"}).id
+        db.commit()
+    worker = worker_for(context.settings, sessions)
+    while worker.run_once():
+        pass
+    return operation_id
