@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from ticketd.cli.context import cli_context, console
+from ticketd.cli.context import cli_context, console, tenant_user
 from ticketd.core import identity, signing_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.principal import DEFAULT_KEY_SCOPES, Role
@@ -82,11 +82,7 @@ def key_create(
 ) -> None:
     """Create an API key. The secret is shown once and never stored."""
     with cli_context(ctx).transaction() as db:
-        owner = identity.tenant_by_slug(db, tenant)
-        person = identity.user_by_username(db, tenant_id=owner.id, username=user)
-        if person is None:
-            console.print(f"[red]error:[/red] no user {user!r} in tenant {tenant!r}")
-            raise typer.Exit(1)
+        _, person = tenant_user(db, tenant, user)
         expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         issued = identity.create_api_key(
             db, user=person, name=name, scopes=frozenset(scope or DEFAULT_KEY_SCOPES), expires_at=expires
@@ -106,11 +102,7 @@ def key_create_access_key(
     """Create an access key pair (AK/SK) for signed requests (the Huawei face). The SK is shown once."""
     context = cli_context(ctx)
     with context.transaction() as db:
-        owner = identity.tenant_by_slug(db, tenant)
-        person = identity.user_by_username(db, tenant_id=owner.id, username=user)
-        if person is None:
-            console.print(f"[red]error:[/red] no user {user!r} in tenant {tenant!r}")
-            raise typer.Exit(1)
+        owner, person = tenant_user(db, tenant, user)
         pair = signing_keys.create(db, signing_keys.Sealer(context.token_secret(db)), user=person)
     typer.echo(f"access key (AK): {pair.access_key}")
     typer.echo(f"secret key (SK): {pair.secret_key}")

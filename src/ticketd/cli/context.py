@@ -11,11 +11,13 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from ticketd.core import identity
 from ticketd.core.errors import DomainError
 from ticketd.core.identity import TOKEN_SECRET_NAME, server_secret
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import is_current, upgrade
+from ticketd.store.tables import Tenant, User
 
 console = Console(stderr=True)
 
@@ -51,6 +53,16 @@ class CliContext:
         except DomainError as exc:
             console.print(f"[red]error:[/red] {exc.message}")
             raise typer.Exit(1) from exc
+
+
+def tenant_user(db: Session, tenant: str, username: str) -> tuple[Tenant, User]:
+    """The tenant by slug and one of its users by name; a clear error and exit 1 when either is missing."""
+    owner = identity.tenant_by_slug(db, tenant)
+    user = identity.user_by_username(db, tenant_id=owner.id, username=username)
+    if user is None:
+        console.print(f"[red]error:[/red] no user {username!r} in tenant {tenant!r}")
+        raise typer.Exit(1)
+    return owner, user
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketd.cli.context import cli_context, console
+from ticketd.cli.context import cli_context, console, tenant_user
 from ticketd.core import identity, operations
 from ticketd.core.errors import InvalidInput
 from ticketd.core.importer import detect_format
@@ -48,11 +48,9 @@ def ticket_import(
             raise typer.Exit(2) from exc
         stream.seek(0)
         with context.transaction() as db:
-            owner = identity.tenant_by_slug(db, tenant)
-            actor = identity.user_by_username(db, tenant_id=owner.id, username=as_user) if as_user else None
-            if as_user and actor is None:
-                console.print(f"[red]error:[/red] no user {as_user!r} in tenant {tenant!r}")
-                raise typer.Exit(1)
+            owner, actor = (
+                tenant_user(db, tenant, as_user) if as_user else (identity.tenant_by_slug(db, tenant), None)
+            )
             upload = operations.Upload(fmt, operations.read_chunks(stream), context.settings.max_upload_bytes)
             operation = operations.start_import(
                 db, tenant_id=owner.id, created_by=actor.id if actor else None, upload=upload
@@ -128,11 +126,7 @@ def ticket_export(
     """Export the tickets matching a filter, as an operation, with a progress bar."""
     context = cli_context(ctx)
     with context.transaction() as db:
-        owner = identity.tenant_by_slug(db, tenant)
-        actor = identity.user_by_username(db, tenant_id=owner.id, username=as_user)
-        if actor is None:
-            console.print(f"[red]error:[/red] no user {as_user!r} in tenant {tenant!r}")
-            raise typer.Exit(1)
+        owner, actor = tenant_user(db, tenant, as_user)
         principal = Principal(tenant_id=owner.id, user_id=actor.id, role=Role(actor.role))
         spec = {key: value for key, value in {"status": status, "tag": tag}.items() if value}
         operation_id = operations.start_export(db, principal, {"format": fmt, "filter": spec}).id

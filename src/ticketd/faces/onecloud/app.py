@@ -28,6 +28,7 @@ from ticketd.core.errors import (
 from ticketd.core.identity import login_by_email, users_by_id
 from ticketd.core.principal import Principal
 from ticketd.core.sla import sla_figures
+from ticketd.core.tokens import ExpiredToken
 from ticketd.faces.onecloud import tokens
 from ticketd.faces.onecloud.codes import category_name
 from ticketd.faces.onecloud.errors import (
@@ -248,7 +249,7 @@ STATUS_OF: list[tuple[type[DomainError], int, str | None]] = [
 
 def _install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: Exception) -> Response:
-        if isinstance(exc, tokens.ExpiredToken):
+        if isinstance(exc, ExpiredToken):
             return error_response(401, envelope(EXPIRED_TOKEN_RECORDS))
         for kind, status, message in STATUS_OF:
             if isinstance(exc, kind):
