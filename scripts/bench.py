@@ -256,8 +256,15 @@ def _latency_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def serve_ticketd(path: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TICKETD_DATABASE_PATH": str(path), "TICKETD_ACCESS_LOG": "false"}
+# Limits on, with quotas no benchmark reaches: every request is counted and none refused.
+UNREACHED = "1000000000/minute"
+LIMITS_OFF = {"TICKETD_RATE_LIMITS": "false"}
+LIMITS_IN_MEMORY = {"TICKETD_LIMIT_IP": UNREACHED, "TICKETD_LIMIT_CREDENTIAL": UNREACHED}
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def serve_ticketd(path: Path, port: int, limits: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TICKETD_DATABASE_PATH": str(path), "TICKETD_ACCESS_LOG": "false", **limits}
     return start([sys.executable, "-m", "ticketd", "serve", "--port", str(port)], env, port)
 
 
@@ -316,57 +323,49 @@ def main() -> None:
         # Every server runs at once, pinned to the same core; wrk drives one at a time. The
         # scenarios alternate with the bare app for ROUNDS rounds and the medians are compared,
         # so a slow patch of the machine weighs on all of them alike.
+        # The lookups compare the stores with limits off; the same store is then served with
+        # limits on, counted in memory (the embedded default) and in Redis (scaled out).
         bare_port, large_port, small_port = free_port(), free_port(), free_port()
+        limited_port, redis_port = free_port(), free_port()
+        redis_limits = {
+            **LIMITS_IN_MEMORY,
+            "TICKETD_REDIS_URL": REDIS_URL,
+            "TICKETD_REDIS_PREFIX": f"ticketd-bench-{os.getpid()}",
+        }
         servers = [
             serve_bare(bare_port),
-            serve_ticketd(workdir / "large.sqlite3", large_port),
-            serve_ticketd(workdir / "small.sqlite3", small_port),
+            serve_ticketd(workdir / "large.sqlite3", large_port, LIMITS_OFF),
+            serve_ticketd(workdir / "small.sqlite3", small_port, LIMITS_OFF),
+            serve_ticketd(workdir / "large.sqlite3", limited_port, LIMITS_IN_MEMORY),
+            serve_ticketd(workdir / "large.sqlite3", redis_port, redis_limits),
         ]
         iam = iam_token(large_port)
         wallet_path = f"/v1/ticket/{large.operation_id}"
+        ports = [bare_port, large_port, small_port, limited_port, redis_port]
+        big, few, memory, shared = (
+            f"{LARGE:,} tickets",
+            f"{SMALL:,} tickets",
+            "limits in memory",
+            "limits in Redis",
+        )
+        # (name, which server, path, credential header, its value, tickets to pick from, revalidate)
+        key = "Authorization"
+        plans = [
+            (f"status, {big}", 1, NATIVE_STATUS, key, large.basic, LARGE, "0"),
+            (f"status 304, {big}", 1, NATIVE_STATUS, key, large.basic, LARGE, "1"),
+            (f"status, {few}", 2, NATIVE_STATUS, key, small.basic, SMALL, "0"),
+            (f"status 304, {few}", 2, NATIVE_STATUS, key, small.basic, SMALL, "1"),
+            (f"status, {LARGE:,}, {memory}", 3, NATIVE_STATUS, key, large.basic, LARGE, "0"),
+            (f"status 304, {LARGE:,}, {memory}", 3, NATIVE_STATUS, key, large.basic, LARGE, "1"),
+            (f"status, {LARGE:,}, {shared}", 4, NATIVE_STATUS, key, large.basic, LARGE, "0"),
+            (f"huawei status, {big}", 1, HUAWEI_STATUS, "X-Auth-Token", iam, LARGE, "0"),
+            (f"wallet ticket, {big}", 1, wallet_path, key, large.basic, 1, "0"),
+        ]
         scenarios: list[tuple[str, int, dict[str, str], Path | None, subprocess.Popen[bytes]]] = [
             ("bare ASGI app", bare_port, dict(os.environ), None, servers[0]),
-            (
-                f"status, {LARGE:,} tickets",
-                large_port,
-                _wrk_env(NATIVE_STATUS, large.basic, LARGE, "0"),
-                script,
-                servers[1],
-            ),
-            (
-                f"status 304, {LARGE:,} tickets",
-                large_port,
-                _wrk_env(NATIVE_STATUS, large.basic, LARGE, "1"),
-                script,
-                servers[1],
-            ),
-            (
-                f"status, {SMALL:,} tickets",
-                small_port,
-                _wrk_env(NATIVE_STATUS, small.basic, SMALL, "0"),
-                script,
-                servers[2],
-            ),
-            (
-                f"status 304, {SMALL:,} tickets",
-                small_port,
-                _wrk_env(NATIVE_STATUS, small.basic, SMALL, "1"),
-                script,
-                servers[2],
-            ),
-            (
-                f"huawei status, {LARGE:,} tickets",
-                large_port,
-                _wrk_env(HUAWEI_STATUS, iam, LARGE, "0", header="X-Auth-Token"),
-                script,
-                servers[1],
-            ),
-            (
-                f"wallet ticket, {LARGE:,} tickets",
-                large_port,
-                _wrk_env(wallet_path, large.basic, 1, "0"),
-                script,
-                servers[1],
+            *(
+                (name, ports[at], _wrk_env(path, value, count, again, header), script, servers[at])
+                for name, at, path, header, value, count, again in plans
             ),
         ]
         runs: dict[str, list[Result]] = {name: [] for name, *_ in scenarios}
@@ -389,10 +388,11 @@ def main() -> None:
         result.ratio_to_bare = result.requests_per_second / bare_rps
     print()
     print(f"medians of {ROUNDS} rounds of {DURATION}, {CONNECTIONS} connections, server on one core")
-    print(f"{'scenario':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}")
+    print("limits off unless named; 'limits in ...': every request counted per IP and per credential")
+    print(f"{'scenario':<42}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}")
     for r in results:
         print(
-            f"{r.name:<34}{r.requests_per_second:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.name:<42}{r.requests_per_second:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
             f"{r.ratio_to_bare:>8.2f}{r.errors:>8}{r.peak_memory_mb:>9.1f}"
         )
     print(f"\nbulk load: {rows_per_second:,.0f} tickets/s")

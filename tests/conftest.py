@@ -184,3 +184,26 @@ def client(app: TicketdApp) -> Iterator[TestClient]:
 def count_rows(engine: Engine, table: str) -> int:
     with engine.connect() as connection:
         return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+REDIS_URL = os.environ.get("TICKETD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis. Required under CI=true; elsewhere its tests are skipped without it."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI and is not reachable: {exc}")
+        pytest.skip(f"Redis not reachable: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """Keys of their own for each test, so tests sharing the machine's Redis never meet."""
+    return f"ticketd-test-{secrets.token_hex(6)}"

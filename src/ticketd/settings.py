@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     database_connect_timeout_seconds: int = 10
 
     host: str = "127.0.0.1"
+    # Proxies trusted to report the client's address (X-Forwarded-For), which limits per IP count.
+    forwarded_allow_ips: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
     access_log: bool = False
@@ -52,6 +54,26 @@ class Settings(BaseSettings):
     # Finished operations are kept this long, then purged with their files.
     operations_retention_days: float = 7
     idempotency_ttl_seconds: int = 86_400
+
+    # Rate limits and quotas (ticketd.limiting). Off, nothing is counted and nothing refused.
+    rate_limits: bool = True
+    # Shared counters: set, every process on every host counts in this Redis; empty, each
+    # process counts in its own memory (the embedded default has one process).
+    redis_url: str = ""
+    redis_prefix: str = "ticketd"
+    # How long a Redis call may take before the process counts on its own for a while.
+    redis_timeout_seconds: float = 0.25
+    # Every face's defaults, per client IP and per credential, in the `limits` notation.
+    limit_ip: str = "6000/minute"
+    limit_credential: str = "1200/minute"
+    # Per-face defaults over those, as JSON: {"native": {"credential": "600/minute", "ip": "..."}}.
+    face_limits: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Tenants' own limits are read from the store again after this long.
+    limits_refresh_seconds: float = 5
+    # OneCloud's quota per site: the daily service hours ("18:00-06:00" wraps midnight, in
+    # `onecloud_time_zone`) and requests per day; tenants may have their own (`ticketd tenant limits`).
+    onecloud_service_hours: str = "00:00-24:00"
+    onecloud_daily_allowance: int = 100_000
 
     @property
     def resolved_database_url(self) -> str:

@@ -154,3 +154,45 @@ def test_import_refuses_a_file_that_is_neither(settings: Settings, tmp_path: Pat
     path = tmp_path / "photo.bin"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     assert "neither CSV" in _fails(settings, "ticket", "import", str(path), "--tenant", "acme")
+
+
+def test_tenant_limits(settings: Settings) -> None:
+    _run(settings, "tenant", "create", "acme")
+    assert "default limits" in _run(settings, "tenant", "limits", "acme")
+    shown = _run(settings, "tenant", "limits", "acme", "--face", "native", "--credential", "600/minute")
+    assert "native" in shown and "600/minute" in shown
+    shown = _run(
+        settings,
+        "tenant",
+        "limits",
+        "acme",
+        "--face",
+        "onecloud",
+        "--service-hours",
+        "18:00-06:00",
+        "--daily-allowance",
+        "5000",
+    )
+    assert "18:00-06:00" in shown and "5000" in shown and "600/minute" in shown
+    assert "not a rate limit" in _fails(
+        settings, "tenant", "limits", "acme", "--face", "native", "--ip", "lots"
+    )
+    assert "daily window" in _fails(
+        settings, "tenant", "limits", "acme", "--face", "onecloud", "--service-hours", "9 to 5"
+    )
+    assert "one of" in _fails(settings, "tenant", "limits", "acme", "--face", "fax", "--ip", "1/second")
+    assert "--face is required" in _fails(settings, "tenant", "limits", "acme", "--ip", "1/second")
+    shown = _run(settings, "tenant", "limits", "acme", "--face", "native", "--reset")
+    assert "600/minute" not in shown and "18:00-06:00" in shown
+
+
+def test_serve_refuses_unreadable_limits(settings: Settings) -> None:
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url, "TICKETD_LIMIT_IP": "plenty"}
+    result = runner.invoke(app, ["serve"], env=env, catch_exceptions=False)
+    assert result.exit_code == 2 and "TICKETD_LIMIT_IP" in result.output
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url, "TICKETD_FACE_LIMITS": '{"fax": {}}'}
+    result = runner.invoke(app, ["serve"], env=env, catch_exceptions=False)
+    assert result.exit_code == 2 and "no face 'fax'" in result.output
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url, "TICKETD_REDIS_URL": "localhost:6379"}
+    result = runner.invoke(app, ["serve"], env=env, catch_exceptions=False)
+    assert result.exit_code == 2 and "TICKETD_REDIS_URL" in result.output

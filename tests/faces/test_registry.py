@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from ticketd.faces.limits import FACE_NAMES
+from ticketd.faces.registry import BUILDERS
 from ticketd.settings import Settings
 from ticketd.web.app import create_app
 
@@ -29,3 +31,7 @@ def test_an_unknown_face_is_a_configuration_error(tmp_path: Path) -> None:
     settings = Settings(database_path=tmp_path / "bad.sqlite3", secret_key="k" * 40, faces="native,zendesk")
     with pytest.raises(ValueError, match="zendesk"):
         create_app(settings)
+
+
+def test_every_face_has_its_default_limits() -> None:
+    assert tuple(BUILDERS) == FACE_NAMES

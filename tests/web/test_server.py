@@ -24,15 +24,16 @@ def _free_port() -> int:
         return port
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "TICKETD_DATABASE_URL": settings.resolved_database_url}
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {**os.environ, "TICKETD_DATABASE_URL": settings.resolved_database_url, **extra}
 
 
 @contextmanager
-def serving(settings: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def serving(settings: Settings, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`ticketd serve` on `port`, with TICKETD_* variables from `env` over the settings' store."""
     process = subprocess.Popen(
         [sys.executable, "-m", "ticketd", "serve", "--port", str(port)],
-        env=_env(settings),
+        env=_env(settings, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -13,6 +13,8 @@ from ticketd.cli.context import cli_context, console, tenant_user
 from ticketd.core import identity, signing_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.principal import DEFAULT_KEY_SCOPES, Role
+from ticketd.faces.limits import FACE_NAMES
+from ticketd.limiting.tenant_limits import clear_tenant_limits, set_tenant_limits, tenant_limits
 from ticketd.store.migrate import upgrade
 from ticketd.store.tables import User
 
@@ -42,6 +44,53 @@ def tenant_create(
         tenant = identity.create_tenant(db, slug=slug, name=name or slug)
         tenant_id = tenant.id
     typer.echo(f"tenant {slug} created (id {tenant_id})")
+
+
+@tenant_app.command("limits")
+def tenant_limits_command(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The tenant's slug.")],
+    face: Annotated[str | None, typer.Option(help=f"The face to set: {', '.join(FACE_NAMES)}.")] = None,
+    credential: Annotated[str | None, typer.Option(help="Per credential, e.g. '600/minute'.")] = None,
+    ip: Annotated[
+        str | None, typer.Option(help="Per client IP within the tenant, e.g. '3000/minute'.")
+    ] = None,
+    service_hours: Annotated[
+        str | None, typer.Option(help="Daily window in the face's time zone, e.g. '18:00-06:00'.")
+    ] = None,
+    daily_allowance: Annotated[int | None, typer.Option(help="Requests per day; 0 for none.")] = None,
+    reset: Annotated[bool, typer.Option(help="Back to the face's defaults.")] = False,
+) -> None:
+    """Show a tenant's own limits, or set them on one face (they reach every server within seconds)."""
+    changing = reset or any(value is not None for value in (credential, ip, service_hours, daily_allowance))
+    if changing and face is None:
+        console.print("[red]error:[/red] --face is required to change limits")
+        raise typer.Exit(2)
+    if face is not None and face not in FACE_NAMES:
+        console.print(f"[red]error:[/red] --face must be one of {', '.join(FACE_NAMES)}")
+        raise typer.Exit(2)
+    with cli_context(ctx).transaction() as db:
+        owner = identity.tenant_by_slug(db, slug)
+        if reset and face is not None:
+            clear_tenant_limits(db, owner, face)
+        elif changing and face is not None:
+            set_tenant_limits(
+                db,
+                owner,
+                face,
+                credential=credential,
+                ip=ip,
+                service_hours=service_hours,
+                daily_allowance=daily_allowance,
+            )
+        rows = [
+            (row.face, row.credential_limit, row.ip_limit, row.service_hours, row.daily_allowance)
+            for row in tenant_limits(db, owner)
+        ]
+    table = Table("face", "credential", "ip", "service hours", "daily allowance", title=f"limits of {slug}")
+    for row in rows:
+        table.add_row(*("default" if value is None else str(value) for value in row))
+    console.print(table if rows else f"{slug} has the faces' default limits")
 
 
 @user_app.command("create")

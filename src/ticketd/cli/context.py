@@ -52,6 +52,8 @@ class CliContext:
                 db.commit()
         except DomainError as exc:
             console.print(f"[red]error:[/red] {exc.message}")
+            for field_error in getattr(exc, "errors", []):
+                console.print(f"  {field_error.pointer.lstrip('/')}: {field_error.detail}", markup=False)
             raise typer.Exit(1) from exc
 
 

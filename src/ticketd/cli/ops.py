@@ -8,6 +8,7 @@ import orjson
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ticketd.cli.context import cli_context, console
 from ticketd.core import identity
@@ -45,10 +46,7 @@ def ops_list(
 def ops_show(ctx: typer.Context, operation_id: Annotated[int, typer.Argument()]) -> None:
     """One operation, as JSON."""
     with cli_context(ctx).transaction() as db:
-        operation = db.get(Operation, operation_id)
-        if operation is None:
-            console.print(f"[red]error:[/red] no operation {operation_id}")
-            raise typer.Exit(1)
+        operation = _operation(db, operation_id)
         document = {
             "id": operation.id,
             "kind": operation.kind,
@@ -67,9 +65,15 @@ def ops_show(ctx: typer.Context, operation_id: Annotated[int, typer.Argument()])
 def ops_cancel(ctx: typer.Context, operation_id: Annotated[int, typer.Argument()]) -> None:
     """Cancel a pending or running operation; what it committed stays."""
     with cli_context(ctx).transaction() as db:
-        operation = db.get(Operation, operation_id)
-        if operation is None:
-            console.print(f"[red]error:[/red] no operation {operation_id}")
-            raise typer.Exit(1)
+        operation = _operation(db, operation_id)
         cancel_operation(db, operation)
     typer.echo(f"operation {operation_id} canceled")
+
+
+def _operation(db: Session, operation_id: int) -> Operation:
+    """The operation, or a clear error and exit 1."""
+    operation = db.get(Operation, operation_id)
+    if operation is None:
+        console.print(f"[red]error:[/red] no operation {operation_id}")
+        raise typer.Exit(1)
+    return operation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Annotated
@@ -9,6 +10,9 @@ from typing import Annotated
 import typer
 
 from ticketd.cli.context import cli_context, console
+from ticketd.faces.limits import check_face_limits
+from ticketd.limiting.config import check_settings
+from ticketd.limiting.policies import PolicyError
 from ticketd.settings import Settings
 
 
@@ -35,6 +39,12 @@ def register(app: typer.Typer) -> None:
                 if value is not None
             }
         )
+        try:
+            check_settings(settings)
+            check_face_limits(settings)
+        except PolicyError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
         context.engine()  # migrates
         where = settings.database_url or str(settings.database_path)
         console.print(f"store: [bold]{where}[/bold]")
@@ -64,6 +74,9 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
         "--http",
         "httptools",
         "--no-server-header",
+        # The client IP that limits count is the one these proxies report (X-Forwarded-For).
+        "--forwarded-allow-ips",
+        settings.forwarded_allow_ips,
         "--log-level",
         "info",
     ]
@@ -74,4 +87,9 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     values = settings.model_dump()
-    return {f"TICKETD_{key.upper()}": str(value) for key, value in values.items() if value not in (None, "")}
+    return {
+        # Structured settings are read back as JSON.
+        f"TICKETD_{key.upper()}": json.dumps(value) if isinstance(value, dict | list) else str(value)
+        for key, value in values.items()
+        if value not in (None, "")
+    }

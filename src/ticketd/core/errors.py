@@ -57,5 +57,27 @@ class QuotaExceeded(DomainError):
         self.retry_after = retry_after
 
 
+class RateLimited(QuotaExceeded):
+    """A limit or quota refused the request.
+
+    `violated` names the policies as `RateLimit-Policy` does; `reason` says which kind of refusal it
+    is, for faces that answer them differently: "rate", "blocked" (fair use), "service-hours" or
+    "allowance" (a daily quota); `service_hours` is the window, as "18:00 - 06:00", when one applies.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        retry_after: int,
+        violated: tuple[str, ...],
+        reason: str = "rate",
+        service_hours: str = "00:00 - 24:00",
+    ) -> None:
+        super().__init__(message, retry_after)
+        self.violated = violated
+        self.reason = reason
+        self.service_hours = service_hours
+
+
 class Unavailable(DomainError):
     pass

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ticketd.limiting.config import FaceLimits
 from ticketd.web.asgi import ASGIApp, Scope, Send
 from ticketd.web.guards import FaceRules
+from ticketd.web.rate_limits import Refusal
 
 # A status lookup a face answers before any framework: (scope, send, the id in the path).
 HotHandler = Callable[[Scope, Send, str], Awaitable[None]]
@@ -29,4 +31,7 @@ class Face:
     name: str
     rules: list[FaceRules]
     app: ASGIApp
+    # Its default limits, and how it answers a request they refuse.
+    limits: FaceLimits
+    refuse: Refusal
     hot_routes: list[HotRoute] = field(default_factory=list)

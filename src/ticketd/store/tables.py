@@ -220,6 +220,20 @@ class OperationPart(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class TenantLimits(Base):
+    """A tenant's own rate limits and quota on one face; what is left empty takes the face's default."""
+
+    __tablename__ = "tenant_limits"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    face: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Rate limits in the `limits` library's notation ("600/minute").
+    credential_limit: Mapped[str | None] = mapped_column(String(64))
+    ip_limit: Mapped[str | None] = mapped_column(String(64))
+    # "HH:MM-HH:MM" in the face's time zone; may wrap midnight ("18:00-06:00").
+    service_hours: Mapped[str | None] = mapped_column(String(16))
+    daily_allowance: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (

@@ -1,7 +1,7 @@
 """The app factory: settings in, one ASGI app out, with every enabled face mounted.
 
-Layers, outermost first: the polled status paths, the header-size guard, HEAD-as-GET, per-face
-request guards (406/413/415), then the face whose prefix matches.
+Layers, outermost first: rate limits by client IP (when on), the polled status paths, the header-size
+guard, HEAD-as-GET, per-face request guards (406/413/415), then the face whose prefix matches.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import threading
 from ticketd.core.worker import worker_for
 from ticketd.faces.native.errors import render_error
 from ticketd.faces.registry import build_faces
+from ticketd.limiting.admission import Admission
 from ticketd.settings import Settings
 from ticketd.web.asgi import Receive, Scope, Send
 from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
 from ticketd.web.hot_path import HotPaths
+from ticketd.web.rate_limits import LimitedFace, ObservedResponses, RateLimitGate
 from ticketd.web.services import Services, build_services
 
 MAX_HEADER_BYTES = 16_384
@@ -34,8 +36,10 @@ class TicketdApp(HotPaths):
         dispatcher = FaceDispatcher(
             [(rule.prefix, face.app) for face in self.faces for rule in face.rules], render_error
         )
-        guarded = HeaderSizeGuard(
-            HeadAsGet(FaceRequestGuard(dispatcher, rules)), rules, MAX_HEADER_BYTES, render_error
+        guarded = ObservedResponses(
+            HeaderSizeGuard(
+                HeadAsGet(FaceRequestGuard(dispatcher, rules)), rules, MAX_HEADER_BYTES, render_error
+            )
         )
         super().__init__(
             guarded, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
@@ -72,13 +76,40 @@ class TicketdApp(HotPaths):
                 self._stop.set()
                 if self._worker is not None:
                     self._worker.join(10)
+                if self.services.admission is not None:
+                    await self.services.admission.counters.aclose()
                 self.services.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
+class LimitedTicketdApp(TicketdApp):
+    """The app with rate limits on: every HTTP request passes the gate first. (A subclass, so that
+    with limits off a status lookup does not even pay the call that would skip the gate.)"""
+
+    def __init__(self, services: Services, admission: Admission) -> None:
+        super().__init__(services)
+        self._route = super().__call__
+        self.gate = RateLimitGate(
+            admission,
+            [
+                LimitedFace(face.name, tuple(rule.prefix for rule in face.rules), face.limits, face.refuse)
+                for face in self.faces
+            ],
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.gate(scope, receive, send, self._route)
+            return
+        await self._route(scope, receive, send)
+
+
 def create_app(settings: Settings) -> TicketdApp:
-    return TicketdApp(build_services(settings))
+    services = build_services(settings)
+    if services.admission is None:
+        return TicketdApp(services)
+    return LimitedTicketdApp(services, services.admission)
 
 
 def app_from_environment() -> TicketdApp:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from ticketd.faces.face import HotHandler, HotRoute
+from ticketd.faces.face import HotRoute
 from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,13 @@ class HotPaths:
                     if size > self.max_header_bytes:
                         # On to the size guard, which refuses it in the face's format.
                         break
-                    await self._answer(
-                        handler, scope, send if method == "GET" else _without_body(send), found
-                    )
+                    try:
+                        await handler(scope, send if method == "GET" else _without_body(send), found)
+                    except Exception:
+                        # Handlers answer every expected failure in their face's format; this is
+                        # the last guard, so nothing escapes as a stack trace.
+                        log.exception("unexpected error on %s", path)
+                        await respond(send, 500, [(b"content-type", b"text/plain")], b"internal error")
                     return
             await self.app(scope, receive, send)
             return
@@ -51,16 +55,6 @@ class HotPaths:
     async def other(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Lifespan and anything else that is not HTTP."""
         await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _answer(handler: HotHandler, scope: Scope, send: Send, found: str) -> None:
-        try:
-            await handler(scope, send, found)
-        except Exception:
-            # Handlers answer every expected failure in their face's format; this is the last
-            # guard, so nothing escapes as a stack trace.
-            log.exception("unexpected error on %s", scope["path"])
-            await respond(send, 500, [(b"content-type", b"text/plain")], b"internal error")
 
 
 def _without_body(send: Send) -> Send:

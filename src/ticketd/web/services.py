@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.identity import TOKEN_SECRET_NAME, server_secret
+from ticketd.limiting.admission import Admission
+from ticketd.limiting.config import TenantLimitsCache
+from ticketd.limiting.counters import Counters, LocalCounters, SharedCounters
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader
@@ -22,6 +25,8 @@ class Services:
     reader: FastReader
     token_secret: str
     authenticator: Authenticator
+    # None when rate limits are off.
+    admission: Admission | None
 
     def close(self) -> None:
         self.reader.close()
@@ -40,7 +45,19 @@ def build_services(settings: Settings) -> Services:
         reader=reader,
         token_secret=token_secret,
         authenticator=Authenticator(reader, token_secret),
+        admission=build_admission(settings, sessions),
     )
+
+
+def build_admission(settings: Settings, sessions: sessionmaker[Session]) -> Admission | None:
+    if not settings.rate_limits:
+        return None
+    counters: Counters = (
+        SharedCounters(settings.redis_url, settings.redis_prefix, settings.redis_timeout_seconds)
+        if settings.redis_url
+        else LocalCounters()
+    )
+    return Admission(counters, TenantLimitsCache(sessions, settings.limits_refresh_seconds))
 
 
 def load_token_secret(sessions: sessionmaker[Session]) -> str:

@@ -43,6 +43,9 @@ def test_openapi_document_and_offline_docs(client: TestClient) -> None:
     ):
         assert path in paths, path
     assert "Problem" in document["components"]["schemas"]
+    status = paths["/api/v1/tickets/{ticket_id}/status"]["get"]["responses"]
+    assert "429" in status and "Retry-After" in status["429"]["headers"]
+    assert {"RateLimit-Policy", "RateLimit"} <= set(status["200"]["headers"])
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and "/api/v1/docs/assets/swagger-ui-bundle.js" in page.text
     assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200

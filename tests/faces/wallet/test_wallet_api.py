@@ -10,8 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation
+from ticketd.web.app import TicketdApp, create_app
+
+
+@pytest.fixture
+def app(settings: Settings) -> TicketdApp:
+    # These tests write operations by hand in every status; a worker in the server would run the pending ones.
+    return create_app(settings.model_copy(update={"embedded_worker": False}))
 
 
 def _operation(

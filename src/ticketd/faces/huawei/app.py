@@ -24,6 +24,7 @@ from ticketd.core.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 from ticketd.core.identity import users_by_id
@@ -32,7 +33,7 @@ from ticketd.core.passwords import verify_password
 from ticketd.core.principal import Principal
 from ticketd.faces.huawei import iam
 from ticketd.faces.huawei.auth import HuaweiAuth
-from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, error_response
+from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, error_response, rate_limited
 from ticketd.faces.huawei.times import local, zone_of
 from ticketd.faces.huawei.vocabulary import (
     BUSINESS_TYPES,
@@ -45,6 +46,7 @@ from ticketd.faces.huawei.vocabulary import (
 )
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Comment, Label, Tenant, Ticket, TicketEvent, User
+from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ async def _context(
     headers = {k.lower(): v for k, v in request.headers.items()}
     body = await request.body()
     principal = auth.principal(request.method, request.url.path, request.url.query, headers, body)
+    await admit(request.scope, principal)
     return Context(principal, language(x_language), zone)
 
 
@@ -584,6 +587,8 @@ def _change_labels(db: Session, ctx: Context, case_id: str, label_ids: str, *, a
 
 def _install_error_handlers(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RateLimited):
+            return rate_limited(exc)
         if isinstance(exc, Unauthenticated):
             return error_response(
                 401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import orjson
 from fastapi.responses import Response
 
+from ticketd.core.errors import RateLimited
+
 JSON = "application/json;charset=UTF-8"
 
 # HTTP status -> the code the service or its gateway answers with.
@@ -39,3 +41,10 @@ def error_response(status: int, code: str | None = None, message: str | None = N
 def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
     code, message = DEFAULT_CODES.get(status, ("OSM.0001", "Failed"))
     return JSON.encode(), body(code, f"{message}: {detail}")
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    """Throttling, as the API gateway in front of the service answers it: 429 APIGW.0308."""
+    response = error_response(429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response

@@ -6,16 +6,17 @@ import logging
 
 import orjson
 
-from ticketd.core.errors import Forbidden, NotFound, Unauthenticated
+from ticketd.core.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from ticketd.core.status_lookup import visible_status
 from ticketd.faces.face import HotRoute
 from ticketd.faces.huawei.auth import HuaweiAuth
-from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, body
+from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, body, rate_limited
 from ticketd.faces.huawei.times import zone_of
 from ticketd.faces.huawei.vocabulary import STATUS_CODES
 from ticketd.store.fast_reads import STORE_ERRORS
-from ticketd.web.asgi import Scope, Send, respond
+from ticketd.web.asgi import Scope, Send, no_body, respond
 from ticketd.web.negotiation import acceptable
+from ticketd.web.rate_limits import admit
 
 log = logging.getLogger(__name__)
 JSON_TYPE = (b"content-type", JSON.encode())
@@ -63,7 +64,11 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
                 every = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
                 principal = auth.principal("GET", scope["path"], query, every, b"")
                 ticket = reader.ticket_status(ticket_id) or ()
+            await admit(scope, principal)
             view = visible_status(principal, ticket_id, ticket)
+        except RateLimited as exc:
+            await rate_limited(exc)(scope, no_body, send)
+            return
         except Unauthenticated as exc:
             await _error(send, 401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}")
             return

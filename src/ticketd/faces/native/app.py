@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -80,7 +82,45 @@ def build_native_app(services: Services) -> FastAPI:
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         }
         schema["security"] = [{"apiKey": []}, {"bearer": []}]
+        document_limits(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'Quotas counted for it: `"ip";q=6000;w=60, "credential";q=1200;w=60`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of each, e.g. `"ip";r=5993;t=60, "credential";r=1187;t=42`.',
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds until the request may be retried.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def document_limits(schema: dict[str, Any]) -> None:
+    """Every operation may answer 429, and every response carries the RateLimit fields."""
+    schema["components"]["headers"] = RATE_LIMIT_HEADERS
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
+    refused = {
+        "description": "A rate limit or quota refused the request: an RFC 9457 problem of type "
+        "https://iana.org/assignments/http-problem-types#quota-exceeded with `violated-policies`.",
+        "headers": refs,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("429", refused)
+            for status, response in responses.items():
+                if status != "429":
+                    response.setdefault("headers", {}).update(
+                        {name: refs[name] for name in ("RateLimit-Policy", "RateLimit")}
+                    )

@@ -12,6 +12,7 @@ from ticketd.core.errors import Forbidden
 from ticketd.core.principal import Principal, Scope
 from ticketd.store.engine import unit_of_work
 from ticketd.web.credentials import principal_from_header
+from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
 
@@ -42,13 +43,21 @@ def current_principal(request: Request, services: ServicesDep) -> Principal:
     return principal_from_header(services.authenticator, request.headers.get("authorization"))
 
 
-def reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def admitted_principal(
+    request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> Principal:
+    """The caller, once its credential's and tenant's limits admit this request."""
+    await admit(request.scope, principal)
+    return principal
+
+
+def reader(principal: Annotated[Principal, Depends(admitted_principal)]) -> Principal:
     if not principal.has_scope(Scope.TICKETS_READ):
         raise Forbidden("the credential lacks the tickets:read scope")
     return principal
 
 
-def writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def writer(principal: Annotated[Principal, Depends(admitted_principal)]) -> Principal:
     if not principal.has_scope(Scope.TICKETS_WRITE):
         raise Forbidden("the credential lacks the tickets:write scope")
     return principal

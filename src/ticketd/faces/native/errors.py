@@ -20,6 +20,7 @@ from ticketd.core.errors import (
     NotFound,
     PreconditionFailed,
     QuotaExceeded,
+    RateLimited,
     Unauthenticated,
     Unavailable,
 )
@@ -54,6 +55,13 @@ def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
     return PROBLEM_JSON.encode(), problem(status, detail)
 
 
+def rate_limited(exc: RateLimited) -> Response:
+    """429 quota-exceeded, naming the policies the request violated (standards.md)."""
+    extensions: dict[str, Any] = {"violated-policies": list(exc.violated)}
+    body = problem(429, exc.message, type_=QUOTA_TYPE, **extensions)
+    return problem_response(429, body, {"Retry-After": str(exc.retry_after)})
+
+
 def problem_response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -81,6 +89,8 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
     if isinstance(exc, QuotaExceeded):
         type_ = QUOTA_TYPE
         headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, RateLimited):
+            extensions["violated-policies"] = list(exc.violated)
     body = problem(status, exc.message, type_=type_, instance=request.url.path, **extensions)
     return problem_response(status, body, headers)
 

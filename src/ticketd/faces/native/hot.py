@@ -7,15 +7,18 @@ import logging
 import orjson
 
 from ticketd.core.authenticate import Authenticator
-from ticketd.core.errors import Forbidden, NotFound, Unauthenticated
+from ticketd.core.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from ticketd.core.etags import none_match
-from ticketd.core.status_lookup import lookup_status
+from ticketd.core.status_lookup import visible_status
 from ticketd.faces.face import HotRoute
+from ticketd.faces.native.errors import rate_limited
+from ticketd.limiting.admission import RequestLimits
 from ticketd.store.fast_reads import STORE_ERRORS, to_datetime
-from ticketd.web.asgi import Scope, Send, respond
+from ticketd.web.asgi import Scope, Send, no_body, respond
 from ticketd.web.credentials import CHALLENGE, parse_authorization
 from ticketd.web.negotiation import acceptable
 from ticketd.web.problems import problem, problem_headers
+from ticketd.web.rate_limits import LIMITS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +31,9 @@ MAX_ID_DIGITS = 18
 
 def native_status_route(authenticator: Authenticator) -> HotRoute:
     async def handle(scope: Scope, send: Send, ticket_text: str) -> None:
+        limits: RequestLimits | None = scope.get(LIMITS_KEY)
         if not (ticket_text.isdecimal() and len(ticket_text) <= MAX_ID_DIGITS):
-            await _problem(send, 404, f"no resource at {scope['path']}")
+            await _problem(send, limits, 404, f"no resource at {scope['path']}")
             return
         ticket_id = int(ticket_text)
         authorization = accept = if_none_match = None
@@ -41,39 +45,62 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
         if accept is not None and acceptable(accept, OFFERED) is None:
-            await _problem(send, 406, "this resource is served as application/json")
+            await _problem(send, limits, 406, "this resource is served as application/json")
             return
         try:
-            view = lookup_status(authenticator, parse_authorization(authorization), ticket_id)
+            principal, row = authenticator.authenticate_with_ticket(
+                parse_authorization(authorization), ticket_id
+            )
+            if limits is not None:
+                await limits.admit(principal)
+            view = visible_status(principal, ticket_id, row)
+        except RateLimited as exc:
+            refusal = rate_limited(exc)
+            refusal.raw_headers.extend(_fields(limits))
+            await refusal(scope, no_body, send)
+            return
         except Unauthenticated as exc:
-            await _problem(send, 401, exc.message, CHALLENGE_HEADER)
+            await _problem(send, limits, 401, exc.message, CHALLENGE_HEADER)
             return
         except Forbidden as exc:
-            await _problem(send, 403, exc.message)
+            await _problem(send, limits, 403, exc.message)
             return
         except NotFound as exc:
-            await _problem(send, 404, exc.message)
+            await _problem(send, limits, 404, exc.message)
             return
         except STORE_ERRORS:
             log.exception("status lookup failed in the store")
-            await _problem(send, 503, "the store is not answering; try again shortly")
+            await _problem(send, limits, 503, "the store is not answering; try again shortly")
             return
         etag = view.etag
         if if_none_match is not None and none_match(if_none_match, etag):
-            await respond(send, 304, [(b"etag", etag.encode()), CACHE_CONTROL])
+            headers = [(b"etag", etag.encode()), CACHE_CONTROL]
+            if limits is not None:
+                headers += limits.header_fields()
+            await respond(send, 304, headers)
             return
         body = orjson.dumps(
             {"id": ticket_id, "status": view.status, "updated_at": to_datetime(view.updated_at)},
             option=orjson.OPT_UTC_Z,
         )
         headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), (b"etag", etag.encode()), CACHE_CONTROL]
+        if limits is not None:
+            headers += limits.header_fields()
         await respond(send, 200, headers, body)
 
     return HotRoute(prefix="/api/v1/tickets/", suffix="/status", handler=handle)
 
 
+def _fields(limits: RequestLimits | None) -> list[tuple[bytes, bytes]]:
+    return limits.header_fields() if limits is not None else []
+
+
 async def _problem(
-    send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    limits: RequestLimits | None,
+    status: int,
+    detail: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     body = problem(status, detail)
-    await respond(send, status, problem_headers(body, extra), body)
+    await respond(send, status, problem_headers(body, [*(extra or []), *_fields(limits)]), body)

@@ -8,10 +8,12 @@ import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from ticketd import __version__
 from ticketd.core.clock import utcnow
 from ticketd.faces.native.deps import ServicesDep
+from ticketd.limiting.counters import Counters
 
 router = APIRouter(tags=["health"])
 
@@ -26,8 +28,10 @@ HEALTH_JSON = "application/health+json"
         503: {"description": "A dependency fails", "content": {HEALTH_JSON: {}}},
     },
 )
-def get_health(services: ServicesDep) -> Response:
-    checks = {"database:responseTime": [database_check(services)]}
+async def get_health(services: ServicesDep) -> Response:
+    checks = {"database:responseTime": [await run_in_threadpool(database_check, services)]}
+    if services.admission is not None and services.settings.redis_url:
+        checks["redis:responseTime"] = [await redis_check(services.admission.counters)]
     failing = any(entry["status"] == "fail" for entries in checks.values() for entry in entries)
     warning = any(entry["status"] == "warn" for entries in checks.values() for entry in entries)
     status = "fail" if failing else "warn" if warning else "pass"
@@ -60,6 +64,28 @@ def database_check(services: ServicesDep) -> dict[str, object]:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure of the store is a failing check, never a 500
         entry.update(status="fail", output=type(exc).__name__, observedValue=None)
+        return entry
+    entry.update(status="pass", observedValue=round((time.perf_counter() - started) * 1000, 3))
+    return entry
+
+
+async def redis_check(counters: Counters) -> dict[str, object]:
+    """Redis holds the rate-limit counters. Without it the server still serves, each process
+    counting on its own (fail-open), so its absence is a warning, not a failure."""
+    started = time.perf_counter()
+    problem = await counters.check()
+    entry: dict[str, object] = {
+        "componentId": "rate-limits",
+        "componentType": "datastore",
+        "observedUnit": "ms",
+        "time": utcnow().isoformat().replace("+00:00", "Z"),
+    }
+    if problem is not None:
+        entry.update(
+            status="warn",
+            observedValue=None,
+            output=f"rate limits are counted per process until Redis answers ({problem})",
+        )
         return entry
     entry.update(status="pass", observedValue=round((time.perf_counter() - started) * 1000, 3))
     return entry

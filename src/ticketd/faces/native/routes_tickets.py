@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from ticketd.core import tickets
 from ticketd.core.etags import none_match
 from ticketd.core.lifecycle import Status
-from ticketd.core.status_lookup import lookup_status
+from ticketd.core.status_lookup import visible_status
 from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, WriteDb, Writer
 from ticketd.faces.native.responses import (
     PROBLEM_RESPONSES,
@@ -35,6 +35,7 @@ from ticketd.faces.native.schemas import (
 from ticketd.faces.native.views import comment_out, event_out, ticket_out, ticket_with_sla
 from ticketd.store.fast_reads import to_datetime
 from ticketd.web.credentials import parse_authorization
+from ticketd.web.rate_limits import admit
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)
 
@@ -141,7 +142,7 @@ def patch_ticket(
 
 
 @router.get("/{ticket_id}/status", response_model=StatusOut, summary="Get a ticket's status (cheap to poll)")
-def get_status(
+async def get_status(
     ticket_id: TicketId,
     request: Request,
     services: ServicesDep,
@@ -150,7 +151,9 @@ def get_status(
     # Served by the hot path in front of this app; declared here for the OpenAPI document
     # and as the same answer should a request ever reach it.
     credential = parse_authorization(request.headers.get("authorization"))
-    view = lookup_status(services.authenticator, credential, ticket_id)
+    principal, row = services.authenticator.authenticate_with_ticket(credential, ticket_id)
+    await admit(request.scope, principal)
+    view = visible_status(principal, ticket_id, row)
     if none_match(if_none_match, view.etag):
         return not_modified(view.etag)
     stamp = to_datetime(view.updated_at)

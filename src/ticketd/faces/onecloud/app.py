@@ -23,6 +23,7 @@ from ticketd.core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 from ticketd.core.identity import login_by_email, users_by_id
@@ -37,11 +38,13 @@ from ticketd.faces.onecloud.errors import (
     error_body,
     error_response,
     failed_login_body,
+    rate_limited,
 )
 from ticketd.faces.onecloud.records import RecordFormat
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Comment, Ticket, TicketEvent
 from ticketd.web.negotiation import media_type_of
+from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -206,7 +209,13 @@ def _session(request: Request) -> Iterator[Session]:
         yield db
 
 
-Caller = Annotated[Principal, Depends(_principal)]
+async def _caller(request: Request, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    """The caller, once the site's quota and the rate limits admit this request."""
+    await admit(request.scope, principal)
+    return principal
+
+
+Caller = Annotated[Principal, Depends(_caller)]
 Db = Annotated[Session, Depends(_session)]
 
 
@@ -251,6 +260,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: Exception) -> Response:
         if isinstance(exc, ExpiredToken):
             return error_response(401, envelope(EXPIRED_TOKEN_RECORDS))
+        if isinstance(exc, RateLimited):
+            return rate_limited(exc)
         for kind, status, message in STATUS_OF:
             if isinstance(exc, kind):
                 assert isinstance(exc, DomainError)

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
+from ticketd.core.errors import RateLimited
+
 JSON = "application/json"
 
 # The seed's body for an expired token, exactly: errorCode a number, the rest null.
@@ -36,15 +38,14 @@ def error_body(status: int, message: str, dev_message: str | None = None) -> byt
 
 
 def failed_login_body(site_id: str) -> bytes:
-    # The vendor's published failed-login body: errorCode and the empty fields as strings.
+    return _published_401(f"you are not authorized to log into this site {site_id}", more="")
+
+
+def _published_401(message: str, *, more: str | None) -> bytes:
+    # The shape of the vendor's published 401 bodies: errorCode and the empty fields as strings,
+    # but `more`, which is "" in the failed-login body and null in the over-quota one.
     return envelope(
-        {
-            "errorCode": "401",
-            "userMessage": f"you are not authorized to log into this site {site_id}",
-            "devMessage": "",
-            "more": "",
-            "applicationCode": "",
-        }
+        {"errorCode": "401", "userMessage": message, "devMessage": "", "more": more, "applicationCode": ""}
     )
 
 
@@ -54,3 +55,15 @@ def error_response(status: int, body: bytes, headers: dict[str, str] | None = No
 
 def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
     return JSON.encode(), error_body(status, detail)
+
+
+def quota_body(service_hours: str) -> bytes:
+    return _published_401(f"time limit reached please try again tomorrow at {service_hours}", more=None)
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    """The site's quota (service hours, daily allowance) answers as the vendor's does: 401 and its
+    body. Rate limits, which the vendor does not document, answer 429 in the error envelope."""
+    if exc.reason in ("service-hours", "allowance"):
+        return error_response(401, quota_body(exc.service_hours))
+    return error_response(429, error_body(429, exc.message), {"Retry-After": str(exc.retry_after)})

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ticketd.faces.face import Face
+from ticketd.faces.limits import onecloud_limits
 from ticketd.faces.onecloud.app import PREFIXES, build_onecloud_app
-from ticketd.faces.onecloud.errors import render_error
+from ticketd.faces.onecloud.errors import rate_limited, render_error
 from ticketd.web.guards import FaceRules
 from ticketd.web.services import Services
 
@@ -23,4 +24,10 @@ def onecloud_face(services: Services) -> Face:
         )
         for prefix in PREFIXES
     ]
-    return Face(name="onecloud", rules=rules, app=build_onecloud_app(services))
+    return Face(
+        name="onecloud",
+        rules=rules,
+        app=build_onecloud_app(services),
+        limits=onecloud_limits(services.settings),
+        refuse=rate_limited,
+    )

@@ -21,14 +21,15 @@ from starlette.exceptions import HTTPException
 from ticketd.core import access_tokens
 from ticketd.core.api_keys import secret_matches
 from ticketd.core.clock import utcnow
-from ticketd.core.errors import Forbidden, Unauthenticated
+from ticketd.core.errors import Forbidden, RateLimited, Unauthenticated
 from ticketd.core.principal import Scope
-from ticketd.faces.prioticket.errors import error_response
+from ticketd.faces.prioticket.errors import error_response, rate_limited
 from ticketd.store.engine import unit_of_work
 from ticketd.store.fast_reads import STORE_ERRORS
 from ticketd.store.probe import StoreState, probe_store
 from ticketd.store.tables import ApiKey, User
 from ticketd.web.negotiation import media_type_of
+from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,14 @@ def _grant(request: Request) -> access_tokens.TokenGrant:
         return access_tokens.check(db, face=FACE, token=value.strip())
 
 
-Grant = Annotated[access_tokens.TokenGrant, Depends(_grant)]
+async def _admitted(
+    request: Request, grant: Annotated[access_tokens.TokenGrant, Depends(_grant)]
+) -> access_tokens.TokenGrant:
+    await admit(request.scope, grant.principal)
+    return grant
+
+
+Grant = Annotated[access_tokens.TokenGrant, Depends(_admitted)]
 
 
 class MissingCredentials(Exception):
@@ -274,6 +282,8 @@ class Unprocessable(Exception):
 
 def _install_error_handlers(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RateLimited):
+            return rate_limited(exc)
         if isinstance(exc, DependencyFailed):
             return error_response(exc.status, exc.message)
         if isinstance(exc, MissingCredentials | Malformed):
@@ -312,6 +322,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "the server encountered an unexpected condition")
 
     for kind in (
+        RateLimited,
         DependencyFailed,
         MissingCredentials,
         Malformed,

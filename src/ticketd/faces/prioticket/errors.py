@@ -12,6 +12,8 @@ import uuid
 import orjson
 from fastapi.responses import Response
 
+from ticketd.core.errors import RateLimited
+
 log = logging.getLogger("ticketd.faces.prioticket")
 
 JSON = "application/json"
@@ -65,3 +67,8 @@ def error_response(
 
 def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
     return JSON.encode(), error_body(status, detail)
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    """Fair use and the per-IP limit: 429 with the ErrorModel."""
+    return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})

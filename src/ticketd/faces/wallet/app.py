@@ -11,11 +11,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ticketd.core.errors import DomainError, Forbidden, Unauthenticated
+from ticketd.core.errors import DomainError, Forbidden, RateLimited, Unauthenticated
 from ticketd.core.principal import Scope
 from ticketd.faces.native.routes_operations import BulkSet, begin_bulk_update
-from ticketd.faces.wallet.errors import JSON, error_body
+from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
 from ticketd.web.credentials import decode_basic
+from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ def build_wallet_app(services: Services) -> FastAPI:
         try:
             key, secret = decode_basic(request.headers.get("authorization", "").partition(" ")[2].strip())
             principal = services.authenticator.by_api_key(key, secret)
+            await admit(request.scope, principal)
+        except RateLimited as exc:
+            return rate_limited(exc)
         except Unauthenticated as exc:
             return Response(
                 error_body(401, exc.message),

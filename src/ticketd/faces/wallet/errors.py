@@ -5,6 +5,9 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import orjson
+from starlette.responses import Response
+
+from ticketd.core.errors import RateLimited
 
 JSON = "application/json"
 
@@ -15,3 +18,8 @@ def error_body(status: int, details: str) -> bytes:
 
 def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
     return JSON.encode(), error_body(status, detail)
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    """429 in Wallet's own error body (its SDKs know the status)."""
+    return Response(error_body(429, exc.message), 429, {"Retry-After": str(exc.retry_after)}, media_type=JSON)

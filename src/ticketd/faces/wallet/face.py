@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ticketd.faces.face import Face
+from ticketd.faces.limits import wallet_limits
 from ticketd.faces.wallet.app import PREFIX, build_wallet_app
-from ticketd.faces.wallet.errors import render_error
+from ticketd.faces.wallet.errors import rate_limited, render_error
 from ticketd.faces.wallet.hot import ticket_route
 from ticketd.web.guards import FaceRules
 from ticketd.web.services import Services
@@ -23,5 +24,7 @@ def wallet_face(services: Services) -> Face:
         name="wallet",
         rules=[rules],
         app=build_wallet_app(services),
+        limits=wallet_limits(services.settings),
+        refuse=rate_limited,
         hot_routes=[ticket_route(services.authenticator, services.reader)],
     )

@@ -7,16 +7,17 @@ import logging
 import orjson
 
 from ticketd.core.authenticate import Authenticator
-from ticketd.core.errors import NotFound, Unauthenticated
+from ticketd.core.errors import NotFound, RateLimited, Unauthenticated
 from ticketd.core.principal import Scope
 from ticketd.faces.face import HotRoute
-from ticketd.faces.wallet.errors import JSON, error_body
+from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
 from ticketd.faces.wallet.tickets import wallet_ticket
 from ticketd.store.fast_reads import STORE_ERRORS, FastReader
 from ticketd.web.asgi import Scope as AsgiScope
-from ticketd.web.asgi import Send, respond
+from ticketd.web.asgi import Send, no_body, respond
 from ticketd.web.credentials import decode_basic
 from ticketd.web.negotiation import acceptable
+from ticketd.web.rate_limits import admit
 
 log = logging.getLogger(__name__)
 JSON_TYPE = (b"content-type", JSON.encode())
@@ -40,12 +41,16 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
                 raise Unauthenticated("HTTP Basic with the project key and secret is required")
             key, secret = decode_basic(value.strip())
             principal = authenticator.by_api_key(key, secret)
+            await admit(scope, principal)
             if not principal.has_scope(Scope.TICKETS_READ):
                 await _error(send, 403, "the project key lacks the tickets:read scope")
                 return
             if not ticket_text.isdecimal() or len(ticket_text) > 18:
                 raise NotFound(f"ticket {ticket_text} does not exist")
             body = orjson.dumps(wallet_ticket(reader, principal, int(ticket_text)))
+        except RateLimited as exc:
+            await rate_limited(exc)(scope, no_body, send)
+            return
         except Unauthenticated as exc:
             await _error(send, 401, exc.message, [CHALLENGE])
             return

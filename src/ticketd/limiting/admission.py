@@ -1,0 +1,125 @@
+"""Admitting a request: by client IP before anything else, then, once it is known who is calling,
+by credential and by the tenant's quota.
+
+Credentials are counted only once verified: counting what a request merely claims would let anyone
+who knows a key's id spend its quota.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ticketd.core.errors import RateLimited
+from ticketd.core.principal import Principal
+from ticketd.limiting.config import FaceLimits, TenantLimitsCache
+from ticketd.limiting.counters import Counters, Hit
+from ticketd.limiting.policies import Policy
+
+WHOLE_DAY = "00:00 - 24:00"
+
+
+class Admission:
+    def __init__(self, counters: Counters, tenants: TenantLimitsCache) -> None:
+        self.counters = counters
+        self.tenants = tenants
+
+    def request(self, face: str, limits: FaceLimits, ip: str) -> RequestLimits:
+        return RequestLimits(self, face, limits, ip)
+
+
+class RequestLimits:
+    """One request's standing: the policies it was counted against, and how much each has left."""
+
+    __slots__ = ("admission", "face", "ip", "limits", "refused", "seen")
+
+    def __init__(self, admission: Admission, face: str, limits: FaceLimits, ip: str) -> None:
+        self.admission = admission
+        self.face = face
+        self.limits = limits
+        self.ip = ip
+        self.seen: list[tuple[Policy, Hit]] = []
+        # Set when a limit refused this request: its own 429 does not count as a client error.
+        self.refused = False
+
+    @property
+    def block_key(self) -> str:
+        return f"block/{self.face}/{self.ip}"
+
+    async def enter(self) -> None:
+        """The checks every request of the face passes first; raises RateLimited."""
+        if self.limits.errors is not None:
+            blocked = await self.admission.counters.blocked_for(self.block_key)
+            if blocked:
+                self.refused = True
+                raise RateLimited(
+                    f"too many failed requests from this client; blocked for {blocked} s",
+                    blocked,
+                    ("fair-use",),
+                    reason="blocked",
+                )
+        await self.count(self.limits.ip, self.face, "ip", self.ip)
+
+    async def count(self, policy: Policy, *identifiers: str, reset: int | None = None) -> Hit:
+        hit = await self.admission.counters.hit(policy, *identifiers)
+        if reset is not None:
+            hit = Hit(hit.allowed, hit.remaining, reset)
+        self.seen.append((policy, hit))
+        if not hit.allowed:
+            self.refused = True
+            raise RateLimited(
+                f"the {policy.name} limit of {policy.quota} requests per {policy.window} s is reached; "
+                f"try again in {hit.reset} s",
+                hit.reset,
+                (policy.name,),
+            )
+        return hit
+
+    async def admit(self, principal: Principal) -> None:
+        """The caller's credential and tenant; raises RateLimited."""
+        limits = await self.admission.tenants.limits_for(principal.tenant_id, self.face, self.limits)
+        tenant = str(principal.tenant_id)
+        hours = limits.service_hours
+        hours_text = hours.text if hours is not None else WHOLE_DAY
+        if hours is not None:
+            local = datetime.now(limits.time_zone)
+            if not hours.is_open(local):
+                self.refused = True
+                raise RateLimited(
+                    f"outside the service hours {hours_text}",
+                    hours.seconds_until_open(local),
+                    ("service-hours",),
+                    reason="service-hours",
+                    service_hours=hours_text,
+                )
+        await self.count(limits.credential, self.face, tenant, principal.credential_id)
+        if limits.ip is not None:
+            await self.count(limits.ip, self.face, tenant, "ip", self.ip)
+        if limits.daily is not None:
+            local = datetime.now(limits.time_zone)
+            midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
+            until_midnight = max(1, int((midnight - local).total_seconds()))
+            try:
+                await self.count(
+                    limits.daily, self.face, tenant, local.date().isoformat(), reset=until_midnight
+                )
+            except RateLimited as exc:
+                exc.reason = "allowance"
+                exc.service_hours = hours_text
+                raise
+
+    async def responded(self, status: int) -> None:
+        """Fair use: a client error counts towards a block, unless a limit itself refused."""
+        errors = self.limits.errors
+        if errors is None or not 400 <= status < 500 or self.refused:
+            return
+        hit = await self.admission.counters.hit(errors, self.face, "errors", self.ip)
+        if not hit.allowed:
+            await self.admission.counters.block(self.block_key, self.limits.block_seconds)
+
+    def header_fields(self) -> list[tuple[bytes, bytes]]:
+        """`RateLimit-Policy` and `RateLimit` for every policy this request was counted against."""
+        if not self.seen:
+            return []
+        policies = ", ".join(policy.header for policy, _ in self.seen)
+        state = ", ".join(f'"{policy.name}";r={hit.remaining};t={hit.reset}' for policy, hit in self.seen)
+        return [(b"ratelimit-policy", policies.encode()), (b"ratelimit", state.encode())]

@@ -1,0 +1,144 @@
+"""Counting with `limits`, in memory and in a real Redis; and Redis going away and coming back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.redis_server import OwnRedis
+from ticketd.limiting.counters import (
+    LocalCounters,
+    ProcessMemoryStorage,
+    RedisCounters,
+    SharedCounters,
+    StorageCounters,
+)
+from ticketd.limiting.policies import parse_policy
+
+
+async def _hits(counters: StorageCounters | SharedCounters, text: str, n: int, *ids: str) -> list[bool]:
+    policy = parse_policy("credential", text)
+    return [(await counters.hit(policy, *ids)).allowed for _ in range(n)]
+
+
+def test_fixed_window_in_memory() -> None:
+    async def scenario() -> None:
+        counters = LocalCounters()
+        policy = parse_policy("credential", "3/minute")
+        hits = [await counters.hit(policy, "native", "1", "key:a") for _ in range(5)]
+        assert [hit.allowed for hit in hits] == [True, True, True, False, False]
+        assert [hit.remaining for hit in hits] == [2, 1, 0, 0, 0]
+        assert all(55 <= hit.reset <= 60 for hit in hits)
+        # Another credential has its own count.
+        assert (await counters.hit(policy, "native", "1", "key:b")).allowed
+
+    asyncio.run(scenario())
+
+
+def test_rolling_window_in_memory() -> None:
+    async def scenario() -> None:
+        counters = LocalCounters()
+        policy = parse_policy("ip", "2/minute", rolling=True)
+        hits = [await counters.hit(policy, "prioticket", "ip", "10.0.0.1") for _ in range(3)]
+        assert [hit.allowed for hit in hits] == [True, True, False]
+        assert hits[-1].remaining == 0 and 1 <= hits[-1].reset <= 60
+
+    asyncio.run(scenario())
+
+
+def test_blocks_expire() -> None:
+    async def scenario() -> None:
+        counters = LocalCounters()
+        assert await counters.blocked_for("block/x") == 0
+        await counters.block("block/x", 1)
+        assert await counters.blocked_for("block/x") == 1
+        await asyncio.sleep(1.1)
+        assert await counters.blocked_for("block/x") == 0
+
+    asyncio.run(scenario())
+
+
+def test_counts_in_redis_are_shared(redis_url: str, redis_prefix: str) -> None:
+    async def scenario() -> None:
+        # Two sets of counters, as two processes would have.
+        first, second = RedisCounters(redis_url, redis_prefix, 1), RedisCounters(redis_url, redis_prefix, 1)
+        policy = parse_policy("credential", "4/minute")
+        verdicts = []
+        for index in range(6):
+            counters = first if index % 2 else second
+            verdicts.append((await counters.hit(policy, "native", "1", "key:a")).allowed)
+        assert verdicts == [True, True, True, True, False, False]
+        remaining = (await second.hit(parse_policy("ip", "10/minute"), "native", "ip", "x")).remaining
+        assert remaining == 9
+        assert await _hits(first, "2/minute", 3, "r", "rolling") == [True, True, False]
+        await first.aclose()
+        await second.aclose()
+
+    asyncio.run(scenario())
+    keys = redis.Redis.from_url(redis_url).keys(f"{redis_prefix}:*")
+    assert keys, "the counts are kept under the configured prefix"
+
+
+def test_shared_counters_fail_open_and_recover(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    own = OwnRedis(tmp_path)
+    own.start()
+    try:
+
+        async def scenario() -> None:
+            counters = SharedCounters(own.url, "t", 0.25)
+            policy = parse_policy("credential", "1000/minute")
+            assert (await counters.hit(policy, "a")).allowed and counters.shared
+            assert await counters.check() is None
+
+            own.stop()
+            with caplog.at_level(logging.WARNING, logger="ticketd.limiting.counters"):
+                # Nothing fails and nothing is refused; the process counts on its own.
+                assert all([(await counters.hit(policy, "a")).allowed for _ in range(20)])
+                assert not counters.shared
+                assert await counters.check() is not None
+            assert any("cannot be reached" in record.message for record in caplog.records)
+
+            own.start()  # the same port, empty
+            await asyncio.sleep(1.1)
+            assert await counters.check() is None
+            assert counters.shared
+            await counters.hit(policy, "a")
+            assert redis.Redis.from_url(own.url).keys("t:*"), "counting in Redis again"
+            await counters.aclose()
+
+        asyncio.run(scenario())
+    finally:
+        own.stop()
+
+
+def test_local_fallback_still_limits(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        port_nobody_listens_on = OwnRedis(tmp_path).port
+        counters = SharedCounters(f"redis://127.0.0.1:{port_nobody_listens_on}/0", "t", 0.25)
+        assert await _hits(counters, "3/minute", 4, "a") == [True, True, True, False]
+        await counters.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_memory_counting_starts_no_threads() -> None:
+    """The library's memory storage starts a timer thread every 10 ms to expire counters; ours
+    sweeps inline instead (see ProcessMemoryStorage), and still expires them."""
+    storage = ProcessMemoryStorage()
+    time.sleep(0.05)  # the one timer the library's constructor starts has run out
+    before = threading.active_count()
+    for _ in range(50):
+        storage.incr("k", 1)
+        time.sleep(0.002)
+    assert threading.active_count() == before
+    storage.incr("gone", 1)
+    storage._next_sweep = 0.0
+    time.sleep(1.05)
+    storage.incr("k", 1)  # a due sweep runs on this call
+    assert "gone" not in storage.storage
