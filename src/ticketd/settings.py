@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 3600
 
     # SQLite page cache of the status lookup's connection, in MB (see store/fast_reads.py).
-    hot_cache_mb: int = 48
+    hot_cache_mb: int = 16
+    # SQLite: the most memory the in-process copy of the tickets' status fields may take, in MB
+    # (24 bytes a ticket id; see store/status_mirror.py). 0 turns it off; a larger store reads SQL.
+    status_mirror_mb: int = 64
 
     # Which API faces to serve, comma-separated; any of them can be switched off.
     faces: str = "native,wallet,onecloud,prioticket,huawei"

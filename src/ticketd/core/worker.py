@@ -33,6 +33,7 @@ from ticketd.settings import Settings
 from ticketd.store.bulk import insert_tickets
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, OperationPart, Stamp, User
+from ticketd.store.ticket_changes import prune_ticket_changes
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +73,14 @@ class Worker:
 
     def _purge_now_and_then(self) -> None:
         # Finished operations are kept for the retention period, then purged with their files
-        # (parts). Any worker may do it; it is idempotent.
+        # (parts); the log of changed tickets is cut to its newest entries. Any worker may do it;
+        # both are idempotent.
         if time.monotonic() - self._last_purge < PURGE_EVERY_SECONDS:
             return
         self._last_purge = time.monotonic()
         with unit_of_work(self.sessions, write=True) as db:
             purged = purge_finished(db, finished_before=utcnow() - self.retention)
+            prune_ticket_changes(db)
             db.commit()
         if purged:
             log.info("worker %s: purged %d finished operations", self.name, purged)

@@ -22,9 +22,6 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter as SharedMovingWindow
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from redis.asyncio import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from ticketd.limiting.policies import Policy
 
@@ -163,6 +160,11 @@ class LocalCounters(StorageCounters):
 class RedisCounters(StorageCounters):
     def __init__(self, url: str, prefix: str, timeout: float) -> None:
         super().__init__()
+        # Imported here: only processes configured with Redis pay for the client (~6 MB).
+        from redis.asyncio import ConnectionPool
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         # redis-py retries a failed call with backoff by default; a rate limit must not hold a
         # request for that, so a failure is reported at once.
         no_retries = Retry(NoBackoff(), 0)

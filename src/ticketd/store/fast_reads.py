@@ -4,6 +4,9 @@ Status lookups are polled hard. Through the ORM a primary-key read costs tens of
 on the driver with a cached statement it costs a few. Each thread keeps its own connection in
 autocommit mode, so every read sees the latest committed row and holds no transaction open.
 On PostgreSQL these reads block the event loop for one round trip; scale out with processes.
+
+On SQLite the tickets' status fields come from the process's StatusMirror instead, and a
+credential's row read since the last commit anywhere is not read again (see status_mirror.py).
 """
 
 from __future__ import annotations
@@ -12,12 +15,11 @@ import contextlib
 import sqlite3
 import threading
 from datetime import UTC, datetime
-from typing import Any
-
-import psycopg
+from typing import Any, NoReturn
 
 from ticketd.settings import Settings
 from ticketd.store.engine import configure_sqlite_connection, libpq_arguments
+from ticketd.store.status_mirror import MirrorOff, StatusMirror
 from ticketd.store.tables import from_epoch_micros
 
 KEY_COLUMNS = (
@@ -48,8 +50,16 @@ USER_AND_TICKET_SQL = (
 # PostgreSQL picks an index-only scan on its own.
 SQLITE_HINT = " INDEXED BY ix_tickets_status_lookup"
 SQLITE_KEY_HINT = " INDEXED BY ix_api_keys_verify"
-# What a driver raises when the store cannot answer.
-STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+# Bounded: cleared when full, so memory stays flat whatever key ids clients send.
+CURRENT_ROWS_LIMIT = 10_000
+
+
+class StoreError(Exception):
+    """PostgreSQL's driver failed. (Its errors are wrapped so that nothing on SQLite loads it.)"""
+
+
+# What a read here raises when the store cannot answer.
+STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, StoreError)
 
 TICKET_STATUS_SQL = (
     "SELECT tenant_id, requester_id, status, version, updated_at FROM tickets t{hint} WHERE id = {p}"
@@ -74,6 +84,20 @@ class FastReader:
         self._user_and_ticket_sql = USER_AND_TICKET_SQL.format(p=placeholder, hint=hint)
         self._connections: list[Any] = []
         self._lock = threading.Lock()
+        self._driver_errors: tuple[type[Exception], ...] = ()
+        self._mirror: StatusMirror | None = None
+        if self._sqlite and settings.status_mirror_mb > 0:
+            self._mirror = StatusMirror(self._sqlite_path(), settings.status_mirror_mb * 1_048_576)
+        # Credential rows by (statement, parameter): the mirror's generation they were read in, the row.
+        self._current_rows: dict[tuple[str, object], tuple[int, tuple[Any, ...] | None]] = {}
+
+    def _sqlite_path(self) -> str:
+        return self._settings.resolved_database_url.removeprefix("sqlite:///")
+
+    def warm(self) -> None:
+        """Load the status mirror now (at server start) rather than on the first lookup."""
+        if self._mirror is not None:
+            self._mirror.warm()
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
@@ -86,24 +110,52 @@ class FastReader:
 
     def _connect(self) -> Any:
         if self._sqlite:
-            path = self._settings.resolved_database_url.removeprefix("sqlite:///")
-            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection = sqlite3.connect(
+                self._sqlite_path(), isolation_level=None, check_same_thread=False, timeout=30
+            )
             configure_sqlite_connection(connection)
-            # Room for the status lookup index (about 46 MB a million tickets): once warm, a
-            # lookup touches no page outside this process. Pages are allocated as they are read,
-            # so a small store costs only what it holds.
+            # Credential rows, and the status lookup index when the mirror is off (about 46 MB a
+            # million tickets). Pages are allocated as they are read, so a small store costs only
+            # what it holds.
             connection.execute(f"PRAGMA cache_size=-{self._settings.hot_cache_mb * 1024}")
             return connection
-        return psycopg.connect(**libpq_arguments(self._settings), autocommit=True)
+        import psycopg  # only for PostgreSQL: a process on SQLite never loads it
+
+        self._driver_errors = (psycopg.Error,)
+        try:
+            return psycopg.connect(**libpq_arguments(self._settings), autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(str(exc)) from exc
 
     def _one(self, sql: str, *params: object) -> tuple[Any, ...] | None:
         try:
             row: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
             return row
-        except STORE_ERRORS:
-            # A broken connection is dropped so the next read opens a fresh one.
-            self._local.connection = None
-            raise
+        except (*STORE_ERRORS, *self._driver_errors) as exc:
+            self._failed(exc)
+
+    def _mirrored(self, ticket_id: int) -> tuple[int, tuple[Any, ...]] | None:
+        """The mirror's generation and the ticket's row, or None where the mirror does not serve."""
+        mirror = self._mirror
+        if mirror is None:
+            return None
+        try:
+            return mirror.lookup(ticket_id)
+        except MirrorOff:
+            self._mirror = None
+            return None
+
+    def _current(self, sql: str, parameter: object, generation: int) -> tuple[Any, ...] | None:
+        """One row by one parameter, read again only when something has committed since."""
+        key = (sql, parameter)
+        known = self._current_rows.get(key)
+        if known is not None and known[0] == generation:
+            return known[1]
+        row = self._one(sql, parameter)
+        if len(self._current_rows) >= CURRENT_ROWS_LIMIT:
+            self._current_rows.clear()
+        self._current_rows[key] = (generation, row)
+        return row
 
     def api_key(self, key_id: str) -> tuple[Any, ...] | None:
         return self._one(self._api_key_sql, key_id)
@@ -112,7 +164,11 @@ class FastReader:
         return self._one(self._user_sql, user_id)
 
     def ticket_status(self, ticket_id: int) -> tuple[Any, ...] | None:
-        return self._one(self._ticket_sql, ticket_id)
+        mirrored = self._mirrored(ticket_id)
+        if mirrored is None:
+            return self._one(self._ticket_sql, ticket_id)
+        row = mirrored[1]
+        return None if row[0] is None else row
 
     def operation(self, operation_id: int) -> tuple[Any, ...] | None:
         return self._one(self._operation_sql, operation_id)
@@ -123,22 +179,40 @@ class FastReader:
                 self._connection().execute(self._children_sql, (operation_id,)).fetchall()
             )
             return rows
-        except STORE_ERRORS:
-            self._local.connection = None
-            raise
+        except (*STORE_ERRORS, *self._driver_errors) as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> NoReturn:
+        # A broken connection is dropped so the next read opens a fresh one.
+        self._local.connection = None
+        if isinstance(exc, STORE_ERRORS):
+            raise exc
+        raise StoreError(str(exc)) from exc
 
     def signing_key(self, access_key: str) -> tuple[Any, ...] | None:
         return self._one(self._signing_key_sql, access_key)
 
     def key_and_ticket(self, key_id: str, ticket_id: int) -> tuple[Any, ...] | None:
         """The key's 8 columns (as `api_key`) then the ticket's 5 (as `ticket_status`, all None if absent)."""
-        return self._one(self._key_and_ticket_sql, ticket_id, key_id)
+        mirrored = self._mirrored(ticket_id)
+        if mirrored is None:
+            return self._one(self._key_and_ticket_sql, ticket_id, key_id)
+        generation, ticket = mirrored
+        key = self._current(self._api_key_sql, key_id, generation)
+        return None if key is None else key + ticket
 
     def user_and_ticket(self, user_id: int, ticket_id: int) -> tuple[Any, ...] | None:
         """The user's 4 columns (as `user`) then the ticket's 5 (as `ticket_status`, all None if absent)."""
-        return self._one(self._user_and_ticket_sql, ticket_id, user_id)
+        mirrored = self._mirrored(ticket_id)
+        if mirrored is None:
+            return self._one(self._user_and_ticket_sql, ticket_id, user_id)
+        generation, ticket = mirrored
+        user = self._current(self._user_sql, user_id, generation)
+        return None if user is None else user + ticket
 
     def close(self) -> None:
+        if self._mirror is not None:
+            self._mirror.close()
         with self._lock:
             for connection in self._connections:
                 with contextlib.suppress(*STORE_ERRORS):

@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-import psycopg
-
 from ticketd.settings import Settings
 from ticketd.store.engine import libpq_arguments
 
@@ -55,6 +53,8 @@ def _sqlite(settings: Settings, timeout_seconds: float) -> tuple[StoreState, str
 
 
 def _postgres(settings: Settings, timeout_seconds: float) -> tuple[StoreState, str]:
+    import psycopg  # here: a process on SQLite never loads the PostgreSQL driver (~9 MB)
+
     try:
         with psycopg.connect(
             **libpq_arguments(settings),

@@ -66,6 +66,8 @@ class TicketdApp(HotPaths):
             if message["type"] == "lifespan.startup":
                 if self.services.settings.embedded_worker:
                     self._start_worker()
+                # The status mirror is loaded before the first client waits on it.
+                self.services.reader.warm()
                 # Everything built so far (routes, schemas, models) lives as long as the process.
                 # Frozen, it is skipped by every later full collection, which otherwise walks it
                 # all and stalls the event loop while clients poll.

@@ -1,0 +1,248 @@
+"""Every ticket's status fields in one compact array, kept current from SQLite's own commit signal.
+
+Status lookups are polled hard, by random id. Through the driver each one costs a statement (a few
+microseconds of Python and SQLite) and, at a million tickets, a walk down a B-tree whose pages no
+longer fit the CPU's caches, so lookups grew slower as the store grew. Here a lookup reads one
+24-byte record (24 MB for a million tickets): the same few hundred nanoseconds at any size.
+
+Staying current without asking the database on every request:
+
+- In WAL mode SQLite publishes each commit in the wal-index header, the first 48 bytes of the
+  `-shm` file that every connection to the database maps (https://www.sqlite.org/walformat.html:
+  the change counter `iChange`, `mxFrame` and the checksums change with every commit). While those
+  bytes are unchanged no transaction has committed anywhere, and comparing them costs a fraction
+  of a microsecond.
+- Triggers (migration 0009) append the id of every ticket updated or deleted to `ticket_changes`,
+  whatever wrote it. When the header has moved, the mirror reads, in one snapshot, the tickets of
+  the entries after the last one it applied and the tickets above the highest id it holds (ids
+  are allocated above the highest, so that is every new one; when the highest is deleted its id
+  can come again, which is why the highest is read afresh each time).
+- The worker prunes the log (store/ticket_changes.py). A mirror that finds entries it never
+  applied gone reloads in full. Once a second it reads the log even if the header did not move, so
+  nothing could stay stale for longer whatever became of the `-shm` file.
+
+`generation` changes with every such read: FastReader keeps credential rows read in the same
+generation instead of reading them again (no commit since means no change).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mmap
+import sqlite3
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ticketd.store.engine import configure_sqlite_connection
+from ticketd.store.ticket_changes import HIGHEST_CHANGE_SQL
+
+log = logging.getLogger(__name__)
+
+# tenant, requester (0: none), version, status code, updated_at (epoch microseconds)
+RECORD = struct.Struct("<IIIBxxxq")
+SIZE = RECORD.size
+ABSENT: tuple[Any, ...] = (None, None, None, None, None)
+WAL_INDEX_HEADER_BYTES = 48
+RECHECK_SECONDS = 1.0
+FETCH_ROWS = 10_000
+# Further behind than this, one pass over the index is cheaper than applying the entries.
+RELOAD_BEYOND = 200_000
+
+ALL_SQL = (
+    "SELECT id, tenant_id, requester_id, status, version, updated_at"
+    " FROM tickets INDEXED BY ix_tickets_status_lookup"
+)
+CHANGED_SQL = (
+    "SELECT c.seq, c.ticket_id, t.tenant_id, t.requester_id, t.status, t.version, t.updated_at"
+    " FROM ticket_changes c LEFT JOIN tickets t ON t.id = c.ticket_id WHERE c.seq > ? ORDER BY c.seq"
+)
+NEW_SQL = ALL_SQL + " WHERE id > ?"
+HIGHEST_ID_SQL = "SELECT max(id) FROM tickets"
+
+
+class MirrorOff(Exception):
+    """The mirror cannot serve this store (too large, no wal-index to watch); lookups use SQL."""
+
+
+class StatusMirror:
+    def __init__(self, path: str, max_bytes: int) -> None:
+        self._path = path
+        self._max_tickets = max_bytes // SIZE
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._wal_index: mmap.mmap | None = None
+        self._header = b""
+        self._checked_at = 0.0
+        self._records = bytearray()
+        self._loaded = False
+        self._applied = 0
+        self._highest_id = 0
+        self._statuses: list[str] = []
+        self._codes: dict[str, int] = {}
+        self.generation = 0
+        self.off = max_bytes <= 0
+
+    def lookup(self, ticket_id: int) -> tuple[int, tuple[Any, ...]]:
+        """The generation and the ticket's (tenant_id, requester_id, status, version, updated_at),
+        as the SQL lookup reads them; all None if there is no such ticket. Raises MirrorOff."""
+        with self._lock:
+            if self.off:
+                raise MirrorOff
+            wal_index = self._wal_index
+            if wal_index is None:
+                self._start()
+                wal_index = self._wal_index
+                assert wal_index is not None
+            header = wal_index[:WAL_INDEX_HEADER_BYTES]
+            now = time.monotonic()
+            if header != self._header or now - self._checked_at >= RECHECK_SECONDS:
+                self._catch_up(header, now)
+            offset = ticket_id * SIZE
+            if ticket_id < 0 or offset + SIZE > len(self._records):
+                return self.generation, ABSENT
+            tenant_id, requester_id, version, code, updated_at = RECORD.unpack_from(self._records, offset)
+            if not tenant_id:
+                return self.generation, ABSENT
+            return self.generation, (
+                tenant_id,
+                requester_id or None,
+                self._statuses[code],
+                version,
+                updated_at,
+            )
+
+    def warm(self) -> None:
+        """Load now rather than on the first lookup (server start-up)."""
+        with contextlib.suppress(MirrorOff):
+            self.lookup(0)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+            self.off = True
+
+    # Everything below runs under the lock.
+
+    def _start(self) -> None:
+        try:
+            connection = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            configure_sqlite_connection(connection)
+            # Reading once makes sure the wal-index exists before it is mapped.
+            connection.execute(HIGHEST_CHANGE_SQL).fetchone()
+            with Path(self._path + "-shm").open("rb") as shm:
+                wal_index = mmap.mmap(shm.fileno(), WAL_INDEX_HEADER_BYTES, prot=mmap.PROT_READ)
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            self._turn_off(f"cannot watch the store for changes ({exc})")
+        self._connection, self._wal_index = connection, wal_index
+        self._catch_up(wal_index[:WAL_INDEX_HEADER_BYTES], time.monotonic())  # not loaded yet: loads
+
+    def _catch_up(self, header: bytes, now: float) -> None:
+        connection = self._connection
+        assert connection is not None
+        connection.execute("BEGIN")  # one snapshot for the statements below
+        try:
+            highest = self._highest(connection)
+            behind = highest - self._applied
+            if not self._loaded or behind > RELOAD_BEYOND:
+                self._load(connection, highest)
+            else:
+                changes = connection.execute(CHANGED_SQL, (self._applied,)).fetchall() if behind else []
+                if len(changes) != behind:
+                    # Entries this mirror never applied were pruned: start afresh.
+                    self._load(connection, highest)
+                else:
+                    for change in changes:
+                        self._put(change[1], change[2:])
+                    self._applied = highest
+                    self._put_rows(connection.execute(NEW_SQL, (self._highest_id,)))
+                    self._highest_id = self._highest_ticket_id(connection)
+        finally:
+            if not self.off:
+                connection.execute("COMMIT")
+        # Only once the store has been read: a failed read is tried again on the next lookup.
+        self._header, self._checked_at = header, now
+        self.generation += 1
+
+    def _load(self, connection: sqlite3.Connection, highest: int) -> None:
+        started = time.perf_counter()
+        highest_id = self._highest_ticket_id(connection)
+        # Until the pass ends the copy is incomplete; a pass that fails is made again.
+        self._loaded = False
+        self._records = bytearray()  # the old copy goes before the new one is built
+        self._records = self._sized(highest_id)
+        self._put_rows(connection.execute(ALL_SQL))
+        self._applied, self._highest_id, self._loaded = highest, highest_id, True
+        log.info("status mirror: %d ticket ids loaded in %.2f s", highest_id, time.perf_counter() - started)
+
+    def _put_rows(self, cursor: sqlite3.Cursor) -> None:
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for row in rows:
+                self._put(row[0], row[1:])
+
+    @staticmethod
+    def _highest_ticket_id(connection: sqlite3.Connection) -> int:
+        return int(connection.execute(HIGHEST_ID_SQL).fetchone()[0] or 0)
+
+    def _put(self, ticket_id: int, row: tuple[Any, ...]) -> None:
+        tenant_id, requester_id, status, version, updated_at = row
+        offset = ticket_id * SIZE
+        if offset + SIZE > len(self._records):
+            self._grow(ticket_id)
+        if tenant_id is None:  # deleted
+            RECORD.pack_into(self._records, offset, 0, 0, 0, 0, 0)
+            return
+        code = self._codes.get(status)
+        if code is None:
+            code = len(self._statuses)
+            self._statuses.append(status)
+            self._codes[status] = code
+        try:
+            RECORD.pack_into(
+                self._records,
+                offset,
+                tenant_id,
+                requester_id or 0,
+                version,
+                code,
+                updated_at,
+            )
+        except struct.error as exc:
+            self._turn_off(f"ticket {ticket_id} does not fit a record ({exc})")
+
+    def _sized(self, highest_id: int) -> bytearray:
+        if highest_id >= self._max_tickets:
+            self._turn_off(f"ticket ids reach {highest_id:,}, more than TICKETD_STATUS_MIRROR_MB holds")
+        return bytearray((highest_id + 1) * SIZE)
+
+    def _grow(self, ticket_id: int) -> None:
+        # New tickets: room for an eighth more ids at a time, so the array seldom grows.
+        wanted = ticket_id + 1 + ticket_id // 8
+        if ticket_id >= self._max_tickets:
+            self._turn_off(f"ticket ids reach {ticket_id:,}, more than TICKETD_STATUS_MIRROR_MB holds")
+        self._records.extend(bytes(min(wanted, self._max_tickets) * SIZE - len(self._records)))
+
+    @staticmethod
+    def _highest(connection: sqlite3.Connection) -> int:
+        row = connection.execute(HIGHEST_CHANGE_SQL).fetchone()
+        return int(row[0]) if row else 0
+
+    def _turn_off(self, reason: str) -> NoReturn:
+        log.warning("status mirror off, lookups read the store: %s", reason)
+        self._drop()
+        self.off = True
+        raise MirrorOff(reason)
+
+    def _drop(self) -> None:
+        if self._wal_index is not None:
+            self._wal_index.close()
+        if self._connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.close()
+        self._wal_index = self._connection = None
+        self._records = bytearray()
