@@ -115,3 +115,36 @@ def test_acknowledged_writes_survive_kill_9(settings: Settings) -> None:
         for ticket_id in created:
             assert httpx2.get(f"{base}/tickets/{ticket_id}/status", auth=auth).status_code == 200
         assert httpx2.get(f"{base}/tickets/{created[-1]}/status", auth=auth).json()["status"] == "open"
+
+
+def test_two_servers_on_one_store_see_each_others_writes_at_once(settings: Settings) -> None:
+    demo = _demo(settings)
+    native = demo["native"]
+    assert isinstance(native, dict)
+    auth = (native["api_key_id"], native["api_key_secret"])
+    first, second = _free_port(), _free_port()
+    with serving(settings, first), serving(settings, second):
+        writer, reader = f"http://127.0.0.1:{first}/api/v1", f"http://127.0.0.1:{second}/api/v1"
+        for n in range(5):
+            created = httpx2.post(f"{writer}/tickets", json={"subject": f"seen {n}"}, auth=auth)
+            assert created.status_code == 201
+            ticket_id = created.json()["id"]
+            status = httpx2.get(f"{reader}/tickets/{ticket_id}/status", auth=auth)
+            assert status.status_code == 200 and status.json()["status"] == "new"
+            moved = httpx2.post(f"{writer}/tickets/{ticket_id}/transitions", json={"to": "open"}, auth=auth)
+            assert moved.status_code == 200
+            seen = httpx2.get(
+                f"{reader}/tickets/{ticket_id}/status",
+                auth=auth,
+                headers={"If-None-Match": status.headers["etag"]},
+            )
+            assert seen.status_code == 200 and seen.json()["status"] == "open"
+        # Revoked by a third process, the CLI: refused by both servers on the next request.
+        subprocess.run(
+            [sys.executable, "-m", "ticketd", "key", "revoke", str(native["api_key_id"])],
+            env=_env(settings),
+            check=True,
+            capture_output=True,
+        )
+        for base in (writer, reader):
+            assert httpx2.get(f"{base}/tickets/{ticket_id}/status", auth=auth).status_code == 401
