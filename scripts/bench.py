@@ -69,6 +69,9 @@ class Result:
     errors: int
     ratio_to_bare: float = 0.0
     peak_memory_mb: float = 0.0
+    # The server's CPU time (user + system) per request: what a request costs the server, which a
+    # busy machine disturbs far less than requests/s and latency.
+    server_cpu_us: float = 0.0
 
 
 def ensure_wrk() -> str:
@@ -231,15 +234,25 @@ def peak_memory_mb(pid: int) -> float:
     return 0.0
 
 
-def run_wrk(wrk: str, name: str, url: str, env: dict[str, str], script: Path | None) -> Result:
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    wrk: str, name: str, url: str, env: dict[str, str], script: Path | None, server_pid: int
+) -> Result:
     command = ["taskset", "-c", "1", wrk, "-t1", f"-c{CONNECTIONS}", "-d2s", url]
     if script:
         command[5:5] = ["-s", str(script)]
     subprocess.run(command, env=env, check=True, capture_output=True)  # warm-up
     command[command.index("-d2s")] = f"-d{DURATION}"
+    cpu_before = cpu_seconds(server_pid)
     output = subprocess.run(
         [*command, "--latency"], env=env, check=True, capture_output=True, text=True
     ).stdout
+    cpu_used = cpu_seconds(server_pid) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _latency_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
     p99 = _latency_ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
@@ -248,7 +261,7 @@ def run_wrk(wrk: str, name: str, url: str, env: dict[str, str], script: Path | N
     socket_errors = re.search(r"Socket errors: (.*)", output)
     if socket_errors:
         print(f"  {name}: socket errors {socket_errors.group(1)}")
-    return Result(name, rps, p50, p99, errors)
+    return Result(name, rps, p50, p99, errors, server_cpu_us=cpu_used / max(requests, 1) * 1e6)
 
 
 def _latency_ms(text: str) -> float:
@@ -374,9 +387,10 @@ def main() -> None:
             # The bare app first, then the others in an order rotated each round.
             shift = round_number % (len(scenarios) - 1)
             measured = scenarios[1:][shift:] + scenarios[1:][:shift]
-            for name, port, env, lua, _server in [scenarios[0], *measured]:
+            for name, port, env, lua, server in [scenarios[0], *measured]:
                 path = "/" if lua is None else ""
-                runs[name].append(run_wrk(wrk, name, f"http://127.0.0.1:{port}{path}", env, lua))
+                url = f"http://127.0.0.1:{port}{path}"
+                runs[name].append(run_wrk(wrk, name, url, env, lua, server.pid))
         results = [_median(name, runs[name], server) for name, *_, server in scenarios]
     finally:
         for server in servers:
@@ -389,12 +403,16 @@ def main() -> None:
     print()
     print(f"medians of {ROUNDS} rounds of {DURATION}, {CONNECTIONS} connections, server on one core")
     print("limits off unless named; 'limits in ...': every request counted per IP and per credential")
-    print(f"{'scenario':<42}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}")
+    print(
+        f"{'scenario':<42}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}"
+        f"{'cpu us':>8}"
+    )
     for r in results:
         print(
             f"{r.name:<42}{r.requests_per_second:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
-            f"{r.ratio_to_bare:>8.2f}{r.errors:>8}{r.peak_memory_mb:>9.1f}"
+            f"{r.ratio_to_bare:>8.2f}{r.errors:>8}{r.peak_memory_mb:>9.1f}{r.server_cpu_us:>8.1f}"
         )
+    print("cpu us: the server's CPU time per request (user + system)")
     print(f"\nbulk load: {rows_per_second:,.0f} tickets/s")
     print(f"import of {LARGE:,} rows as an operation: {import_seconds:.1f} s, {import_rate:,.0f} rows/s")
     out = ROOT / "bench-results"
@@ -438,6 +456,7 @@ def _median(name: str, runs: list[Result], server: subprocess.Popen[bytes]) -> R
         p99_ms=middle([r.p99_ms for r in runs]),
         errors=sum(r.errors for r in runs),
         peak_memory_mb=peak_memory_mb(server.pid),
+        server_cpu_us=middle([r.server_cpu_us for r in runs]),
     )
 
 
