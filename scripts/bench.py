@@ -34,8 +34,8 @@ from ticketd.store.migrate import upgrade
 from ticketd.store.tables import Operation
 
 ROOT = Path(__file__).resolve().parent.parent
-DURATION = os.environ.get("BENCH_DURATION", "10s")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+DURATION = os.environ.get("BENCH_DURATION", "6s")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
 LARGE = int(os.environ.get("BENCH_TICKETS", "1000000"))
 SMALL = 10_000
