@@ -1,8 +1,9 @@
 """Turning a presented credential into a Principal. No password hashing here: keys and tokens only.
 
-Every request reads the credential's row, so a revoked key, a disabled user or a changed password
-takes effect at once on every process. What is memoised is only the work of turning an unchanged
-row into a Principal, and of checking a token's signature: both keyed by the exact input.
+Every request reads the credential's row (on SQLite: unless nothing has committed anywhere since it
+was last read), so a revoked key, a disabled user or a changed password takes effect at once on
+every process. What is memoised is only the work of turning an unchanged row into a Principal,
+and of checking a token's signature: both keyed by the exact input.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Authenticator:
         return self.by_token(credential.token)
 
     def authenticate_with_ticket(self, credential: Credential, ticket_id: int) -> tuple[Principal, TicketRow]:
-        """The hot path: the credential checked and the ticket read in one statement."""
+        """The hot path: the credential checked and the ticket read together (one statement, or the
+        status mirror and a credential row unchanged since the last commit: see FastReader)."""
         if isinstance(credential, KeyCredential):
             row = self._reader.key_and_ticket(credential.key_id, ticket_id)
             return self.key_principal(credential.key_id, credential.secret, row and row[:8]), (row or ())[8:]

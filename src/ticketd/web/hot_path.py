@@ -1,7 +1,7 @@
 """Polled status lookups answered before any framework sees the request.
 
 Clients poll these paths hard. Routing, dependency injection and response classes cost more than
-the work itself (one statement that checks the credential and reads the ticket), so each face
+the work itself (the credential checked and the ticket read: see store/fast_reads.py), so each face
 registers its polled GET routes here and every other request is handed on. The same routes are
 declared in the faces' apps for their OpenAPI documents. Every call layer here costs measurable
 throughput, which is why matching and the header-size check are written out in this one method.
