@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core import identity, operations
 from ticketd.core.principal import ALL_SCOPES, Role
@@ -93,12 +95,15 @@ class Store:
     rows_per_second: float
 
 
+def fresh_store(path: Path) -> tuple[Engine, sessionmaker[Session]]:
+    engine = build_engine(Settings(database_path=path))
+    upgrade(engine)
+    return engine, session_factory(engine)
+
+
 def load_store(path: Path, count: int) -> Store:
     """A fresh store: one tenant, one admin with a key and a password, `count` tickets, one bulk operation."""
-    settings = Settings(database_path=path)
-    engine = build_engine(settings)
-    upgrade(engine)
-    sessions = session_factory(engine)
+    engine, sessions = fresh_store(path)
     with unit_of_work(sessions, write=True) as db:
         tenant = identity.create_tenant(db, slug="bench", name="Bench")
         user = identity.create_user(
@@ -169,10 +174,7 @@ def load_store(path: Path, count: int) -> Store:
 def import_rows_per_second(path: Path, count: int) -> tuple[float, float]:
     """An import of `count` CSV rows as an operation: the upload stored, then run by a worker. Returns
     rows/s and seconds, from the start request to the operation's completion."""
-    settings = Settings(database_path=path)
-    engine = build_engine(settings)
-    upgrade(engine)
-    sessions = session_factory(engine)
+    engine, sessions = fresh_store(path)
     with unit_of_work(sessions, write=True) as db:
         tenant = identity.create_tenant(db, slug="imports", name="Imports")
         tenant_id = tenant.id

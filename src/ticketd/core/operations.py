@@ -48,18 +48,7 @@ def etag_of(operation: Operation) -> str:
 
 def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload: Upload) -> Operation:
     """Stores the upload as parts of the operation and leaves it pending for a worker."""
-    operation = Operation(
-        tenant_id=tenant_id,
-        kind="import",
-        status=OperationStatus.PENDING.value,
-        version=1,
-        progress_done=0,
-        params={"format": upload.fmt},
-        created_by=created_by,
-        created_at=utcnow(),
-    )
-    db.add(operation)
-    db.flush()
+    operation = _pending(db, tenant_id, "import", created_by, {"format": upload.fmt})
     size = lines = seq = 0
     buffer = bytearray()
     for chunk in upload.chunks:
@@ -106,19 +95,7 @@ def start_bulk_update(db: Session, principal: Principal, params: dict[str, Any])
         )
     if not (changes or params.get("add_tags") or params.get("remove_tags")):
         raise InvalidInput("nothing to change", [FieldError("/set", "set fields, or add or remove tags")])
-    operation = Operation(
-        tenant_id=principal.tenant_id,
-        kind="bulk_update",
-        status=OperationStatus.PENDING.value,
-        version=1,
-        progress_done=0,
-        params=params,
-        created_by=principal.user_id,
-        created_at=utcnow(),
-    )
-    db.add(operation)
-    db.flush()
-    return operation
+    return _pending(db, principal.tenant_id, "bulk_update", principal.user_id, params)
 
 
 def start_export(db: Session, principal: Principal, params: dict[str, Any]) -> Operation:
@@ -126,15 +103,28 @@ def start_export(db: Session, principal: Principal, params: dict[str, Any]) -> O
     from ticketd.core.exports import check_export, count_matching
 
     check_export(principal, params)
+    total = count_matching(db, principal, params)
+    return _pending(db, principal.tenant_id, "export", principal.user_id, params, total)
+
+
+def _pending(
+    db: Session,
+    tenant_id: int,
+    kind: str,
+    created_by: int | None,
+    params: dict[str, Any],
+    progress_total: int | None = None,
+) -> Operation:
+    """A new operation waiting for a worker, flushed so it has its id."""
     operation = Operation(
-        tenant_id=principal.tenant_id,
-        kind="export",
+        tenant_id=tenant_id,
+        kind=kind,
         status=OperationStatus.PENDING.value,
         version=1,
         progress_done=0,
-        progress_total=count_matching(db, principal, params),
+        progress_total=progress_total,
         params=params,
-        created_by=principal.user_id,
+        created_by=created_by,
         created_at=utcnow(),
     )
     db.add(operation)

@@ -194,21 +194,22 @@ class FastReader:
 
     def key_and_ticket(self, key_id: str, ticket_id: int) -> tuple[Any, ...] | None:
         """The key's 8 columns (as `api_key`) then the ticket's 5 (as `ticket_status`, all None if absent)."""
-        mirrored = self._mirrored(ticket_id)
-        if mirrored is None:
-            return self._one(self._key_and_ticket_sql, ticket_id, key_id)
-        generation, ticket = mirrored
-        key = self._current(self._api_key_sql, key_id, generation)
-        return None if key is None else key + ticket
+        return self._with_ticket(self._key_and_ticket_sql, self._api_key_sql, key_id, ticket_id)
 
     def user_and_ticket(self, user_id: int, ticket_id: int) -> tuple[Any, ...] | None:
         """The user's 4 columns (as `user`) then the ticket's 5 (as `ticket_status`, all None if absent)."""
+        return self._with_ticket(self._user_and_ticket_sql, self._user_sql, user_id, ticket_id)
+
+    def _with_ticket(
+        self, joined_sql: str, credential_sql: str, credential: object, ticket_id: int
+    ) -> tuple[Any, ...] | None:
+        """A credential's row and a ticket's: one joined statement, or the mirror and a current row."""
         mirrored = self._mirrored(ticket_id)
         if mirrored is None:
-            return self._one(self._user_and_ticket_sql, ticket_id, user_id)
+            return self._one(joined_sql, ticket_id, credential)
         generation, ticket = mirrored
-        user = self._current(self._user_sql, user_id, generation)
-        return None if user is None else user + ticket
+        row = self._current(credential_sql, credential, generation)
+        return None if row is None else row + ticket
 
     def close(self) -> None:
         if self._mirror is not None:

@@ -129,17 +129,17 @@ class StatusMirror:
 
     def _start(self) -> None:
         try:
-            connection = sqlite3.connect(
+            self._connection = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False, timeout=30
             )
-            configure_sqlite_connection(connection)
+            configure_sqlite_connection(self._connection)
             # Reading once makes sure the wal-index exists before it is mapped.
-            connection.execute(HIGHEST_CHANGE_SQL).fetchone()
+            self._connection.execute(HIGHEST_CHANGE_SQL).fetchone()
             with Path(self._path + "-shm").open("rb") as shm:
                 wal_index = mmap.mmap(shm.fileno(), WAL_INDEX_HEADER_BYTES, prot=mmap.PROT_READ)
         except (OSError, ValueError, sqlite3.Error) as exc:
-            self._turn_off(f"cannot watch the store for changes ({exc})")
-        self._connection, self._wal_index = connection, wal_index
+            self._turn_off(f"cannot watch the store for changes ({exc})")  # closes the connection too
+        self._wal_index = wal_index
         self._catch_up(wal_index[:WAL_INDEX_HEADER_BYTES], time.monotonic())  # not loaded yet: loads
 
     def _catch_up(self, header: bytes, now: float) -> None:
