@@ -20,13 +20,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from ticketd.assembly.app import TicketdApp, create_app
 from ticketd.core import identity
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import upgrade
 from ticketd.store.tables import Base, Tenant
-from ticketd.web.app import TicketdApp, create_app
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     # (24 bytes a ticket id; see store/status_mirror.py). 0 turns it off; a larger store reads SQL.
     status_mirror_mb: int = 64
 
-    # Which API faces to serve, comma-separated; any of them can be switched off.
-    faces: str = "native,wallet,onecloud,prioticket,huawei"
+    # Which API faces to serve, comma-separated (native,wallet,onecloud,prioticket,huawei); empty
+    # serves every face ticketd has (assembly/registry.py).
+    faces: str = ""
     # OneCloud: how long its tokens live (the vendor's are 15 minutes), and the time zone of its dates.
     onecloud_token_ttl_seconds: int = 900
     onecloud_time_zone: str = "Asia/Jakarta"
@@ -85,8 +86,10 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.database_path}"
 
     @property
-    def enabled_faces(self) -> set[str]:
-        return {name.strip() for name in self.faces.split(",") if name.strip()}
+    def face_names(self) -> set[str] | None:
+        """The faces named in `faces`, or None for every face."""
+        names = {name.strip() for name in self.faces.split(",") if name.strip()}
+        return names or None
 
     @property
     def is_sqlite(self) -> bool:

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from ticketd.faces.limits import FACE_NAMES
-from ticketd.faces.registry import BUILDERS
+from ticketd.assembly.app import create_app
+from ticketd.assembly.registry import FACES
 from ticketd.settings import Settings
-from ticketd.web.app import create_app
 
+ROOT = Path(__file__).resolve().parents[2]
 SWITCHED_OFF = (
     "/v1/system/status",
     "/v3.8/distributor/system/ping",
@@ -33,5 +33,13 @@ def test_an_unknown_face_is_a_configuration_error(tmp_path: Path) -> None:
         create_app(settings)
 
 
-def test_every_face_has_its_default_limits() -> None:
-    assert tuple(BUILDERS) == FACE_NAMES
+def test_every_face_is_served_by_default_with_its_document(tmp_path: Path) -> None:
+    settings = Settings(database_path=tmp_path / "all.sqlite3", secret_key="k" * 40)
+    assert len({face.name for face in FACES}) == len(FACES)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for face in FACES:
+            assert (ROOT / face.docs).is_file(), face.docs
+            document = client.get(face.openapi_path)
+            assert document.status_code == 200, face.name
+            assert document.json()["paths"], face.name
+            face.limits(settings)

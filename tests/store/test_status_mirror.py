@@ -28,7 +28,8 @@ from ticketd.store import status_mirror
 from ticketd.store.bulk import NewTicket, insert_tickets
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader
-from ticketd.store.status_mirror import ABSENT, SIZE, MirrorOff, StatusMirror
+from ticketd.store.rows import TicketStatusRow
+from ticketd.store.status_mirror import SIZE, MirrorOff, StatusMirror
 from ticketd.store.ticket_changes import prune_ticket_changes
 
 
@@ -93,16 +94,28 @@ def mirror(store: Store) -> Iterator[StatusMirror]:
     made.close()
 
 
-def sql_rows(store: Store, ids: range) -> list[tuple[Any, ...]]:
+def sql_rows(store: Store, ids: range) -> list[TicketStatusRow | None]:
     reader = FastReader(store.settings(status_mirror_mb=0))
     try:
-        return [reader.ticket_status(ticket_id) or ABSENT for ticket_id in ids]
+        return [reader.ticket_status(ticket_id) for ticket_id in ids]
     finally:
         reader.close()
 
 
-def mirrored_rows(mirror: StatusMirror, ids: range) -> list[tuple[Any, ...]]:
+def mirrored_rows(mirror: StatusMirror, ids: range) -> list[TicketStatusRow | None]:
     return [mirror.lookup(ticket_id)[1] for ticket_id in ids]
+
+
+def status_of(mirror: StatusMirror, ticket_id: int) -> str:
+    row = mirror.lookup(ticket_id)[1]
+    assert row is not None
+    return row.status
+
+
+def status_and_version(mirror: StatusMirror, ticket_id: int) -> tuple[str, int]:
+    row = mirror.lookup(ticket_id)[1]
+    assert row is not None
+    return row.status, row.version
 
 
 def test_lookups_match_the_store(store: Store, mirror: StatusMirror) -> None:
@@ -111,43 +124,44 @@ def test_lookups_match_the_store(store: Store, mirror: StatusMirror) -> None:
     ids = range(-2, 50)
     expected = sql_rows(store, ids)
     assert mirrored_rows(mirror, ids) == expected
-    assert expected[3 + 2][0] is not None and expected[41 + 2][1] is None
-    assert mirror.lookup(10**17)[1] == ABSENT
+    third, forty_second = expected[3 + 2], expected[41 + 2]
+    assert third is not None and forty_second is not None and forty_second.requester_id is None
+    assert mirror.lookup(10**17)[1] is None
 
 
 def test_writes_by_another_connection_are_seen_on_the_next_lookup(store: Store, mirror: StatusMirror) -> None:
     store.add_tickets(10)
-    assert mirror.lookup(3)[1][2] == "new"
+    assert status_of(mirror, 3) == "new"
     store.execute("UPDATE tickets SET status = 'solved', version = version + 1 WHERE id = 3")
-    assert mirror.lookup(3)[1][2:4] == ("solved", 2)
+    assert status_and_version(mirror, 3) == ("solved", 2)
     (added,) = store.add_tickets(1, status="open")
-    assert mirror.lookup(added)[1][2] == "open"
+    assert status_of(mirror, added) == "open"
     store.execute("DELETE FROM tickets WHERE id = 4")
-    assert mirror.lookup(4)[1] == ABSENT
+    assert mirror.lookup(4)[1] is None
     assert mirrored_rows(mirror, range(0, 15)) == sql_rows(store, range(0, 15))
 
 
 def test_a_deleted_highest_id_that_comes_again_is_seen(store: Store, mirror: StatusMirror) -> None:
     ids = store.add_tickets(5)
     highest = ids[-1]
-    assert mirror.lookup(highest)[1][2] == "new"
+    assert status_of(mirror, highest) == "new"
     store.execute("DELETE FROM tickets WHERE id = ?", highest)
-    assert mirror.lookup(highest)[1] == ABSENT
+    assert mirror.lookup(highest)[1] is None
     (again,) = store.add_tickets(1, status="closed")
     assert again == highest
-    assert mirror.lookup(highest)[1][2] == "closed"
+    assert status_of(mirror, highest) == "closed"
 
 
 def test_writes_by_another_process_are_seen(store: Store, mirror: StatusMirror) -> None:
     store.add_tickets(3)
-    assert mirror.lookup(2)[1][2] == "new"
+    assert status_of(mirror, 2) == "new"
     script = (
         "import sqlite3, sys\n"
         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
         "c.execute(\"UPDATE tickets SET status = 'closed', version = version + 1 WHERE id = 2\")\n"
     )
     subprocess.run([sys.executable, "-c", script, str(store.path)], check=True, timeout=60)
-    assert mirror.lookup(2)[1][2:4] == ("closed", 2)
+    assert status_and_version(mirror, 2) == ("closed", 2)
 
 
 def test_nothing_is_read_from_the_store_while_nothing_commits(
@@ -164,7 +178,7 @@ def test_nothing_is_read_from_the_store_while_nothing_commits(
     assert statements == []
     store.execute("UPDATE tickets SET status = 'open', version = 2 WHERE id = 2")
     seen, row = mirror.lookup(2)
-    assert seen != generation and row[2] == "open" and statements
+    assert seen != generation and row is not None and row.status == "open" and statements
 
 
 def test_it_reads_the_log_once_a_second_whatever_the_header_says(
@@ -192,7 +206,7 @@ def test_a_mirror_behind_pruned_entries_loads_afresh(
     with caplog.at_level(logging.INFO, logger=status_mirror.__name__):
         assert mirrored_rows(mirror, range(0, 25)) == sql_rows(store, range(0, 25))
     assert "loaded" in caplog.text
-    assert all(row[2] == "pending" for row in mirrored_rows(mirror, range(1, 21)))
+    assert all(row is not None and row.status == "pending" for row in mirrored_rows(mirror, range(1, 21)))
 
 
 def test_pruning_keeps_the_newest_entries(store: Store) -> None:
@@ -212,7 +226,7 @@ def test_new_tickets_beyond_the_array_make_it_grow(store: Store, mirror: StatusM
     store.add_tickets(2)
     mirror.lookup(1)
     added = store.add_tickets(500, status="open")
-    assert mirror.lookup(added[-1])[1][2] == "open"
+    assert status_of(mirror, added[-1]) == "open"
     assert mirrored_rows(mirror, range(0, 505)) == sql_rows(store, range(0, 505))
 
 
@@ -224,8 +238,9 @@ def test_a_store_larger_than_allowed_is_read_with_sql(store: Store) -> None:
     reader = FastReader(store.settings())
     reader._mirror = small
     try:
-        row = reader.key_and_ticket(store.key_id, 7)
-        assert row is not None and row[8:11] == (store.tenant_id, store.user_id, "new")
+        key, ticket = reader.key_and_ticket(store.key_id, 7)
+        assert key is not None and ticket is not None
+        assert ticket[:3] == (store.tenant_id, store.user_id, "new")
         assert reader._mirror is None
     finally:
         reader.close()
@@ -235,12 +250,13 @@ def test_the_reader_sees_a_revoked_key_at_once(store: Store) -> None:
     store.add_tickets(3)
     reader = FastReader(store.settings())
     try:
-        before = reader.key_and_ticket(store.key_id, 2)
-        assert before is not None and before[5] is None and before[10] == "new"
+        before, ticket = reader.key_and_ticket(store.key_id, 2)
+        assert before is not None and before.revoked_at is None
+        assert ticket is not None and ticket.status == "new"
         store.execute("UPDATE api_keys SET revoked_at = 1 WHERE id = ?", store.key_id)
-        after = reader.key_and_ticket(store.key_id, 2)
-        assert after is not None and after[5] is not None
-        assert reader.key_and_ticket("tk_unknown", 2) is None
+        after, _ = reader.key_and_ticket(store.key_id, 2)
+        assert after is not None and after.revoked_at is not None
+        assert reader.key_and_ticket("tk_unknown", 2)[0] is None
     finally:
         reader.close()
 
@@ -259,8 +275,8 @@ def test_the_reader_reads_a_key_once_while_nothing_commits(
             reader.key_and_ticket(store.key_id, ticket_id % 4)
         assert statements == []
         store.execute("UPDATE users SET disabled = 1 WHERE id = ?", store.user_id)
-        row = reader.key_and_ticket(store.key_id, 1)
-        assert row is not None and row[7] and statements
+        key, _ = reader.key_and_ticket(store.key_id, 1)
+        assert key is not None and key.disabled and statements
     finally:
         reader.close()
 

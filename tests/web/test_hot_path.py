@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from ticketd.assembly.app import create_app
 from ticketd.settings import Settings
-from ticketd.web.app import create_app
 
 
 def test_store_down_is_503_not_500() -> None:

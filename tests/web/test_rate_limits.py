@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from ticketd.assembly.app import create_app
 from ticketd.core import identity
 from ticketd.limiting.tenant_limits import set_tenant_limits
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
-from ticketd.web.app import create_app
 
 QUOTA_TYPE = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 STATE = re.compile(r'"(?P<name>[a-z-]+)";r=(?P<r>\d+);t=(?P<t>\d+)')

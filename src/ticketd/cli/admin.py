@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from ticketd.assembly.registry import FACE_NAMES
 from ticketd.cli.context import cli_context, console, tenant_user
 from ticketd.core import identity, signing_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.principal import DEFAULT_KEY_SCOPES, Role
-from ticketd.faces.limits import FACE_NAMES
 from ticketd.limiting.tenant_limits import clear_tenant_limits, set_tenant_limits, tenant_limits
 from ticketd.store.migrate import upgrade
 from ticketd.store.tables import User

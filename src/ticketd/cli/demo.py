@@ -9,12 +9,15 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from ticketd.assembly.registry import enabled_faces
 from ticketd.cli.context import CliContext, cli_context, console
 from ticketd.core import identity, operations
 from ticketd.core.demo import ensure_demo
+from ticketd.core.operation_params import ExportParams
 from ticketd.core.principal import Principal, Role
 from ticketd.core.signing_keys import Sealer
 from ticketd.core.worker import worker_for
+from ticketd.faces.face import DemoInstallation
 from ticketd.store.engine import session_factory, unit_of_work
 from ticketd.store.tables import Operation
 
@@ -31,42 +34,11 @@ def register(app: typer.Typer) -> None:
             credentials = ensure_demo(db, Sealer(context.token_secret(db)))
         operation_id = demo_operation(context, credentials.tenant_id)
         base_url = context.settings.resolved_base_url
-        document: dict[str, Any] = {
-            "base_url": base_url,
-            "tenant": credentials.tenant,
-            "native": {
-                "api_key_id": credentials.api_key_id,
-                "api_key_secret": credentials.api_key_secret,
-                "user": "admin",
-                "password": credentials.passwords["admin"],
-            },
-            "ticket_ids": credentials.ticket_ids,
-        }
-        if "wallet" in context.settings.enabled_faces:
-            document["wallet"] = {
-                "project_key": credentials.api_key_id,
-                "project_secret": credentials.api_key_secret,
-            }
-        if "huawei" in context.settings.enabled_faces:
-            document["huawei"] = {
-                "user": "admin",
-                "password": credentials.passwords["admin"],
-                "domain": credentials.tenant,
-                "domain_id": str(credentials.tenant_id),
-                "ak": credentials.access_key,
-                "sk": credentials.secret_key,
-            }
-        if "prioticket" in context.settings.enabled_faces:
-            document["prioticket"] = {
-                "client_id": credentials.api_key_id,
-                "client_secret": credentials.api_key_secret,
-            }
-        if "onecloud" in context.settings.enabled_faces:
-            document["onecloud"] = {
-                "email": "admin@demo.example",
-                "password": credentials.passwords["admin"],
-                "site_id": str(credentials.tenant_id),
-            }
+        document: dict[str, Any] = {"base_url": base_url, "tenant": credentials.tenant}
+        faces = enabled_faces(context.settings)
+        for face in faces:
+            document[face.name] = face.demo_credentials(credentials)
+        document["ticket_ids"] = credentials.ticket_ids
         if as_json:
             typer.echo(orjson.dumps(document).decode())
             return
@@ -76,12 +48,11 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         console.print(f"API key id:     [bold]{credentials.api_key_id}[/bold]")
         console.print(f"API key secret: [bold]{credentials.api_key_secret}[/bold]")
-        first = credentials.ticket_ids[0]
         console.print("Try:")
-        key = f"{credentials.api_key_id}:{credentials.api_key_secret}"
-        typer.echo(f"  curl -u {key} {base_url}/api/v1/tickets/{first}/status")
-        if "wallet" in context.settings.enabled_faces:
-            typer.echo(f"  curl -u {key} {base_url}/v1/ticket/{operation_id}")
+        installation = DemoInstallation(credentials, base_url, operation_id)
+        for face in faces:
+            for example in face.demo_examples(installation):
+                typer.echo(f"  {example}")
 
 
 def demo_operation(context: CliContext, tenant_id: int) -> int:
@@ -96,7 +67,7 @@ def demo_operation(context: CliContext, tenant_id: int) -> int:
         admin = identity.user_by_username(db, tenant_id=tenant_id, username="admin")
         assert admin is not None
         principal = Principal(tenant_id=tenant_id, user_id=admin.id, role=Role(admin.role))
-        operation_id = operations.start_export(db, principal, {"format": "csv"}).id
+        operation_id = operations.start_export(db, principal, ExportParams(format="csv")).id
         db.commit()
     worker = worker_for(context.settings, sessions)
     while worker.run_once():

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from ticketd.assembly.registry import check_face_limits
 from ticketd.cli.context import cli_context, console
-from ticketd.faces.limits import check_face_limits
 from ticketd.limiting.config import check_settings
 from ticketd.limiting.policies import PolicyError
 from ticketd.settings import Settings
@@ -61,7 +61,7 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
     arguments = [
         "-m",
         "uvicorn",
-        "ticketd.web.app:app_from_environment",
+        "ticketd.assembly.app:app_from_environment",
         "--factory",
         "--host",
         settings.host,

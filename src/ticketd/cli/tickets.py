@@ -16,6 +16,7 @@ from ticketd.cli.context import cli_context, console, tenant_user
 from ticketd.core import identity, operations
 from ticketd.core.errors import InvalidInput
 from ticketd.core.importer import detect_format
+from ticketd.core.operation_params import ExportParams, read_params
 from ticketd.core.principal import Principal, Role
 from ticketd.core.worker import worker_for
 from ticketd.settings import Settings
@@ -129,7 +130,8 @@ def ticket_export(
         owner, actor = tenant_user(db, tenant, as_user)
         principal = Principal(tenant_id=owner.id, user_id=actor.id, role=Role(actor.role))
         spec = {key: value for key, value in {"status": status, "tag": tag}.items() if value}
-        operation_id = operations.start_export(db, principal, {"format": fmt, "filter": spec}).id
+        params = read_params(ExportParams, {"format": fmt, "filter": spec})
+        operation_id = operations.start_export(db, principal, params).id
     finished = _run_with_progress(
         context.settings, session_factory(context.engine()), operation_id, "exporting"
     )

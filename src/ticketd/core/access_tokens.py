@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
-from ticketd.core.errors import Forbidden, Unauthenticated
+from ticketd.core.errors import Revoked, Unauthenticated
 from ticketd.core.principal import Principal, Role
 from ticketd.store.tables import AccessToken, ApiKey, User
 
@@ -37,14 +37,17 @@ def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def issue(db: Session, *, face: str, key: ApiKey, scope: str, ttl: timedelta) -> IssuedToken:
+def issue(
+    db: Session, *, face: str, client: Principal, key_id: str, scope: str, ttl: timedelta
+) -> IssuedToken:
+    """A token for the client that authenticated with API key `key_id` (as `client`)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = AccessToken(
         digest=digest(token),
         face=face,
-        api_key_id=key.id,
-        tenant_id=key.tenant_id,
+        api_key_id=key_id,
+        tenant_id=client.tenant_id,
         scope=scope,
         created_at=now,
         expires_at=now + ttl,
@@ -55,10 +58,10 @@ def issue(db: Session, *, face: str, key: ApiKey, scope: str, ttl: timedelta) ->
     return IssuedToken(token=token, expires_at=row.expires_at, scope=scope)
 
 
-def revoke(db: Session, *, face: str, token: str, key: ApiKey) -> bool:
+def revoke(db: Session, *, face: str, token: str, key_id: str) -> bool:
     """Revokes a token the key holds. True if there was one to revoke (RFC 7009 answers 200 either way)."""
     row = db.get(AccessToken, digest(token))
-    if row is None or row.face != face or row.api_key_id != key.id or row.revoked_at is not None:
+    if row is None or row.face != face or row.api_key_id != key_id or row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()
     db.flush()
@@ -70,7 +73,7 @@ def check(db: Session, *, face: str, token: str) -> TokenGrant:
     if row is None or row.face != face:
         raise Unauthenticated("the access token is not valid")
     if row.revoked_at is not None:
-        raise Forbidden("the access token has been revoked")
+        raise Revoked("the access token has been revoked")
     if row.expires_at <= utcnow():
         raise Unauthenticated("the access token has expired")
     found = db.execute(
@@ -80,7 +83,7 @@ def check(db: Session, *, face: str, token: str) -> TokenGrant:
         raise Unauthenticated("the access token is not valid")
     key, user = found
     if key.revoked_at is not None or user.disabled:
-        raise Forbidden("the client's credentials have been revoked")
+        raise Revoked("the client's credentials have been revoked")
     principal = Principal(
         tenant_id=key.tenant_id,
         user_id=user.id,

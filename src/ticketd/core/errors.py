@@ -51,6 +51,10 @@ class Forbidden(DomainError):
     pass
 
 
+class Revoked(Forbidden):
+    """The credential was good once and has been revoked (a face may answer this apart)."""
+
+
 class QuotaExceeded(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)

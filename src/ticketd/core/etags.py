@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def ticket_etag(ticket_id: int, version: int) -> str:
+    """A ticket's strong entity tag: its id and version, so any change anywhere gives a new one."""
+    return f'"{ticket_id}-{version}"'
+
+
+def operation_etag(operation_id: int, version: int) -> str:
+    """An operation's: prefixed, so it never equals the tag of the ticket with the same id."""
+    return f'"op{operation_id}-{version}"'
+
+
 def none_match(if_none_match: str | None, etag: str) -> bool:
     """If-None-Match: weak comparison, so `W/"x"` matches `"x"`; `*` matches any current entity."""
     if if_none_match is None:

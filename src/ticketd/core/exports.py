@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ticketd.core import tickets
-from ticketd.core.errors import FieldError, Forbidden, InvalidInput
-from ticketd.core.lifecycle import Status
+from ticketd.core.errors import Forbidden
+from ticketd.core.operation_params import ExportParams
 from ticketd.core.principal import Principal
 from ticketd.store.tables import Ticket
 
@@ -30,39 +30,22 @@ COLUMNS = (
     "created_at",
     "updated_at",
 )
-FORMATS = ("csv", "jsonl")
 
 
-def export_filter(spec: dict[str, Any]) -> tickets.TicketFilter:
-    try:
-        return tickets.TicketFilter(
-            status=[Status(s) for s in spec.get("status", [])],
-            assignee_id=spec.get("assignee"),
-            requester_id=spec.get("requester"),
-            tag=spec.get("tag"),
-            text=spec.get("q"),
-        )
-    except ValueError as exc:
-        raise InvalidInput("the filter is not valid", [FieldError("/filter", str(exc))]) from exc
-
-
-def check_export(principal: Principal, params: dict[str, Any]) -> None:
-    if params.get("format") not in FORMATS:
-        raise InvalidInput("format must be csv or jsonl", [FieldError("/format", "csv or jsonl")])
+def check_export(principal: Principal) -> None:
     if not principal.is_staff:
         raise Forbidden("only staff may export tickets")
-    export_filter(params.get("filter") or {})
 
 
-def count_matching(db: Session, principal: Principal, params: dict[str, Any]) -> int:
-    conditions = tickets.filter_conditions(principal, export_filter(params.get("filter") or {}))
+def count_matching(db: Session, principal: Principal, params: ExportParams) -> int:
+    conditions = tickets.filter_conditions(principal, params.filter.ticket_filter())
     return db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
 
 
 def next_chunk(
-    db: Session, principal: Principal, params: dict[str, Any], after_id: int, size: int
+    db: Session, principal: Principal, params: ExportParams, after_id: int, size: int
 ) -> list[Ticket]:
-    conditions = tickets.filter_conditions(principal, export_filter(params.get("filter") or {}))
+    conditions = tickets.filter_conditions(principal, params.filter.ticket_filter())
     query = select(Ticket).where(*conditions, Ticket.id > after_id).order_by(Ticket.id).limit(size)
     return list(db.scalars(query))
 

@@ -69,13 +69,6 @@ def user_by_username(db: Session, *, tenant_id: int, username: str) -> User | No
     return db.scalar(select(User).where(User.tenant_id == tenant_id, User.username == username))
 
 
-def user_in_tenant(db: Session, *, tenant_id: int, user_id: int) -> User:
-    user = db.get(User, user_id)
-    if user is None or user.tenant_id != tenant_id:
-        raise NotFound(f"no user {user_id}")
-    return user
-
-
 def users_by_id(db: Session, ids: Iterable[int | None]) -> dict[int, User]:
     """The users among these ids (None skipped), for showing names next to ids."""
     wanted = {i for i in ids if i is not None}

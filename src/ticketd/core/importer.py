@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import InvalidInput
-from ticketd.store.bulk import OPTIONAL_COLUMNS, NewTicket, insert_tickets
-from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import User
+from ticketd.core.ids import MAX_ID
+from ticketd.store.bulk import OPTIONAL_COLUMNS, NewTicket
 
 Format = Literal["csv", "jsonl"]
 
@@ -40,7 +37,7 @@ class ImportRow(BaseModel):
     contact: str | None = Field(default=None, max_length=320)
     organisation: str | None = Field(default=None, max_length=200)
     severity: str | None = Field(default=None, max_length=32)
-    requester_id: int | None = Field(default=None, ge=1, le=2**62)
+    requester_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     tags: list[str] = Field(default_factory=list, max_length=50)
     created_at: datetime | None = None
 
@@ -129,59 +126,6 @@ def _jsonl_rows(stream: IO[bytes]) -> Iterable[tuple[int, dict[str, Any] | RowEr
             yield number, RowError(number, "(row)", "not a JSON object")
             continue
         yield number, value
-
-
-@dataclass
-class ImportResult:
-    imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-
-BATCH_SIZE = 2000
-
-
-def run_import(
-    sessions: sessionmaker[Session],
-    *,
-    tenant_id: int,
-    actor_id: int | None,
-    stream: IO[bytes],
-    fmt: Format,
-    on_batch: Callable[[ImportResult], None] | None = None,
-) -> ImportResult:
-    """Imports in batches, each its own transaction: a crash keeps every batch already committed."""
-    result = ImportResult()
-    with sessions() as db:
-        known_users = set(db.scalars(select(User.id).where(User.tenant_id == tenant_id)))
-    batch: list[NewTicket] = []
-
-    def flush() -> None:
-        with unit_of_work(sessions, write=True) as db:
-            insert_tickets(db, tenant_id, batch)
-            db.commit()
-        result.imported += len(batch)
-        batch.clear()
-        if on_batch:
-            on_batch(result)
-
-    for item in parse_rows(stream, fmt):
-        if isinstance(item, RowError):
-            result.errors.append(item)
-            continue
-        row = item.ticket
-        if row.requester_id is not None and row.requester_id not in known_users:
-            result.errors.append(
-                RowError(item.row, "requester_id", f"no user {row.requester_id} in this tenant")
-            )
-            continue
-        batch.append(to_new_ticket(row, actor_id))
-        if len(batch) >= BATCH_SIZE:
-            flush()
-    if batch:
-        flush()
-    elif on_batch:
-        on_batch(result)
-    return result
 
 
 def to_new_ticket(row: ImportRow, actor_id: int | None) -> NewTicket:

@@ -6,14 +6,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import IO, Any
+from typing import IO
 
+from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from ticketd.core.etags import operation_etag
+from ticketd.core.exports import check_export, count_matching
 from ticketd.core.importer import Format
+from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
 from ticketd.core.principal import Principal
 from ticketd.store.tables import Operation, OperationPart
 
@@ -43,12 +47,14 @@ class Upload:
 
 
 def etag_of(operation: Operation) -> str:
-    return f'"op{operation.id}-{operation.version}"'
+    return operation_etag(operation.id, operation.version)
 
 
 def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload: Upload) -> Operation:
     """Stores the upload as parts of the operation and leaves it pending for a worker."""
-    operation = _pending(db, tenant_id, "import", created_by, {"format": upload.fmt})
+    operation = pending_operation(
+        db, tenant_id, OperationKind.IMPORT, created_by, ImportParams(format=upload.fmt)
+    )
     size = lines = seq = 0
     buffer = bytearray()
     for chunk in upload.chunks:
@@ -70,60 +76,51 @@ def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload:
     return operation
 
 
-BULK_FIELDS = frozenset({"status", "priority", "assignee_ids"})
 BULK_PART_SIZE = 500
 
 
-def start_bulk_update(db: Session, principal: Principal, params: dict[str, Any]) -> Operation:
+def start_bulk_update(db: Session, principal: Principal, params: BulkUpdateParams) -> Operation:
     """A bulk update by tag or filter: set status, assignee, priority; add or remove tags.
 
-    `params`: {"tag": ...} or {"filter": {...}}, with "set", "add_tags", "remove_tags". The worker
-    splits the matching tickets into parts, each a child operation done in one transaction.
+    The worker splits the matching tickets into parts, each a child operation done in one transaction.
     """
     if not principal.is_staff:
         raise Forbidden("only staff may update tickets in bulk")
-    selection = {key: params[key] for key in ("tag", "filter") if params.get(key) is not None}
-    if len(selection) != 1:
+    if (params.tag is None) == (params.filter is None):
         raise InvalidInput(
             "name either a tag or a filter", [FieldError("/tag", "one of tag or filter is required")]
         )
-    changes = params.get("set") or {}
-    unknown = set(changes) - BULK_FIELDS
-    if unknown:
-        raise InvalidInput(
-            "unknown fields to set", [FieldError(f"/set/{name}", "cannot be set in bulk") for name in unknown]
-        )
-    if not (changes or params.get("add_tags") or params.get("remove_tags")):
+    if not (params.set.model_dump(exclude_none=True) or params.add_tags or params.remove_tags):
         raise InvalidInput("nothing to change", [FieldError("/set", "set fields, or add or remove tags")])
-    return _pending(db, principal.tenant_id, "bulk_update", principal.user_id, params)
+    return pending_operation(db, principal.tenant_id, OperationKind.BULK_UPDATE, principal.user_id, params)
 
 
-def start_export(db: Session, principal: Principal, params: dict[str, Any]) -> Operation:
+def start_export(db: Session, principal: Principal, params: ExportParams) -> Operation:
     """An export of the tickets matching a filter; the file is the operation's parts once it is done."""
-    from ticketd.core.exports import check_export, count_matching
-
-    check_export(principal, params)
+    check_export(principal)
     total = count_matching(db, principal, params)
-    return _pending(db, principal.tenant_id, "export", principal.user_id, params, total)
+    return pending_operation(db, principal.tenant_id, OperationKind.EXPORT, principal.user_id, params, total)
 
 
-def _pending(
+def pending_operation(
     db: Session,
     tenant_id: int,
-    kind: str,
+    kind: OperationKind,
     created_by: int | None,
-    params: dict[str, Any],
+    params: BaseModel,
     progress_total: int | None = None,
+    parent_id: int | None = None,
 ) -> Operation:
-    """A new operation waiting for a worker, flushed so it has its id."""
+    """A new operation waiting for a worker, its parameters stored as JSON, flushed so it has its id."""
     operation = Operation(
         tenant_id=tenant_id,
-        kind=kind,
+        parent_id=parent_id,
+        kind=kind.value,
         status=OperationStatus.PENDING.value,
         version=1,
         progress_done=0,
         progress_total=progress_total,
-        params=params,
+        params=params.model_dump(mode="json", exclude_none=True),
         created_by=created_by,
         created_at=utcnow(),
     )

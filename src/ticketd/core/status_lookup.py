@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from ticketd.core.authenticate import Authenticator, Credential, TicketRow
 from ticketd.core.errors import Forbidden, NotFound
+from ticketd.core.etags import ticket_etag
 from ticketd.core.principal import Principal, Scope
+from ticketd.store.rows import StoredTime, TicketStatusRow
 
 READ = Scope.TICKETS_READ.value
 
@@ -16,26 +17,22 @@ class StatusView(NamedTuple):
     ticket_id: int
     status: str
     version: int
-    updated_at: Any  # the driver's value; faces format it
+    updated_at: StoredTime  # as the driver read it; faces format it (fast_reads.to_datetime)
 
     @property
     def etag(self) -> str:
-        return f'"{self.ticket_id}-{self.version}"'
+        return ticket_etag(self.ticket_id, self.version)
 
 
-def lookup_status(authenticator: Authenticator, credential: Credential, ticket_id: int) -> StatusView:
-    principal, row = authenticator.authenticate_with_ticket(credential, ticket_id)
-    return visible_status(principal, ticket_id, row)
-
-
-def visible_status(principal: Principal, ticket_id: int, row: TicketRow | None) -> StatusView:
+def visible_status(principal: Principal, ticket_id: int, row: TicketStatusRow | None) -> StatusView:
     """The ticket's status if this principal may see it, from the row FastReader read."""
     if READ not in principal.scopes:
         raise Forbidden("the credential lacks the tickets:read scope")
-    if not row or row[0] is None:
-        raise NotFound(f"ticket {ticket_id} does not exist")
-    tenant_id, requester_id, status, version, updated_at = row
     # Another tenant's ticket, or another customer's, answers exactly as a missing one.
-    if tenant_id != principal.tenant_id or (principal.is_customer and requester_id != principal.user_id):
+    if (
+        row is None
+        or row.tenant_id != principal.tenant_id
+        or (principal.is_customer and row.requester_id != principal.user_id)
+    ):
         raise NotFound(f"ticket {ticket_id} does not exist")
-    return StatusView(ticket_id, status, version, updated_at)
+    return StatusView(ticket_id, row.status, row.version, row.updated_at)

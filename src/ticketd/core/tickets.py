@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ticketd.core import etags
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from ticketd.core.events import EventKind
 from ticketd.core.lifecycle import Status, check_reopen, check_transition
 from ticketd.core.principal import Principal, Role
 from ticketd.core.vocabulary import Channel, Priority, TicketType
@@ -58,6 +59,12 @@ ENUM_FIELDS: dict[str, type[Priority] | type[TicketType] | type[Channel]] = {
 CUSTOMER_FIELDS = frozenset(
     {"subject", "content", "description", "contact", "cc", "product", "category", "custom_fields"}
 )
+# What a vendor's create form records about a request whoever files it (Huawei's business type,
+# sub-type and severity): facts the requester states, not staff decisions, so a face may record them
+# for a customer at creation (`classification`), though a customer cannot change them later.
+CLASSIFICATION_FIELDS = frozenset(
+    {"business_type", "sub_type", "simple_description", "severity", "region", "project"}
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class Changes:
 
 
 def etag_of(ticket: Ticket) -> str:
-    return f'"{ticket.id}-{ticket.version}"'
+    return etags.ticket_etag(ticket.id, ticket.version)
 
 
 def get_ticket(db: Session, principal: Principal, ticket_id: int) -> Ticket:
@@ -109,10 +116,17 @@ def _visible(principal: Principal, ticket: Ticket) -> bool:
 
 
 def create_ticket(
-    db: Session, principal: Principal, changes: Changes, *, status: Status = Status.NEW
+    db: Session,
+    principal: Principal,
+    changes: Changes,
+    *,
+    status: Status = Status.NEW,
+    classification: Mapping[str, Any] | None = None,
 ) -> Ticket:
     now = utcnow()
     values = _checked_values(principal, changes.values)
+    if classification:
+        values.update(_checked_values(principal, classification, customer_fields=CLASSIFICATION_FIELDS))
     if not str(values.get("subject") or "").strip():
         raise InvalidInput("a ticket needs a subject", [FieldError("/subject", "must not be empty")])
     requester_id = principal.user_id if principal.is_customer else (changes.requester_id or principal.user_id)
@@ -142,7 +156,7 @@ def create_ticket(
     )
     db.add(ticket)
     db.flush()
-    _log(db, ticket, principal, "created", None, None, status.value, now)
+    _log(db, ticket, principal, EventKind.CREATED, None, None, status.value, now)
     if changes.assignee_ids:
         _set_assignees(db, principal, ticket, changes.assignee_ids, now)
     if changes.tags:
@@ -172,7 +186,7 @@ def update_ticket(
         old = getattr(ticket, name)
         if _jsonable(old) != _jsonable(new):
             setattr(ticket, name, new)
-            _log(db, ticket, principal, "field_changed", name, old, new, now)
+            _log(db, ticket, principal, EventKind.FIELD_CHANGED, name, old, new, now)
             changed = True
     if changes.requester_id is not None and changes.requester_id != ticket.requester_id:
         _require_staff(principal, "/requester_id")
@@ -181,7 +195,7 @@ def update_ticket(
             db,
             ticket,
             principal,
-            "field_changed",
+            EventKind.FIELD_CHANGED,
             "requester_id",
             ticket.requester_id,
             changes.requester_id,
@@ -247,7 +261,7 @@ def _apply_status(
         db,
         ticket,
         principal,
-        "reopened" if reopen else "status_changed",
+        EventKind.REOPENED if reopen else EventKind.STATUS_CHANGED,
         "status",
         current.value,
         target.value,
@@ -280,7 +294,16 @@ def add_comment(db: Session, principal: Principal, ticket_id: int, *, body: str,
         and principal.user_id != ticket.requester_id
     ):
         ticket.responder_id = principal.user_id
-    _log(db, ticket, principal, "commented", None, None, {"comment_id": comment.id, "public": public}, now)
+    _log(
+        db,
+        ticket,
+        principal,
+        EventKind.COMMENTED,
+        None,
+        None,
+        {"comment_id": comment.id, "public": public},
+        now,
+    )
     _touch(ticket, principal, now)
     db.flush()
     return comment
@@ -300,14 +323,16 @@ def list_events(db: Session, principal: Principal, ticket_id: int) -> list[Ticke
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
     )
     if principal.is_customer:
-        return [e for e in events if not (e.kind == "commented" and not (e.new_value or {}).get("public"))]
+        return [
+            e for e in events if not (e.kind == EventKind.COMMENTED and not (e.new_value or {}).get("public"))
+        ]
     return list(events)
 
 
 def delete_ticket(db: Session, principal: Principal, ticket_id: int) -> None:
     ticket = get_ticket(db, principal, ticket_id)
     _require_staff(principal, "")
-    _log(db, ticket, principal, "deleted", None, ticket.status, None, utcnow())
+    _log(db, ticket, principal, EventKind.DELETED, None, ticket.status, None, utcnow())
     db.delete(ticket)
     db.flush()
 
@@ -389,14 +414,16 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from exc
 
 
-def _checked_values(principal: Principal, values: Mapping[str, Any]) -> dict[str, Any]:
+def _checked_values(
+    principal: Principal, values: Mapping[str, Any], *, customer_fields: frozenset[str] = CUSTOMER_FIELDS
+) -> dict[str, Any]:
     errors: list[FieldError] = []
     checked: dict[str, Any] = {}
     for name, value in values.items():
         if name not in SCALAR_FIELDS:
             errors.append(FieldError(f"/{name}", "not a field that can be set"))
             continue
-        if principal.is_customer and name not in CUSTOMER_FIELDS:
+        if principal.is_customer and name not in customer_fields:
             errors.append(FieldError(f"/{name}", "customers cannot set this field"))
             continue
         enum = ENUM_FIELDS.get(name)
@@ -441,7 +468,7 @@ def _set_assignees(
     ticket.assignee_links = [TicketAssignee(user_id=uid, position=i) for i, uid in enumerate(ordered)]
     ticket.assigned_at = now if ordered else None
     ticket.handler_id = ordered[0] if ordered else None
-    _log(db, ticket, principal, "field_changed", "assignee_ids", old, ordered, now)
+    _log(db, ticket, principal, EventKind.FIELD_CHANGED, "assignee_ids", old, ordered, now)
 
 
 def _set_tags(ticket: Ticket, tags: list[str], principal: Principal, db: Session, now: datetime) -> None:
@@ -450,7 +477,7 @@ def _set_tags(ticket: Ticket, tags: list[str], principal: Principal, db: Session
         raise InvalidInput("tags are at most 100 characters", [FieldError("/tags", "a tag is too long")])
     old = ticket.tags
     ticket.tag_links = [TicketTag(tag=tag, tenant_id=ticket.tenant_id) for tag in cleaned]
-    _log(db, ticket, principal, "field_changed", "tags", old, cleaned, now)
+    _log(db, ticket, principal, EventKind.FIELD_CHANGED, "tags", old, cleaned, now)
 
 
 def _touch(ticket: Ticket, principal: Principal, now: datetime) -> None:
@@ -463,7 +490,7 @@ def _log(
     db: Session,
     ticket: Ticket,
     principal: Principal,
-    kind: str,
+    kind: EventKind,
     field_name: str | None,
     old: Any,
     new: Any,
@@ -475,7 +502,7 @@ def _log(
             ticket_id=ticket.id,
             actor_id=principal.user_id,
             at=now,
-            kind=kind,
+            kind=kind.value,
             field=field_name,
             old_value=_jsonable(old),
             new_value=_jsonable(new),

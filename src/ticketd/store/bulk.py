@@ -69,6 +69,8 @@ TICKET_COLUMNS = (
 )
 EVENT_COLUMNS = ("tenant_id", "ticket_id", "actor_id", "at", "kind", "new_value")
 TAG_COLUMNS = ("ticket_id", "tag", "tenant_id")
+# core.events.EventKind.CREATED (the store sits below core; a test holds the two equal).
+CREATED_EVENT = "created"
 EMPTY_LIST = "[]"
 EMPTY_OBJECT = "{}"
 
@@ -131,7 +133,7 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
         )
         # The event's new_value is a JSON column: the status as a JSON string.
         event_rows.append(
-            (tenant_id, ticket_id, new.creator_id, created, "created", orjson.dumps(new.status).decode())
+            (tenant_id, ticket_id, new.creator_id, created, CREATED_EVENT, orjson.dumps(new.status).decode())
         )
         tag_rows.extend((ticket_id, tag, tenant_id) for tag in sorted(set(new.tags)))
     cursor = db.connection().connection.cursor()

@@ -15,10 +15,20 @@ import contextlib
 import sqlite3
 import threading
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from ticketd.settings import Settings
 from ticketd.store.engine import configure_sqlite_connection, libpq_arguments
+from ticketd.store.rows import (
+    KEY_FIELDS,
+    USER_FIELDS,
+    KeyRow,
+    OperationRow,
+    SigningKeyRow,
+    StoredTime,
+    TicketStatusRow,
+    UserRow,
+)
 from ticketd.store.status_mirror import MirrorOff, StatusMirror
 from ticketd.store.tables import from_epoch_micros
 
@@ -52,6 +62,8 @@ SQLITE_HINT = " INDEXED BY ix_tickets_status_lookup"
 SQLITE_KEY_HINT = " INDEXED BY ix_api_keys_verify"
 # Bounded: cleared when full, so memory stays flat whatever key ids clients send.
 CURRENT_ROWS_LIMIT = 10_000
+
+Row = TypeVar("Row", KeyRow, UserRow)
 
 
 class StoreError(Exception):
@@ -89,7 +101,7 @@ class FastReader:
         if self._sqlite and settings.status_mirror_mb > 0:
             self._mirror = StatusMirror(self._sqlite_path(), settings.status_mirror_mb * 1_048_576)
         # Credential rows by (statement, parameter): the mirror's generation they were read in, the row.
-        self._current_rows: dict[tuple[str, object], tuple[int, tuple[Any, ...] | None]] = {}
+        self._current_rows: dict[tuple[str, object], tuple[int, Any]] = {}
 
     def _sqlite_path(self) -> str:
         return self._settings.resolved_database_url.removeprefix("sqlite:///")
@@ -134,7 +146,7 @@ class FastReader:
         except (*STORE_ERRORS, *self._driver_errors) as exc:
             self._failed(exc)
 
-    def _mirrored(self, ticket_id: int) -> tuple[int, tuple[Any, ...]] | None:
+    def _mirrored(self, ticket_id: int) -> tuple[int, TicketStatusRow | None] | None:
         """The mirror's generation and the ticket's row, or None where the mirror does not serve."""
         mirror = self._mirror
         if mirror is None:
@@ -145,37 +157,43 @@ class FastReader:
             self._mirror = None
             return None
 
-    def _current(self, sql: str, parameter: object, generation: int) -> tuple[Any, ...] | None:
+    def _current(self, kind: type[Row], sql: str, parameter: object, generation: int) -> Row | None:
         """One row by one parameter, read again only when something has committed since."""
         key = (sql, parameter)
         known = self._current_rows.get(key)
         if known is not None and known[0] == generation:
-            return known[1]
-        row = self._one(sql, parameter)
+            cached: Row | None = known[1]
+            return cached
+        found = self._one(sql, parameter)
+        row = None if found is None else kind._make(found)
         if len(self._current_rows) >= CURRENT_ROWS_LIMIT:
             self._current_rows.clear()
         self._current_rows[key] = (generation, row)
         return row
 
-    def api_key(self, key_id: str) -> tuple[Any, ...] | None:
-        return self._one(self._api_key_sql, key_id)
+    def api_key(self, key_id: str) -> KeyRow | None:
+        row = self._one(self._api_key_sql, key_id)
+        return None if row is None else KeyRow._make(row)
 
-    def user(self, user_id: int) -> tuple[Any, ...] | None:
-        return self._one(self._user_sql, user_id)
+    def user(self, user_id: int) -> UserRow | None:
+        row = self._one(self._user_sql, user_id)
+        return None if row is None else UserRow._make(row)
 
-    def ticket_status(self, ticket_id: int) -> tuple[Any, ...] | None:
+    def ticket_status(self, ticket_id: int) -> TicketStatusRow | None:
         mirrored = self._mirrored(ticket_id)
-        if mirrored is None:
-            return self._one(self._ticket_sql, ticket_id)
-        row = mirrored[1]
-        return None if row[0] is None else row
+        if mirrored is not None:
+            return mirrored[1]
+        row = self._one(self._ticket_sql, ticket_id)
+        return None if row is None else TicketStatusRow._make(row)
 
-    def operation(self, operation_id: int) -> tuple[Any, ...] | None:
-        return self._one(self._operation_sql, operation_id)
+    def operation(self, operation_id: int) -> OperationRow | None:
+        row = self._one(self._operation_sql, operation_id)
+        return None if row is None else OperationRow._make(row)
 
-    def operation_children(self, operation_id: int) -> list[tuple[Any, ...]]:
+    def operation_children(self, operation_id: int) -> list[tuple[int, str]]:
+        """Each child's id and status, in order."""
         try:
-            rows: list[tuple[Any, ...]] = (
+            rows: list[tuple[int, str]] = (
                 self._connection().execute(self._children_sql, (operation_id,)).fetchall()
             )
             return rows
@@ -189,27 +207,32 @@ class FastReader:
             raise exc
         raise StoreError(str(exc)) from exc
 
-    def signing_key(self, access_key: str) -> tuple[Any, ...] | None:
-        return self._one(self._signing_key_sql, access_key)
+    def signing_key(self, access_key: str) -> SigningKeyRow | None:
+        row = self._one(self._signing_key_sql, access_key)
+        return None if row is None else SigningKeyRow._make(row)
 
-    def key_and_ticket(self, key_id: str, ticket_id: int) -> tuple[Any, ...] | None:
-        """The key's 8 columns (as `api_key`) then the ticket's 5 (as `ticket_status`, all None if absent)."""
-        return self._with_ticket(self._key_and_ticket_sql, self._api_key_sql, key_id, ticket_id)
+    def key_and_ticket(self, key_id: str, ticket_id: int) -> tuple[KeyRow | None, TicketStatusRow | None]:
+        """The key (as `api_key`) and the ticket (as `ticket_status`), in one read."""
+        return self._with_ticket(KeyRow, self._key_and_ticket_sql, self._api_key_sql, key_id, ticket_id)
 
-    def user_and_ticket(self, user_id: int, ticket_id: int) -> tuple[Any, ...] | None:
-        """The user's 4 columns (as `user`) then the ticket's 5 (as `ticket_status`, all None if absent)."""
-        return self._with_ticket(self._user_and_ticket_sql, self._user_sql, user_id, ticket_id)
+    def user_and_ticket(self, user_id: int, ticket_id: int) -> tuple[UserRow | None, TicketStatusRow | None]:
+        """The user (as `user`) and the ticket (as `ticket_status`), in one read."""
+        return self._with_ticket(UserRow, self._user_and_ticket_sql, self._user_sql, user_id, ticket_id)
 
     def _with_ticket(
-        self, joined_sql: str, credential_sql: str, credential: object, ticket_id: int
-    ) -> tuple[Any, ...] | None:
+        self, kind: type[Row], joined_sql: str, credential_sql: str, credential: object, ticket_id: int
+    ) -> tuple[Row | None, TicketStatusRow | None]:
         """A credential's row and a ticket's: one joined statement, or the mirror and a current row."""
         mirrored = self._mirrored(ticket_id)
-        if mirrored is None:
-            return self._one(joined_sql, ticket_id, credential)
-        generation, ticket = mirrored
-        row = self._current(credential_sql, credential, generation)
-        return None if row is None else row + ticket
+        if mirrored is not None:
+            generation, ticket = mirrored
+            return self._current(kind, credential_sql, credential, generation), ticket
+        row = self._one(joined_sql, ticket_id, credential)
+        if row is None:
+            return None, None
+        width = KEY_FIELDS if kind is KeyRow else USER_FIELDS
+        found = row[width:]
+        return kind._make(row[:width]), None if found[0] is None else TicketStatusRow._make(found)
 
     def close(self) -> None:
         if self._mirror is not None:
@@ -222,11 +245,10 @@ class FastReader:
         self._local = threading.local()
 
 
-def to_datetime(value: Any) -> datetime | None:
+def to_datetime(value: StoredTime | None) -> datetime | None:
     """Driver values for timestamps: SQLite hands back epoch microseconds, psycopg an aware datetime."""
     if value is None:
         return None
     if isinstance(value, int):
         return from_epoch_micros(value)
-    stamp: datetime = value
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ticketd.store.engine import configure_sqlite_connection
+from ticketd.store.rows import TicketStatusRow
 from ticketd.store.ticket_changes import HIGHEST_CHANGE_SQL
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 # tenant, requester (0: none), version, status code, updated_at (epoch microseconds)
 RECORD = struct.Struct("<IIIBxxxq")
 SIZE = RECORD.size
-ABSENT: tuple[Any, ...] = (None, None, None, None, None)
 WAL_INDEX_HEADER_BYTES = 48
 RECHECK_SECONDS = 1.0
 FETCH_ROWS = 10_000
@@ -86,9 +86,9 @@ class StatusMirror:
         self.generation = 0
         self.off = max_bytes <= 0
 
-    def lookup(self, ticket_id: int) -> tuple[int, tuple[Any, ...]]:
-        """The generation and the ticket's (tenant_id, requester_id, status, version, updated_at),
-        as the SQL lookup reads them; all None if there is no such ticket. Raises MirrorOff."""
+    def lookup(self, ticket_id: int) -> tuple[int, TicketStatusRow | None]:
+        """The generation and the ticket's status fields as the SQL lookup reads them, or None if
+        there is no such ticket. Raises MirrorOff."""
         with self._lock:
             if self.off:
                 raise MirrorOff
@@ -103,11 +103,11 @@ class StatusMirror:
                 self._catch_up(header, now)
             offset = ticket_id * SIZE
             if ticket_id < 0 or offset + SIZE > len(self._records):
-                return self.generation, ABSENT
+                return self.generation, None
             tenant_id, requester_id, version, code, updated_at = RECORD.unpack_from(self._records, offset)
             if not tenant_id:
-                return self.generation, ABSENT
-            return self.generation, (
+                return self.generation, None
+            return self.generation, TicketStatusRow(
                 tenant_id,
                 requester_id or None,
                 self._statuses[code],

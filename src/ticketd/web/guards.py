@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
+from ticketd.web.header_size import header_block_size
 from ticketd.web.negotiation import acceptable, media_type_of
 
 # (status, detail) -> (content type, body)
@@ -43,15 +44,11 @@ class HeaderSizeGuard:
         self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            size = 0
-            for name, value in scope["headers"]:
-                size += len(name) + len(value) + 4
-            if size > self.max_bytes:
-                face = face_for(self.faces, scope["path"])
-                render = face.render_error if face else self.fallback
-                await _refuse(send, render, 431, "the request's header fields are too large")
-                return
+        if scope["type"] == "http" and header_block_size(scope["headers"]) > self.max_bytes:
+            face = face_for(self.faces, scope["path"])
+            render = face.render_error if face else self.fallback
+            await _refuse(send, render, 431, "the request's header fields are too large")
+            return
         await self.app(scope, receive, send)
 
 

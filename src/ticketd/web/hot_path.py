@@ -4,17 +4,31 @@ Clients poll these paths hard. Routing, dependency injection and response classe
 the work itself (the credential checked and the ticket read: see store/fast_reads.py), so each face
 registers its polled GET routes here and every other request is handed on. The same routes are
 declared in the faces' apps for their OpenAPI documents. Every call layer here costs measurable
-throughput, which is why matching and the header-size check are written out in this one method.
+throughput, which is why matching is written out in this one method.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from ticketd.faces.face import HotRoute
 from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
+from ticketd.web.header_size import header_block_size
 
 log = logging.getLogger(__name__)
+
+# A status lookup a face answers before any framework: (scope, send, the id in the path).
+HotHandler = Callable[[Scope, Send, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HotRoute:
+    """`prefix` + one path segment + `suffix`; the segment is handed to the handler."""
+
+    prefix: str
+    suffix: str
+    handler: HotHandler
 
 
 class HotPaths:
@@ -34,10 +48,7 @@ class HotPaths:
                     found = path[start : len(path) - len(suffix)]
                     if not found or "/" in found:
                         continue
-                    size = 0
-                    for name, value in scope["headers"]:
-                        size += len(name) + len(value)
-                    if size > self.max_header_bytes:
+                    if header_block_size(scope["headers"]) > self.max_header_bytes:
                         # On to the size guard, which refuses it in the face's format.
                         break
                     try:

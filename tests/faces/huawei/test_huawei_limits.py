@@ -6,8 +6,8 @@ from starlette.testclient import TestClient
 
 from tests.conftest import World
 from tests.faces.huawei.test_huawei_api import CASES, _create, _iam
+from ticketd.assembly.app import create_app
 from ticketd.settings import Settings
-from ticketd.web.app import create_app
 
 
 def test_throttling_is_an_apigw_error(settings: Settings, world: World) -> None:

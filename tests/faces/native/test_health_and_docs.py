@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from ticketd.assembly.app import create_app
 from ticketd.settings import Settings
-from ticketd.web.app import create_app
 
 
 def test_health_passes_with_one_check_per_dependency(client: TestClient) -> None:

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from ticketd.assembly.app import create_app
 from ticketd.settings import Settings
-from ticketd.web.app import create_app
 
 API = "/api/v1"
 CSV = "text/csv"

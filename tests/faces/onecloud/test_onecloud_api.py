@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import Actor, World
+from ticketd.assembly.app import TicketdApp
 from ticketd.core import identity
 from ticketd.core.clock import utcnow
 from ticketd.faces.onecloud import tokens
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import User
-from ticketd.web.app import TicketdApp
 
 # The keys of the seed's example record, in its order.
 SEED_RECORD_KEYS = [

@@ -11,11 +11,11 @@ from starlette.testclient import TestClient
 
 from tests.conftest import World
 from tests.faces.onecloud.test_onecloud_api import _bearer, _login
+from ticketd.assembly.app import create_app
 from ticketd.core import identity
 from ticketd.limiting.tenant_limits import set_tenant_limits
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
-from ticketd.web.app import create_app
 
 
 def _quota_body(hours: str) -> dict[str, object]:

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from ticketd.assembly.app import create_app
 from ticketd.core import identity
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import User
-from ticketd.web.app import create_app
 
 BASE = "/v3.8/distributor"
 BOOKING = "https://www.prioticketapis.com/auth/distributor.booking"
@@ -197,12 +197,12 @@ def test_catalogue_statuses(
 def test_an_unexpected_fault_is_500_and_leaks_nothing(
     client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketd.faces.prioticket import app as prioticket_app
+    from ticketd.faces.prioticket import routes_system
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(prioticket_app, "_require_store", explode)
+    monkeypatch.setattr(routes_system, "require_store", explode)
     token = _token(client, world.agent.basic)["access_token"]
     response = client.get(f"{BASE}/system/status", headers=_bearer(token))
     assert response.status_code == 500

@@ -13,8 +13,8 @@ from tests.faces.prioticket.test_prioticket_api import (
     _bearer,
     _token,
 )
+from ticketd.assembly.app import create_app
 from ticketd.settings import Settings
-from ticketd.web.app import create_app
 
 
 def test_more_than_1000_requests_a_minute_from_one_ip(settings: Settings) -> None:

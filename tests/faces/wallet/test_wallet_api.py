@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from ticketd.assembly.app import TicketdApp, create_app
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation
-from ticketd.web.app import TicketdApp, create_app
 
 
 @pytest.fixture

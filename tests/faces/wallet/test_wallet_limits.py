@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from ticketd.assembly.app import create_app
 from ticketd.settings import Settings
-from ticketd.web.app import create_app
 
 
 def test_429_in_the_wallet_error_body(settings: Settings, world: World) -> None:

@@ -51,7 +51,7 @@ class HuaweiAuth:
 
     def _by_token(self, token: str) -> Principal:
         claims = self.token_claims(token)
-        return self.services.authenticator.token_principal(claims, self.services.reader.user(claims.user_id))
+        return self.services.authenticator.by_claims(claims)
 
     def _by_signature(
         self,
@@ -67,23 +67,22 @@ class HuaweiAuth:
         row = self.services.reader.signing_key(signed.access_key)
         if row is None:
             raise Unauthenticated("unknown access key")
-        tenant_id, user_id, sealed, revoked_at, role, disabled, _user_tenant = row
-        secret = self._secret(signed.access_key, bytes(sealed))
+        secret = self._secret(signed.access_key, bytes(row.secret_sealed))
         if secret is None:
             raise Unauthenticated("unknown access key")
         canonical = signing.canonical_request(
             method, path, query_string, headers, signed.signed_headers, body
         )
         signing.verify(secret, headers.get("x-sdk-date", ""), canonical, signed.signature)
-        if revoked_at is not None or disabled:
+        if row.revoked_at is not None or row.disabled:
             raise Unauthenticated("the access key has been revoked")
         domain = headers.get("x-domain-id")
-        if domain is not None and domain != str(tenant_id):
+        if domain is not None and domain != str(row.tenant_id):
             raise Unauthenticated("X-Domain-Id does not match the access key's account")
         return Principal(
-            tenant_id=tenant_id,
-            user_id=user_id,
-            role=Role(role),
+            tenant_id=row.tenant_id,
+            user_id=row.user_id,
+            role=Role(row.role),
             scopes=frozenset(s.value for s in ALL_SCOPES),
             credential_id=f"ak:{signed.access_key}",
         )

@@ -3,10 +3,26 @@ APIGW codes for what the gateway in front of it refuses (authentication, throttl
 
 from __future__ import annotations
 
-import orjson
-from fastapi.responses import Response
+import logging
 
-from ticketd.core.errors import RateLimited
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from ticketd.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+
+log = logging.getLogger("ticketd.faces.huawei")
 
 JSON = "application/json;charset=UTF-8"
 
@@ -48,3 +64,37 @@ def rate_limited(exc: RateLimited) -> Response:
     response = error_response(429)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Core errors and the framework's, each once, in OSM's codes."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RateLimited):
+            return rate_limited(exc)
+        if isinstance(exc, Unauthenticated):
+            return error_response(
+                401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}"
+            )
+        if isinstance(exc, Forbidden):
+            return error_response(403, "OSM.0003", exc.message)
+        if isinstance(exc, NotFound):
+            return error_response(404, *CASE_NOT_FOUND)
+        if isinstance(exc, InvalidTransition):
+            return error_response(
+                400, "OSM.01040002", f"The case cannot be operated in its current status: {exc.message}"
+            )
+        if isinstance(exc, InvalidInput):
+            return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {exc.message}")
+        if isinstance(exc, RequestValidationError | ValidationError):
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {problems}")
+        if isinstance(exc, DomainError):
+            return error_response(400, "OSM.0001", exc.message)
+        if isinstance(exc, HTTPException):
+            return error_response(exc.status_code)
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500)
+
+    for kind in (DomainError, RequestValidationError, ValidationError, HTTPException, Exception):
+        app.add_exception_handler(kind, handle)

@@ -1,34 +1,55 @@
-"""The Huawei OSM face, assembled."""
+"""The Huawei Cloud OSM face's definition: IAM tokens, AK/SK signatures and OSM cases."""
 
 from __future__ import annotations
 
-from ticketd.faces.face import Face
-from ticketd.faces.huawei.app import PREFIXES, build_huawei_app
+from typing import Any
+
+from ticketd.core.demo import DemoCredentials
+from ticketd.faces.face import FaceApp, FaceDefinition, json_face_rules
 from ticketd.faces.huawei.errors import rate_limited, render_error
-from ticketd.faces.huawei.hot import case_status_route
-from ticketd.faces.limits import huawei_limits
-from ticketd.web.guards import FaceRules
+from ticketd.limiting.config import FaceLimits, face_limits
+from ticketd.settings import Settings
 from ticketd.web.services import Services
 
+CASES = "/v2/servicerequest"
+PREFIXES = (CASES, "/v3/auth")
 
-def huawei_face(services: Services) -> Face:
+
+def limits(settings: Settings) -> FaceLimits:
+    return face_limits(settings, "huawei")
+
+
+def build(services: Services) -> FaceApp:
+    from ticketd.faces.huawei.app import build_huawei_app
+    from ticketd.faces.huawei.hot import case_status_route
+
     app = build_huawei_app(services)
-    rules = [
-        FaceRules(
-            prefix=prefix,
-            render_error=render_error,
-            offered=("application/json",),
-            body_types=("application/json",),
-            body_types_by_path={},
-            max_body_bytes=services.settings.max_body_bytes,
-        )
-        for prefix in PREFIXES
-    ]
-    return Face(
-        name="huawei",
-        rules=rules,
+    max_body = services.settings.max_body_bytes
+    return FaceApp(
         app=app,
-        limits=huawei_limits(services.settings),
-        refuse=rate_limited,
+        rules=[json_face_rules(prefix, render_error, max_body) for prefix in PREFIXES],
         hot_routes=[case_status_route(app.state.auth)],
     )
+
+
+def demo_credentials(credentials: DemoCredentials) -> dict[str, Any]:
+    return {
+        "user": "admin",
+        "password": credentials.passwords["admin"],
+        "domain": credentials.tenant,
+        "domain_id": str(credentials.tenant_id),
+        "ak": credentials.access_key,
+        "sk": credentials.secret_key,
+    }
+
+
+FACE = FaceDefinition(
+    name="huawei",
+    limits=limits,
+    refuse=rate_limited,
+    render_error=render_error,
+    build=build,
+    demo_credentials=demo_credentials,
+    docs="docs/faces/huawei.md",
+    openapi_path=f"{CASES}/openapi.json",
+)

@@ -7,14 +7,15 @@ import logging
 import orjson
 
 from ticketd.core.errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from ticketd.core.ids import is_id
 from ticketd.core.status_lookup import visible_status
-from ticketd.faces.face import HotRoute
 from ticketd.faces.huawei.auth import HuaweiAuth
 from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, body, rate_limited
 from ticketd.faces.huawei.times import zone_of
 from ticketd.faces.huawei.vocabulary import STATUS_CODES
 from ticketd.store.fast_reads import STORE_ERRORS
 from ticketd.web.asgi import Scope, Send, no_body, respond
+from ticketd.web.hot_path import HotRoute
 from ticketd.web.negotiation import acceptable
 from ticketd.web.rate_limits import admit
 
@@ -47,23 +48,20 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
         if zone_of(headers.get("x-time-zone")) is None or not 1 <= len(case_id) <= 64:
             await _error(send, 400, *PARAM_INVALID)
             return
-        if not case_id.isdecimal() or len(case_id) > 18:
+        if not is_id(case_id):
             await _error(send, 404, *CASE_NOT_FOUND)
             return
         ticket_id = int(case_id)
         try:
             token = headers.get("x-auth-token")
             if token is not None:
-                claims = auth.token_claims(token)
-                row = reader.user_and_ticket(claims.user_id, ticket_id)
-                principal = authenticator.token_principal(claims, row and row[:4])
-                ticket = (row or ())[4:]
+                principal, ticket = authenticator.claims_with_ticket(auth.token_claims(token), ticket_id)
             else:
                 query = scope.get("query_string", b"").decode("latin-1")
                 # A signature may cover any header: hand them all over.
                 every = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
                 principal = auth.principal("GET", scope["path"], query, every, b"")
-                ticket = reader.ticket_status(ticket_id) or ()
+                ticket = reader.ticket_status(ticket_id)
             await admit(scope, principal)
             view = visible_status(principal, ticket_id, ticket)
         except RateLimited as exc:

@@ -13,11 +13,11 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from ticketd import __version__
 from ticketd.faces.native import routes_auth, routes_health, routes_operations, routes_tickets
 from ticketd.faces.native.errors import install_error_handlers, render_error
+from ticketd.faces.native.face import PREFIX
 from ticketd.faces.native.schemas import Problem
 from ticketd.web.guards import FaceRules
 from ticketd.web.services import Services
 
-PREFIX = "/api/v1"
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 IMPORTS = f"{PREFIX}/operations/imports"
 

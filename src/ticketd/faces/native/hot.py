@@ -9,13 +9,14 @@ import orjson
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from ticketd.core.etags import none_match
+from ticketd.core.ids import is_id
 from ticketd.core.status_lookup import visible_status
-from ticketd.faces.face import HotRoute
 from ticketd.faces.native.errors import rate_limited
 from ticketd.limiting.admission import RequestLimits
 from ticketd.store.fast_reads import STORE_ERRORS, to_datetime
 from ticketd.web.asgi import Scope, Send, no_body, respond
 from ticketd.web.credentials import CHALLENGE, parse_authorization
+from ticketd.web.hot_path import HotRoute
 from ticketd.web.negotiation import acceptable
 from ticketd.web.problems import problem, problem_headers
 from ticketd.web.rate_limits import LIMITS_KEY
@@ -26,13 +27,12 @@ OFFERED = ("application/json", "application/problem+json")
 CACHE_CONTROL = (b"cache-control", b"private, no-cache")
 JSON_TYPE = (b"content-type", b"application/json")
 CHALLENGE_HEADER = [(b"www-authenticate", CHALLENGE.encode())]
-MAX_ID_DIGITS = 18
 
 
 def native_status_route(authenticator: Authenticator) -> HotRoute:
     async def handle(scope: Scope, send: Send, ticket_text: str) -> None:
         limits: RequestLimits | None = scope.get(LIMITS_KEY)
-        if not (ticket_text.isdecimal() and len(ticket_text) <= MAX_ID_DIGITS):
+        if not is_id(ticket_text):
             await _problem(send, limits, 404, f"no resource at {scope['path']}")
             return
         ticket_id = int(ticket_text)

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ticketd.core import operations
 from ticketd.core.errors import Conflict, InvalidInput, NotFound
 from ticketd.core.etags import none_match
+from ticketd.core.ids import MAX_ID
 from ticketd.core.importer import Format
+from ticketd.core.operation_params import BulkUpdateParams, ExportParams, OperationKind
 from ticketd.core.operations import Upload
-from ticketd.core.principal import Principal
 from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, Writer
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_response, not_modified
-from ticketd.faces.native.schemas import PriorityName, StatusName, UserId
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation
 from ticketd.web.negotiation import media_type_of
-from ticketd.web.services import Services
 
 router = APIRouter(prefix="/operations", tags=["operations"], responses=PROBLEM_RESPONSES)
 
@@ -33,7 +32,7 @@ IMPORT_TYPES: dict[str, Format] = {
     "application/jsonl": "jsonl",
     "application/x-jsonlines": "jsonl",
 }
-OperationId = Annotated[int, Path(ge=1, le=2**62)]
+OperationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Progress(BaseModel):
@@ -112,29 +111,8 @@ async def start_import(request: Request, principal: Writer, services: ServicesDe
     return json_response(body, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
 
 
-class BulkFilter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: list[StatusName] = Field(default_factory=list)
-    assignee: int | None = Field(default=None, ge=1, le=2**62)
-    requester: int | None = Field(default=None, ge=1, le=2**62)
-    tag: str | None = Field(default=None, max_length=100)
-    q: str | None = Field(default=None, max_length=200)
-
-
-class BulkSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: StatusName | None = None
-    priority: PriorityName | None = None
-    assignee_ids: list[UserId] | None = Field(default=None, max_length=50)
-
-
-class BulkUpdateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tag: str | None = Field(default=None, min_length=1, max_length=100)
-    filter: BulkFilter | None = None
-    set: BulkSet = Field(default_factory=BulkSet)
-    add_tags: list[str] = Field(default_factory=list, max_length=50)
-    remove_tags: list[str] = Field(default_factory=list, max_length=50)
+class BulkUpdateIn(BulkUpdateParams):
+    """A bulk update's request body: the operation's parameters as they are stored."""
 
 
 @router.post(
@@ -143,25 +121,16 @@ class BulkUpdateIn(BaseModel):
 def start_bulk_update(
     body: BulkUpdateIn, request: Request, principal: Writer, services: ServicesDep
 ) -> Response:
-    operation = begin_bulk_update(
-        services, principal, body.model_dump(exclude_none=True, exclude_defaults=False)
-    )
-    location = str(request.url_for("get_operation", operation_id=operation.id))
-    return json_response(operation, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
-
-
-def begin_bulk_update(services: Services, principal: Principal, params: dict[str, Any]) -> OperationOut:
-    params["set"] = {k: v for k, v in (params.get("set") or {}).items() if v is not None}
     with unit_of_work(services.sessions, write=True) as db:
-        operation = operations.start_bulk_update(db, principal, params)
+        operation = operations.start_bulk_update(db, principal, body)
         db.commit()
-        return operation_out(db, operation)
+        out = operation_out(db, operation)
+    location = str(request.url_for("get_operation", operation_id=out.id))
+    return json_response(out, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
 
 
-class ExportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    format: Literal["csv", "jsonl"] = "csv"
-    filter: BulkFilter = Field(default_factory=BulkFilter)
+class ExportIn(ExportParams):
+    """An export's request body: the operation's parameters as they are stored."""
 
 
 @router.post(
@@ -169,7 +138,7 @@ class ExportIn(BaseModel):
 )
 def start_export(body: ExportIn, request: Request, principal: Writer, services: ServicesDep) -> Response:
     with unit_of_work(services.sessions, write=True) as db:
-        operation = operations.start_export(db, principal, body.model_dump(exclude_none=True))
+        operation = operations.start_export(db, principal, body)
         db.commit()
         out = operation_out(db, operation)
     location = str(request.url_for("get_operation", operation_id=out.id))
@@ -184,12 +153,12 @@ def start_export(body: ExportIn, request: Request, principal: Writer, services: 
 def download(operation_id: OperationId, principal: Reader, services: ServicesDep) -> Response:
     with unit_of_work(services.sessions, write=False) as db:
         operation = operations.get_operation(db, principal, operation_id)
-        if operation.kind != "export":
+        if operation.kind != OperationKind.EXPORT:
             raise NotFound(f"operation {operation_id} has no file")
         if operation.status != operations.OperationStatus.COMPLETED.value:
             raise Conflict(f"operation {operation_id} is {operation.status}; poll it until completed")
         data = b"".join(operations.parts(db, operation_id))
-        fmt = operation.params["format"]
+        fmt = ExportParams.model_validate(operation.params).format
     media_type = "text/csv" if fmt == "csv" else "application/x-ndjson"
     filename = f"tickets-{operation_id}.{fmt}"
     return Response(
@@ -230,7 +199,7 @@ def list_operations(
     principal: Reader,
     db: ReadDb,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     rows = operations.list_operations(db, principal, limit=limit, before=before)
     next_before = rows[-1].id if len(rows) == limit else None

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from ticketd.core import tickets
 from ticketd.core.etags import none_match
+from ticketd.core.ids import MAX_ID
 from ticketd.core.lifecycle import Status
 from ticketd.core.status_lookup import visible_status
 from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, WriteDb, Writer
@@ -39,7 +40,7 @@ from ticketd.web.rate_limits import admit
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)
 
-TicketId = Annotated[int, Path(ge=1, le=2**62, description="The ticket's id.")]
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="The ticket's id.")]
 COMMENTS = TypeAdapter(list[CommentOut])
 EVENTS = TypeAdapter(list[EventOut])
 PEOPLE_AND_TAGS = ("requester_id", "assignee_ids", "tags")
@@ -70,8 +71,8 @@ def list_tickets(
     principal: Reader,
     db: ReadDb,
     status: Annotated[list[StatusName] | None, Query(description="Repeat for several.")] = None,
-    assignee: Annotated[int | None, Query(ge=1, le=2**62, description="An assignee's user id.")] = None,
-    requester: Annotated[int | None, Query(ge=1, le=2**62, description="The requester's user id.")] = None,
+    assignee: Annotated[int | None, Query(ge=1, le=MAX_ID, description="An assignee's user id.")] = None,
+    requester: Annotated[int | None, Query(ge=1, le=MAX_ID, description="The requester's user id.")] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in subject or content.")] = None,
     created_after: datetime | None = None,

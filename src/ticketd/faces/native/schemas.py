@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ticketd.core.ids import MAX_ID
 from ticketd.core.lifecycle import Status
 
 PriorityName = Literal["low", "normal", "high", "urgent"]
@@ -16,7 +17,7 @@ StatusName = Literal["new", "open", "pending", "solved", "closed", "canceled", "
 
 Short = Field(default=None, max_length=200)
 # Ids fit a signed 64-bit column; anything larger is a validation error, not a driver overflow.
-UserId = Annotated[int, Field(ge=1, le=2**62)]
+UserId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class TicketFields(BaseModel):

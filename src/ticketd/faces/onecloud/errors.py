@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
-from ticketd.core.errors import RateLimited
+from ticketd.core.errors import DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from ticketd.core.tokens import ExpiredToken
+
+log = logging.getLogger("ticketd.faces.onecloud")
 
 JSON = "application/json"
 
@@ -67,3 +74,49 @@ def rate_limited(exc: RateLimited) -> Response:
     if exc.reason in ("service-hours", "allowance"):
         return error_response(401, quota_body(exc.service_hours))
     return error_response(429, error_body(429, exc.message), {"Retry-After": str(exc.retry_after)})
+
+
+STATUS_OF: list[tuple[type[DomainError], int, str | None]] = [
+    (NotFound, 404, "Data not found"),
+    (Forbidden, 403, None),
+    (InvalidInput, 400, None),
+    (Unauthenticated, 401, None),
+]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Core errors and the framework's, each once, in the vendor's envelope."""
+
+    async def domain_error(_request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ExpiredToken):
+            return error_response(401, envelope(EXPIRED_TOKEN_RECORDS))
+        if isinstance(exc, RateLimited):
+            return rate_limited(exc)
+        for kind, status, message in STATUS_OF:
+            if isinstance(exc, kind):
+                assert isinstance(exc, DomainError)
+                details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(exc, "errors", [])) or None
+                return error_response(status, error_body(status, message or exc.message, details))
+        assert isinstance(exc, DomainError)
+        return error_response(409, error_body(409, exc.message))
+
+    async def validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return error_response(400, error_body(400, "Bad request", problems))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = "Data not found" if exc.status_code == 404 else f"{request.method} is not allowed here"
+        if exc.status_code not in (404, 405):
+            message = str(exc.detail)
+        return error_response(exc.status_code, error_body(exc.status_code, message), dict(exc.headers or {}))
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, error_body(500, "Internal server error"))
+
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

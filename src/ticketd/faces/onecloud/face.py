@@ -1,33 +1,57 @@
-"""The OneCloud face, assembled."""
+"""The Ciptadrasoft OneCloud face's definition: its token API and ticket records."""
 
 from __future__ import annotations
 
-from ticketd.faces.face import Face
-from ticketd.faces.limits import onecloud_limits
-from ticketd.faces.onecloud.app import PREFIXES, build_onecloud_app
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ticketd.core.demo import DemoCredentials
+from ticketd.faces.face import FaceApp, FaceDefinition, json_face_rules
 from ticketd.faces.onecloud.errors import rate_limited, render_error
-from ticketd.web.guards import FaceRules
+from ticketd.limiting.config import FaceLimits, face_limits
+from ticketd.settings import Settings
 from ticketd.web.services import Services
 
+PREFIXES = ("/api/authenticate", "/api/ticketrz", "/api/ticket", "/api/onecloud")
 BODY_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 
 
-def onecloud_face(services: Services) -> Face:
-    rules = [
-        FaceRules(
-            prefix=prefix,
-            render_error=render_error,
-            offered=("application/json",),
-            body_types=BODY_TYPES,
-            body_types_by_path={},
-            max_body_bytes=services.settings.max_body_bytes,
-        )
-        for prefix in PREFIXES
-    ]
-    return Face(
-        name="onecloud",
-        rules=rules,
-        app=build_onecloud_app(services),
-        limits=onecloud_limits(services.settings),
-        refuse=rate_limited,
+def limits(settings: Settings) -> FaceLimits:
+    # The vendor's usage quota per site: daily service hours and a daily allowance.
+    return face_limits(
+        settings,
+        "onecloud",
+        service_hours=settings.onecloud_service_hours,
+        daily_allowance=settings.onecloud_daily_allowance,
+        time_zone=ZoneInfo(settings.onecloud_time_zone),
     )
+
+
+def build(services: Services) -> FaceApp:
+    from ticketd.faces.onecloud.app import build_onecloud_app
+
+    max_body = services.settings.max_body_bytes
+    return FaceApp(
+        app=build_onecloud_app(services),
+        rules=[json_face_rules(prefix, render_error, max_body, BODY_TYPES) for prefix in PREFIXES],
+    )
+
+
+def demo_credentials(credentials: DemoCredentials) -> dict[str, Any]:
+    return {
+        "email": "admin@demo.example",
+        "password": credentials.passwords["admin"],
+        "site_id": str(credentials.tenant_id),
+    }
+
+
+FACE = FaceDefinition(
+    name="onecloud",
+    limits=limits,
+    refuse=rate_limited,
+    render_error=render_error,
+    build=build,
+    demo_credentials=demo_credentials,
+    docs="docs/faces/onecloud.md",
+    openapi_path="/api/onecloud/openapi.json",
+)

@@ -10,9 +10,12 @@ import logging
 import uuid
 
 import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
-from ticketd.core.errors import RateLimited
+from ticketd.core.errors import Forbidden, RateLimited, Revoked, Unauthenticated
 
 log = logging.getLogger("ticketd.faces.prioticket")
 
@@ -72,3 +75,87 @@ def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
 def rate_limited(exc: RateLimited) -> Response:
     """Fair use and the per-IP limit: 429 with the ErrorModel."""
     return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
+
+
+class DependencyFailed(Exception):
+    """A system the server depends on (the store) failed: 502, 503 or 504 by how it failed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class MissingCredentials(Exception):
+    """No credentials, or credentials in the wrong scheme: 400."""
+
+
+class InvalidClient(Exception):
+    """The client's credentials were refused: 401 invalid_client (RFC 6749 §5.2)."""
+
+
+class Malformed(Exception):
+    """A body that cannot be read: 400."""
+
+
+class Unprocessable(Exception):
+    """A body that reads but says nothing this API takes: 422."""
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Core errors, the face's own and the framework's, each once, as ErrorModels."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RateLimited):
+            return rate_limited(exc)
+        if isinstance(exc, DependencyFailed):
+            return error_response(exc.status, exc.message)
+        if isinstance(exc, MissingCredentials | Malformed):
+            return error_response(400, str(exc))
+        if isinstance(exc, Unprocessable):
+            return error_response(422, str(exc))
+        if isinstance(exc, InvalidClient):
+            return error_response(
+                401,
+                str(exc),
+                error="invalid_client",
+                headers={"WWW-Authenticate": 'Basic realm="distributor"'},
+            )
+        if isinstance(exc, Unauthenticated):
+            return error_response(
+                401, exc.message, headers={"WWW-Authenticate": 'Bearer realm="distributor"'}
+            )
+        if isinstance(exc, Forbidden):
+            error = "TOKEN_REVOKED" if isinstance(exc, Revoked) else "INSUFFICIENT_SCOPE"
+            return error_response(403, exc.message, error=error)
+        if isinstance(exc, RequestValidationError):
+            return error_response(
+                400,
+                "the request is malformed",
+                errors=[f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()],
+            )
+        if isinstance(exc, HTTPException):
+            message = (
+                f"{request.method} is not allowed here"
+                if exc.status_code == 405
+                else f"no resource at {request.url.path}"
+            )
+            return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+        # Nothing internal leaks: the reference in the body finds the details in the log.
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "the server encountered an unexpected condition")
+
+    for kind in (
+        RateLimited,
+        DependencyFailed,
+        MissingCredentials,
+        Malformed,
+        Unprocessable,
+        InvalidClient,
+        Unauthenticated,
+        Forbidden,
+        RequestValidationError,
+        HTTPException,
+        Exception,
+    ):
+        app.add_exception_handler(kind, handle)

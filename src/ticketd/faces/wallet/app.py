@@ -12,16 +12,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ticketd.core.errors import DomainError, Forbidden, RateLimited, Unauthenticated
-from ticketd.core.principal import Scope
-from ticketd.faces.native.routes_operations import BulkSet, begin_bulk_update
+from ticketd.core.operation_params import BulkSet, BulkUpdateParams
+from ticketd.core.operations import start_bulk_update as start_operation
+from ticketd.core.principal import Principal, Scope
 from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
+from ticketd.faces.wallet.face import PREFIX
+from ticketd.store.engine import unit_of_work
 from ticketd.web.credentials import decode_basic
 from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/v1"
 HELLO = orjson.dumps({"Hello": "World"})
 
 
@@ -79,19 +81,19 @@ def build_wallet_app(services: Services) -> FastAPI:
             changes = BulkSet.model_validate(
                 {k: v for k, v in fields.items() if k in ("status", "priority", "assignee_ids")}
             )
-            params = {
-                "tag": tag,
-                "set": changes.model_dump(exclude_none=True),
-                "add_tags": fields.get("add_tags") or [],
-                "remove_tags": fields.get("remove_tags") or [],
-            }
-            operation = await run_in_threadpool(begin_bulk_update, services, principal, params)
+            params = BulkUpdateParams(
+                tag=tag,
+                set=changes,
+                add_tags=fields.get("add_tags") or [],
+                remove_tags=fields.get("remove_tags") or [],
+            )
+            operation_id = await run_in_threadpool(start_bulk_update, services, principal, params)
         except (ValueError, ValidationError, orjson.JSONDecodeError) as exc:
             return Response(error_body(400, str(exc).splitlines()[0]), 400, media_type=JSON)
         except DomainError as exc:
             status = 403 if isinstance(exc, Forbidden) else 400
             return Response(error_body(status, exc.message), status, media_type=JSON)
-        return Response(orjson.dumps({"ticketId": operation.id}), 200, media_type=JSON)
+        return Response(orjson.dumps({"ticketId": operation_id}), 200, media_type=JSON)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -111,3 +113,10 @@ def build_wallet_app(services: Services) -> FastAPI:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
     return app
+
+
+def start_bulk_update(services: Services, principal: Principal, params: BulkUpdateParams) -> int:
+    with unit_of_work(services.sessions, write=True) as db:
+        operation_id = start_operation(db, principal, params).id
+        db.commit()
+    return operation_id

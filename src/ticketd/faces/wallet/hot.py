@@ -8,14 +8,15 @@ import orjson
 
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.errors import NotFound, RateLimited, Unauthenticated
+from ticketd.core.ids import parse_id
 from ticketd.core.principal import Scope
-from ticketd.faces.face import HotRoute
 from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
 from ticketd.faces.wallet.tickets import wallet_ticket
 from ticketd.store.fast_reads import STORE_ERRORS, FastReader
 from ticketd.web.asgi import Scope as AsgiScope
 from ticketd.web.asgi import Send, no_body, respond
 from ticketd.web.credentials import decode_basic
+from ticketd.web.hot_path import HotRoute
 from ticketd.web.negotiation import acceptable
 from ticketd.web.rate_limits import admit
 
@@ -45,9 +46,8 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
             if not principal.has_scope(Scope.TICKETS_READ):
                 await _error(send, 403, "the project key lacks the tickets:read scope")
                 return
-            if not ticket_text.isdecimal() or len(ticket_text) > 18:
-                raise NotFound(f"ticket {ticket_text} does not exist")
-            body = orjson.dumps(wallet_ticket(reader, principal, int(ticket_text)))
+            ticket_id = parse_id(ticket_text, f"ticket {ticket_text} does not exist")
+            body = orjson.dumps(wallet_ticket(reader, principal, ticket_id))
         except RateLimited as exc:
             await rate_limited(exc)(scope, no_body, send)
             return

@@ -29,11 +29,12 @@ def wallet_ticket(reader: FastReader, principal: Principal, ticket_id: int) -> d
     row = reader.operation(ticket_id)
     if row is None:
         raise NotFound(f"ticket {ticket_id} does not exist")
-    tenant_id, status, created, created_by = row
-    if tenant_id != principal.tenant_id or (principal.is_customer and created_by != principal.user_id):
+    if row.tenant_id != principal.tenant_id or (
+        principal.is_customer and row.created_by != principal.user_id
+    ):
         raise NotFound(f"ticket {ticket_id} does not exist")
-    shown = STATUSES.get(status, status.upper())
-    stamp = to_datetime(created)
+    shown = STATUSES.get(row.status, row.status.upper())
+    stamp = to_datetime(row.created_at)
     assert stamp is not None
     children = {
         str(child_id): {

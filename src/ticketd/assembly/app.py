@@ -9,9 +9,9 @@ from __future__ import annotations
 import gc
 import threading
 
+from ticketd.assembly.registry import FALLBACK_RENDERER, build_faces
+from ticketd.assembly.services import build_services
 from ticketd.core.worker import worker_for
-from ticketd.faces.native.errors import render_error
-from ticketd.faces.registry import build_faces
 from ticketd.limiting.admission import Admission
 from ticketd.settings import Settings
 from ticketd.web.asgi import Receive, Scope, Send
@@ -19,7 +19,7 @@ from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
 from ticketd.web.hot_path import HotPaths
 from ticketd.web.rate_limits import LimitedFace, ObservedResponses, RateLimitGate
-from ticketd.web.services import Services, build_services
+from ticketd.web.services import Services
 
 MAX_HEADER_BYTES = 16_384
 
@@ -34,11 +34,11 @@ class TicketdApp(HotPaths):
         self.faces = build_faces(services)
         rules = [rule for face in self.faces for rule in face.rules]
         dispatcher = FaceDispatcher(
-            [(rule.prefix, face.app) for face in self.faces for rule in face.rules], render_error
+            [(rule.prefix, face.app) for face in self.faces for rule in face.rules], FALLBACK_RENDERER
         )
         guarded = ObservedResponses(
             HeaderSizeGuard(
-                HeadAsGet(FaceRequestGuard(dispatcher, rules)), rules, MAX_HEADER_BYTES, render_error
+                HeadAsGet(FaceRequestGuard(dispatcher, rules)), rules, MAX_HEADER_BYTES, FALLBACK_RENDERER
             )
         )
         super().__init__(
