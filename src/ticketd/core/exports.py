@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -14,22 +15,10 @@ from ticketd.core import tickets
 from ticketd.core.errors import Forbidden
 from ticketd.core.operation_params import ExportParams
 from ticketd.core.principal import Principal
+from ticketd.core.ticket_fields import EXPORT_COLUMNS
 from ticketd.store.tables import Ticket
 
-COLUMNS = (
-    "id",
-    "subject",
-    "status",
-    "priority",
-    "type",
-    "channel",
-    "category",
-    "requester_id",
-    "assignee_ids",
-    "tags",
-    "created_at",
-    "updated_at",
-)
+COLUMNS = EXPORT_COLUMNS
 
 
 def check_export(principal: Principal) -> None:
@@ -58,37 +47,21 @@ def render(rows: list[Ticket], fmt: str, *, header: bool) -> bytes:
     if header:
         writer.writerow(COLUMNS)
     for t in rows:
-        writer.writerow(
-            [
-                t.id,
-                t.subject,
-                t.status,
-                t.priority,
-                t.type,
-                t.channel,
-                t.category or "",
-                t.requester_id or "",
-                ";".join(map(str, t.assignee_ids)),
-                ",".join(t.tags),
-                t.created_at.isoformat(),
-                t.updated_at.isoformat(),
-            ]
-        )
+        writer.writerow([_cell(name, getattr(t, name)) for name in COLUMNS])
     return out.getvalue().encode()
 
 
 def _record(t: Ticket) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "subject": t.subject,
-        "status": t.status,
-        "priority": t.priority,
-        "type": t.type,
-        "channel": t.channel,
-        "category": t.category,
-        "requester_id": t.requester_id,
-        "assignee_ids": t.assignee_ids,
-        "tags": t.tags,
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-    }
+    return {name: getattr(t, name) for name in COLUMNS}
+
+
+def _cell(name: str, value: Any) -> Any:
+    """A CSV cell: empty for none; tags joined by commas, as imports read them; other lists by
+    semicolons; times in ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ("," if name == "tags" else ";").join(map(str, value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

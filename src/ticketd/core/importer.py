@@ -15,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import InvalidInput
 from ticketd.core.ids import MAX_ID
-from ticketd.store.bulk import OPTIONAL_COLUMNS, NewTicket
+from ticketd.core.ticket_fields import IMPORT_COLUMNS
+from ticketd.store.bulk import VALUE_COLUMNS, NewTicket
 
 Format = Literal["csv", "jsonl"]
+# The import columns that go to the store as they are (the rest NewTicket carries by name).
+TEXT_COLUMNS = set(IMPORT_COLUMNS) & set(VALUE_COLUMNS)
 
 
 class ImportRow(BaseModel):
@@ -132,7 +135,7 @@ def to_new_ticket(row: ImportRow, actor_id: int | None) -> NewTicket:
     created = row.created_at or utcnow()
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    values = row.model_dump(include=set(OPTIONAL_COLUMNS) & set(ImportRow.model_fields))
+    values = row.model_dump(include=TEXT_COLUMNS)
     return NewTicket(
         subject=row.subject,
         status=row.status,

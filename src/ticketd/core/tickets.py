@@ -18,47 +18,19 @@ from ticketd.core.errors import FieldError, Forbidden, InvalidInput, NotFound, P
 from ticketd.core.events import EventKind
 from ticketd.core.lifecycle import Status, check_reopen, check_transition
 from ticketd.core.principal import Principal, Role
+from ticketd.core.ticket_fields import CUSTOMER_SETTABLE, SETTABLE
 from ticketd.core.vocabulary import Channel, Priority, TicketType
 from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketEvent, TicketTag, User
 
-# Plain columns a caller may set on create or change. Status, people and tags have rules of their own.
-SCALAR_FIELDS = (
-    "subject",
-    "content",
-    "description",
-    "solution",
-    "remarks",
-    "product",
-    "project",
-    "region",
-    "contact",
-    "priority",
-    "category",
-    "type",
-    "channel",
-    "progress",
-    "organisation",
-    "branch",
-    "location",
-    "business_type",
-    "sub_type",
-    "simple_description",
-    "severity",
-    "labels",
-    "cc",
-    "custom_fields",
-    "due_at",
-    "expires_at",
-)
+# Plain columns a caller may set on create or change (core/ticket_fields.py).
+SCALAR_FIELDS = SETTABLE
 ENUM_FIELDS: dict[str, type[Priority] | type[TicketType] | type[Channel]] = {
     "priority": Priority,
     "type": TicketType,
     "channel": Channel,
 }
 # What a customer may set on their own ticket; everything else is for staff.
-CUSTOMER_FIELDS = frozenset(
-    {"subject", "content", "description", "contact", "cc", "product", "category", "custom_fields"}
-)
+CUSTOMER_FIELDS = CUSTOMER_SETTABLE
 # What a vendor's create form records about a request whoever files it (Huawei's business type,
 # sub-type and severity): facts the requester states, not staff decisions, so a face may record them
 # for a customer at creation (`classification`), though a customer cannot change them later.

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text
+from sqlalchemy import String, func, select, text
 from sqlalchemy.orm import Session
 
 from ticketd.store.tables import Ticket, to_epoch_micros
@@ -33,19 +33,8 @@ class NewTicket:
     tags: Sequence[str] = ()
 
 
-# Optional text columns a NewTicket may carry in `values`.
-OPTIONAL_COLUMNS = (
-    "content",
-    "description",
-    "category",
-    "product",
-    "project",
-    "region",
-    "contact",
-    "organisation",
-    "severity",
-)
-TICKET_COLUMNS = (
+# The columns every new ticket gets from NewTicket's own fields and the insert itself.
+FIXED_COLUMNS = (
     "id",
     "tenant_id",
     "version",
@@ -65,8 +54,17 @@ TICKET_COLUMNS = (
     "cc",
     "labels",
     "custom_fields",
-    *OPTIONAL_COLUMNS,
 )
+# Every other text column of the table, read from the table itself: a NewTicket may carry any of
+# them in `values` (a new text column needs no change here), and what it does not carry is empty.
+VALUE_COLUMNS = tuple(
+    column.name
+    for column in Ticket.__table__.columns
+    if isinstance(column.type, String) and column.name not in FIXED_COLUMNS
+)
+TICKET_COLUMNS = (*FIXED_COLUMNS, *VALUE_COLUMNS)
+# Text columns that are NOT NULL take "" where a ticket has no value.
+EMPTY_VALUES = {name: (None if Ticket.__table__.columns[name].nullable else "") for name in VALUE_COLUMNS}
 EVENT_COLUMNS = ("tenant_id", "ticket_id", "actor_id", "at", "kind", "new_value")
 TAG_COLUMNS = ("ticket_id", "tag", "tenant_id")
 # core.events.EventKind.CREATED (the store sits below core; a test holds the two equal).
@@ -93,44 +91,37 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
     sqlite = db.get_bind().dialect.name == "sqlite"
     stamp = _sqlite_stamp if sqlite else _pg_stamp
     ids = allocate_ids(db, len(tickets))
-    ticket_rows: list[tuple[Any, ...]] = []
+    unknown = {name for new in tickets for name in new.values} - set(VALUE_COLUMNS)
+    if unknown:
+        raise ValueError(f"not text columns of tickets: {', '.join(sorted(unknown))}")
+    ticket_rows: list[dict[str, Any]] = []
     event_rows: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[Any, ...]] = []
     for ticket_id, new in zip(ids, tickets, strict=True):
         created = stamp(new.created_at)
-        values = new.values
-        ticket_rows.append(
-            (
-                ticket_id,
-                tenant_id,
-                1,
-                new.status,
-                new.subject,
-                new.priority,
-                new.type,
-                new.channel,
-                new.requester_id,
-                new.creator_id,
-                new.creator_id,
-                created,
-                created,
-                created,
-                "",
-                0,
-                EMPTY_LIST,
-                EMPTY_LIST,
-                EMPTY_OBJECT,
-                values.get("content") or "",
-                values.get("description") or "",
-                values.get("category"),
-                values.get("product"),
-                values.get("project"),
-                values.get("region"),
-                values.get("contact"),
-                values.get("organisation"),
-                values.get("severity"),
-            )
+        row = EMPTY_VALUES | {name: value for name, value in new.values.items() if value is not None}
+        row.update(
+            id=ticket_id,
+            tenant_id=tenant_id,
+            version=1,
+            status=new.status,
+            subject=new.subject,
+            priority=new.priority,
+            type=new.type,
+            channel=new.channel,
+            requester_id=new.requester_id,
+            creator_id=new.creator_id,
+            modifier_id=new.creator_id,
+            created_at=created,
+            updated_at=created,
+            status_changed_at=created,
+            remarks="",
+            progress=0,
+            cc=EMPTY_LIST,
+            labels=EMPTY_LIST,
+            custom_fields=EMPTY_OBJECT,
         )
+        ticket_rows.append(row)
         # The event's new_value is a JSON column: the status as a JSON string.
         event_rows.append(
             (tenant_id, ticket_id, new.creator_id, created, CREATED_EVENT, orjson.dumps(new.status).decode())
@@ -138,7 +129,7 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
         tag_rows.extend((ticket_id, tag, tenant_id) for tag in sorted(set(new.tags)))
     cursor = db.connection().connection.cursor()
     try:
-        cursor.executemany(_insert_sql("tickets", TICKET_COLUMNS, sqlite), ticket_rows)
+        cursor.executemany(_insert_named_sql("tickets", TICKET_COLUMNS, sqlite), ticket_rows)
         cursor.executemany(_insert_sql("ticket_events", EVENT_COLUMNS, sqlite), event_rows)
         if tag_rows:
             cursor.executemany(_insert_sql("ticket_tags", TAG_COLUMNS, sqlite), tag_rows)
@@ -149,6 +140,12 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
 
 def _insert_sql(table: str, columns: Sequence[str], sqlite: bool) -> str:
     marks = ", ".join(["?" if sqlite else "%s"] * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def _insert_named_sql(table: str, columns: Sequence[str], sqlite: bool) -> str:
+    """By name, so that a row is a dict and no value can land in another column."""
+    marks = ", ".join(f":{name}" if sqlite else f"%({name})s" for name in columns)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
 
