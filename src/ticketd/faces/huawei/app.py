@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ticketd.faces.apps import face_app
 from ticketd.faces.huawei import routes_cases, routes_config, routes_iam, routes_labels
 from ticketd.faces.huawei.auth import HuaweiAuth
 from ticketd.faces.huawei.errors import install_error_handlers
@@ -12,15 +13,13 @@ from ticketd.web.services import Services
 
 
 def build_huawei_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    app = face_app(
+        services,
         title="Huawei Cloud OSM service tickets (ticketd)",
         version="2",
         description="OSM cases and the IAM token API as ticketd serves them. See docs/faces/huawei.md.",
         openapi_url=f"{CASES}/openapi.json",
-        docs_url=None,
-        redoc_url=None,
     )
-    app.state.services = services
     app.state.auth = HuaweiAuth(services)
     install_error_handlers(app)
     for module in (routes_iam, routes_cases, routes_labels, routes_config):

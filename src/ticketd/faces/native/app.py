@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from ticketd import __version__
+from ticketd.faces.apps import face_app
 from ticketd.faces.native import routes_auth, routes_health, routes_operations, routes_tickets
 from ticketd.faces.native.errors import install_error_handlers, render_error
 from ticketd.faces.native.face import PREFIX
@@ -39,7 +40,8 @@ def face_rules(services: Services) -> FaceRules:
 
 
 def build_native_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    app = face_app(
+        services,
         title="ticketd native API",
         version=__version__,
         description=(
@@ -48,10 +50,7 @@ def build_native_app(services: Services) -> FastAPI:
             "Bearer token from POST /api/v1/auth/token."
         ),
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=None,
-        redoc_url=None,
     )
-    app.state.services = services
     install_error_handlers(app)
     for module in (routes_tickets, routes_operations, routes_auth, routes_health):
         app.include_router(module.router, prefix=PREFIX)

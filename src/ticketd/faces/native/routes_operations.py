@@ -78,6 +78,12 @@ def operation_out(db: Session, operation: Operation) -> OperationOut:
     )
 
 
+def accepted(request: Request, operation: OperationOut) -> Response:
+    """202 with the operation and where to poll it (RFC 9110 §15.3.3)."""
+    location = str(request.url_for("get_operation", operation_id=operation.id))
+    return json_response(operation, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+
+
 @router.post(
     "/imports",
     status_code=202,
@@ -106,9 +112,7 @@ async def start_import(request: Request, principal: Writer, services: ServicesDe
             db.commit()
             return operation_out(db, operation)
 
-    body = await run_in_threadpool(store)
-    location = str(request.url_for("get_operation", operation_id=body.id))
-    return json_response(body, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+    return accepted(request, await run_in_threadpool(store))
 
 
 class BulkUpdateIn(BulkUpdateParams):
@@ -125,8 +129,7 @@ def start_bulk_update(
         operation = operations.start_bulk_update(db, principal, body)
         db.commit()
         out = operation_out(db, operation)
-    location = str(request.url_for("get_operation", operation_id=out.id))
-    return json_response(out, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+    return accepted(request, out)
 
 
 class ExportIn(ExportParams):
@@ -141,8 +144,7 @@ def start_export(body: ExportIn, request: Request, principal: Writer, services: 
         operation = operations.start_export(db, principal, body)
         db.commit()
         out = operation_out(db, operation)
-    location = str(request.url_for("get_operation", operation_id=out.id))
-    return json_response(out, status=202, headers={"Operation-Location": location, "Retry-After": "1"})
+    return accepted(request, out)
 
 
 @router.get(

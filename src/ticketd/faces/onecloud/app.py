@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ticketd.faces.apps import face_app
 from ticketd.faces.onecloud import routes_auth, routes_tickets, tokens
 from ticketd.faces.onecloud.errors import install_error_handlers
 from ticketd.faces.onecloud.records import RecordFormat
@@ -11,15 +12,13 @@ from ticketd.web.services import Services
 
 
 def build_onecloud_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    app = face_app(
+        services,
         title="OneCloud helpdesk API (ticketd)",
         version="1",
         description="Ciptadrasoft OneCloud's ticket API as ticketd serves it. See docs/faces/onecloud.md.",
         openapi_url="/api/onecloud/openapi.json",
-        docs_url=None,
-        redoc_url=None,
     )
-    app.state.services = services
     app.state.token_secret = tokens.face_secret(services.token_secret)
     app.state.records = RecordFormat(services.settings.onecloud_time_zone)
     install_error_handlers(app)

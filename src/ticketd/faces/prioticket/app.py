@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from ticketd.faces.apps import face_app
 from ticketd.faces.prioticket import routes_oauth, routes_system
 from ticketd.faces.prioticket.errors import error_response, install_error_handlers
 from ticketd.faces.prioticket.face import PREFIX
@@ -43,16 +44,14 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def build_prioticket_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    app = face_app(
+        services,
         title="Prioticket Distributor API v3.8 (ticketd)",
         version="3.8",
         description="The Distributor API's system and OAuth 2.0 endpoints as ticketd serves them. "
         "See docs/faces/prioticket.md.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=None,
-        redoc_url=None,
     )
-    app.state.services = services
     install_error_handlers(app)
     app.include_router(routes_system.router)
     app.include_router(routes_oauth.router)

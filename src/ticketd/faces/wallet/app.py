@@ -15,6 +15,7 @@ from ticketd.core.errors import DomainError, Forbidden, RateLimited, Unauthentic
 from ticketd.core.operation_params import BulkSet, BulkUpdateParams
 from ticketd.core.operations import start_bulk_update as start_operation
 from ticketd.core.principal import Principal, Scope
+from ticketd.faces.apps import face_app
 from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
 from ticketd.faces.wallet.face import PREFIX
 from ticketd.store.engine import unit_of_work
@@ -28,15 +29,13 @@ HELLO = orjson.dumps({"Hello": "World"})
 
 
 def build_wallet_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    app = face_app(
+        services,
         title="Airship Wallet API: tickets (ticketd)",
         version="1.2",
         description="Wallet tickets and system status, as ticketd serves them (docs/faces/wallet.md).",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=None,
-        redoc_url=None,
     )
-    app.state.services = services
 
     @app.get(f"{PREFIX}/system/status", summary="Check system status")
     def system_status() -> Response:
