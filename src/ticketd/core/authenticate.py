@@ -15,7 +15,7 @@ from ticketd.core.api_keys import secret_matches
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Unauthenticated
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
-from ticketd.core.tokens import TokenClaims, read_token
+from ticketd.core.tokens import ClaimsMemo, TokenClaims, read_token
 from ticketd.store.fast_reads import FastReader, to_datetime
 from ticketd.store.rows import KeyRow, TicketStatusRow, UserRow
 
@@ -44,10 +44,9 @@ class Authenticator:
 
     def __init__(self, reader: FastReader, token_secret: str) -> None:
         self._reader = reader
-        self._token_secret = token_secret
         self._key_principals: dict[tuple[str, str, KeyRow], tuple[Principal, datetime | None]] = {}
-        # Bounded: cleared when full, so memory stays flat whatever clients send.
-        self._token_claims: dict[str, TokenClaims] = {}
+        # ticketd's own bearer tokens, checked once and then memoised.
+        self.token_claims = ClaimsMemo(lambda token: read_token(token_secret, token))
 
     def authenticate(self, credential: Credential) -> Principal:
         if isinstance(credential, KeyCredential):
@@ -80,18 +79,6 @@ class Authenticator:
     ) -> tuple[Principal, TicketStatusRow | None]:
         user, ticket = self._reader.user_and_ticket(claims.user_id, ticket_id)
         return self._claims_principal(claims, user), ticket
-
-    def token_claims(self, token: str) -> TokenClaims:
-        """The claims of one of ticketd's own bearer tokens, checked once and then memoised."""
-        claims = self._token_claims.get(token)
-        if claims is None:
-            claims = read_token(self._token_secret, token)
-            if len(self._token_claims) >= MEMO_LIMIT:
-                self._token_claims.clear()
-            self._token_claims[token] = claims
-        elif claims.expires_at <= utcnow().timestamp():
-            raise Unauthenticated("the token has expired")
-        return claims
 
     def _key_principal(self, key_id: str, secret: str, row: KeyRow | None) -> Principal:
         if row is None:

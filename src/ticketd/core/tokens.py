@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,3 +77,24 @@ def read_claims(
 def derived_secret(server_secret: str, purpose: str) -> str:
     """A signing key of one face's own, so its tokens are no other face's."""
     return hmac.new(server_secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+class ClaimsMemo:
+    """A face's token reader with its results remembered: a signature is checked once per token,
+    the expiry every time. Bounded (cleared when full), so memory stays flat whatever clients send."""
+
+    def __init__(self, read: Callable[[str], TokenClaims], limit: int = 10_000) -> None:
+        self._read = read
+        self._limit = limit
+        self._claims: dict[str, TokenClaims] = {}
+
+    def __call__(self, token: str) -> TokenClaims:
+        claims = self._claims.get(token)
+        if claims is None:
+            claims = self._read(token)
+            if len(self._claims) >= self._limit:
+                self._claims.clear()
+            self._claims[token] = claims
+        elif claims.expires_at <= time.time():
+            raise ExpiredToken("the token has expired")
+        return claims

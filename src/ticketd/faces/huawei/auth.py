@@ -8,7 +8,7 @@ from ticketd.core.clock import utcnow
 from ticketd.core.errors import Unauthenticated
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
 from ticketd.core.signing_keys import Sealer
-from ticketd.core.tokens import TokenClaims
+from ticketd.core.tokens import ClaimsMemo, TokenClaims
 from ticketd.faces.huawei import iam, signing
 from ticketd.web.services import Services
 
@@ -21,7 +21,7 @@ class HuaweiAuth:
         self.services = services
         self.token_secret = iam.face_secret(services.token_secret)
         self.sealer = Sealer(services.token_secret)
-        self._claims: dict[str, TokenClaims] = {}
+        self._claims = ClaimsMemo(lambda token: iam.read(self.token_secret, token))
         self._secrets: dict[tuple[str, bytes], str | None] = {}
 
     def principal(
@@ -39,15 +39,7 @@ class HuaweiAuth:
     def token_claims(self, token: str) -> TokenClaims:
         if not 1 <= len(token) <= MAX_TOKEN_LENGTH:
             raise Unauthenticated("X-Auth-Token must be 1 to 5000 characters")
-        claims = self._claims.get(token)
-        if claims is None:
-            claims = iam.read(self.token_secret, token)
-            if len(self._claims) >= MEMO_LIMIT:
-                self._claims.clear()
-            self._claims[token] = claims
-        elif claims.expires_at <= utcnow().timestamp():
-            raise Unauthenticated("the token has expired")
-        return claims
+        return self._claims(token)
 
     def _by_token(self, token: str) -> Principal:
         claims = self.token_claims(token)
