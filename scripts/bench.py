@@ -185,7 +185,7 @@ def import_rows_per_second(path: Path, count: int) -> tuple[float, float]:
     started = time.perf_counter()
     with unit_of_work(sessions, write=True) as db:
         upload = operations.Upload("csv", iter([data]), len(data) + 1)
-        operation_id = operations.start_import(db, tenant_id=tenant_id, created_by=None, upload=upload).id
+        operation_id = operations.start_import(db, tenant_id=tenant_id, by=None, upload=upload).id
         db.commit()
     worker = Worker(sessions)
     while worker.run_once():

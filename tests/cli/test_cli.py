@@ -196,3 +196,48 @@ def test_serve_refuses_unreadable_limits(settings: Settings) -> None:
     env = {"TICKETD_DATABASE_URL": settings.resolved_database_url, "TICKETD_REDIS_URL": "localhost:6379"}
     result = runner.invoke(app, ["serve"], env=env, catch_exceptions=False)
     assert result.exit_code == 2 and "TICKETD_REDIS_URL" in result.output
+
+
+def test_users_are_disabled_enabled_and_given_passwords(settings: Settings) -> None:
+    from ticketd.core.errors import Unauthenticated
+    from ticketd.core.identity import login
+    from ticketd.store.engine import session_factory, unit_of_work
+
+    _run(settings, "db", "upgrade")
+    _run(settings, "tenant", "create", "acme")
+    _run(settings, "user", "create", "bo", "--tenant", "acme", "--password", "first-pass-1")
+    engine = build_engine(settings)
+    sessions = session_factory(engine)
+
+    def logs_in(password: str) -> bool:
+        with unit_of_work(sessions, write=False) as db:
+            try:
+                login(db, tenant_slug="acme", username="bo", password=password)
+            except Unauthenticated:
+                return False
+            return True
+
+    try:
+        assert logs_in("first-pass-1")
+        assert "user bo disabled" in _run(settings, "user", "disable", "bo", "--tenant", "acme")
+        assert not logs_in("first-pass-1")
+        assert "user bo enabled" in _run(settings, "user", "enable", "bo", "--tenant", "acme")
+        assert logs_in("first-pass-1")
+        _run(settings, "user", "set-password", "bo", "--tenant", "acme", "--password", "second-pass-2")
+        assert not logs_in("first-pass-1") and logs_in("second-pass-2")
+        assert "no user" in _fails(settings, "user", "disable", "nobody", "--tenant", "acme")
+    finally:
+        engine.dispose()
+
+
+def test_access_keys_are_listed_and_revoked(settings: Settings) -> None:
+    _run(settings, "db", "upgrade")
+    _run(settings, "tenant", "create", "acme")
+    _run(settings, "user", "create", "ann", "--tenant", "acme", "--password", "s3cret-pass")
+    pair = _run(settings, "key", "create-ak", "--tenant", "acme", "--user", "ann")
+    access_key = pair.split("access key (AK):")[1].split()[0]
+    secret_key = pair.split("secret key (SK):")[1].split()[0]
+    listing = _run(settings, "key", "list-ak", "--tenant", "acme")
+    assert access_key in listing and secret_key not in listing
+    assert f"access key {access_key} revoked" in _run(settings, "key", "revoke-ak", access_key)
+    assert "no access key" in _fails(settings, "key", "revoke-ak", "NOPE")

@@ -5,13 +5,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World
 from ticketd.core import tickets
+from ticketd.core.clock import utcnow
 from ticketd.core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, PreconditionFailed
 from ticketd.core.lifecycle import Status
 from ticketd.core.sla import sla_figures
+from ticketd.store.bulk import NewTicket, insert_tickets
+from ticketd.store.engine import unit_of_work
 
 
 def _new(db: Session, world: World, subject: str = "Printer jams", **values: object) -> int:
@@ -206,3 +209,41 @@ def test_sla_figures_come_from_the_event_log(db: Session, world: World) -> None:
     assert figures.resolution_time == 900
     assert figures.handling_time == 240
     assert figures.waiting_time == 600
+
+
+def test_a_deleted_tickets_id_is_never_handed_out_again(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    with unit_of_work(sessions, write=True) as db:
+        first = tickets.create_ticket(db, world.agent.principal, tickets.Changes(values={"subject": "a"}))
+        tickets.add_comment(db, world.agent.principal, first.id, body="private note", public=False)
+        db.commit()
+        deleted = first.id
+    with unit_of_work(sessions, write=True) as db:
+        tickets.delete_ticket(db, world.agent.principal, deleted)
+        db.commit()
+    with unit_of_work(sessions, write=True) as db:
+        # Another tenant's next tickets, through the API's path and the bulk path.
+        created = tickets.create_ticket(
+            db, world.outsider.principal, tickets.Changes(values={"subject": "b"})
+        )
+        (imported,) = insert_tickets(
+            db,
+            world.outsider.principal.tenant_id,
+            [
+                NewTicket(
+                    subject="c",
+                    status="new",
+                    priority="normal",
+                    type="question",
+                    channel="api",
+                    created_at=utcnow(),
+                    requester_id=None,
+                    creator_id=None,
+                )
+            ],
+        )
+        db.commit()
+        assert deleted < created.id < imported
+        assert tickets.list_events(db, world.outsider.principal, created.id)[0].kind == "created"
+        assert len(tickets.list_events(db, world.outsider.principal, created.id)) == 1

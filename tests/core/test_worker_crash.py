@@ -45,7 +45,7 @@ def test_kill_9_mid_import_then_another_worker_finishes_exactly_once(
     with unit_of_work(sessions, write=True) as db:
         upload = Upload("csv", iter([data]), len(data))
         operation = operations.start_import(
-            db, tenant_id=world.tenant_id, created_by=world.agent.user_id, upload=upload
+            db, tenant_id=world.tenant_id, by=world.agent.principal, upload=upload
         )
         db.commit()
         operation_id = operation.id

@@ -14,6 +14,7 @@ from ticketd.assembly.services import build_services
 from ticketd.core.worker import worker_for
 from ticketd.limiting.admission import Admission
 from ticketd.settings import Settings
+from ticketd.web import log_safety
 from ticketd.web.asgi import Receive, Scope, Send
 from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
@@ -108,6 +109,7 @@ class LimitedTicketdApp(TicketdApp):
 
 
 def create_app(settings: Settings) -> TicketdApp:
+    log_safety.install()
     services = build_services(settings)
     if services.admission is None:
         return TicketdApp(services)

@@ -118,6 +118,46 @@ def user_create(
     typer.echo(f"user {username} created (id {user_id}, role {role.value})")
 
 
+@user_app.command("disable")
+def user_disable(
+    ctx: typer.Context, username: Annotated[str, typer.Argument()], tenant: TenantOption
+) -> None:
+    """Disable a user: their tokens, keys and sessions stop working at once, on every process."""
+    with cli_context(ctx).transaction() as db:
+        _, person = tenant_user(db, tenant, username)
+        identity.set_disabled(db, person, True)
+    typer.echo(f"user {username} disabled")
+
+
+@user_app.command("enable")
+def user_enable(ctx: typer.Context, username: Annotated[str, typer.Argument()], tenant: TenantOption) -> None:
+    """Enable a disabled user again (tokens issued before stay revoked)."""
+    with cli_context(ctx).transaction() as db:
+        _, person = tenant_user(db, tenant, username)
+        identity.set_disabled(db, person, False)
+    typer.echo(f"user {username} enabled")
+
+
+@user_app.command("set-password")
+def user_set_password(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument()],
+    tenant: TenantOption,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Asked for when omitted; env TICKETD_NEW_PASSWORD also works.", envvar="TICKETD_NEW_PASSWORD"
+        ),
+    ] = None,
+) -> None:
+    """Set a user's password: every token issued before stops working at once."""
+    secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with cli_context(ctx).transaction() as db:
+        _, person = tenant_user(db, tenant, username)
+        identity.set_password(db, person, secret)
+    typer.echo(f"password of {username} set")
+
+
 @key_app.command("create")
 def key_create(
     ctx: typer.Context,
@@ -191,3 +231,31 @@ def key_revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument()]) -> 
     with cli_context(ctx).transaction() as db:
         identity.revoke_api_key(db, key_id=key_id)
     typer.echo(f"key {key_id} revoked")
+
+
+@key_app.command("list-ak")
+def key_list_access_keys(ctx: typer.Context, tenant: TenantOption) -> None:
+    """List a tenant's access keys (AK/SK pairs; never their secrets)."""
+    table = Table("access key", "user", "created", "revoked")
+    with cli_context(ctx).transaction() as db:
+        owner = identity.tenant_by_slug(db, tenant)
+        names = {
+            row.id: row.username
+            for row in db.execute(select(User.id, User.username).where(User.tenant_id == owner.id))
+        }
+        for key in signing_keys.list_keys(db, tenant_id=owner.id):
+            table.add_row(
+                key.access_key,
+                names.get(key.user_id, "?"),
+                key.created_at.isoformat(timespec="seconds"),
+                key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+            )
+    console.print(table)
+
+
+@key_app.command("revoke-ak")
+def key_revoke_access_key(ctx: typer.Context, access_key: Annotated[str, typer.Argument()]) -> None:
+    """Revoke an access key pair (AK/SK); requests it signs are refused at once on every process."""
+    with cli_context(ctx).transaction() as db:
+        signing_keys.revoke(db, access_key=access_key)
+    typer.echo(f"access key {access_key} revoked")

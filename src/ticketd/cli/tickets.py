@@ -53,9 +53,10 @@ def ticket_import(
                 tenant_user(db, tenant, as_user) if as_user else (identity.tenant_by_slug(db, tenant), None)
             )
             upload = operations.Upload(fmt, operations.read_chunks(stream), context.settings.max_upload_bytes)
-            operation = operations.start_import(
-                db, tenant_id=owner.id, created_by=actor.id if actor else None, upload=upload
+            importer = (
+                Principal(tenant_id=owner.id, user_id=actor.id, role=Role(actor.role)) if actor else None
             )
+            operation = operations.start_import(db, tenant_id=owner.id, by=importer, upload=upload)
             operation_id = operation.id
     sessions = session_factory(context.engine())
     _report(_run_with_progress(context.settings, sessions, operation_id, "importing"))

@@ -84,6 +84,8 @@ def check(db: Session, *, face: str, token: str) -> TokenGrant:
     key, user = found
     if key.revoked_at is not None or user.disabled:
         raise Revoked("the client's credentials have been revoked")
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise Unauthenticated("the client's API key has expired")
     principal = Principal(
         tenant_id=key.tenant_id,
         user_id=user.id,

@@ -57,11 +57,22 @@ def _record(t: Ticket) -> dict[str, Any]:
 
 def _cell(name: str, value: Any) -> Any:
     """A CSV cell: empty for none; tags joined by commas, as imports read them; other lists by
-    semicolons; times in ISO 8601."""
+    semicolons; times in ISO 8601; text that a spreadsheet would run as a formula, neutralised."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return ("," if name == "tags" else ";").join(map(str, value))
+        return _text_cell(("," if name == "tags" else ";").join(map(str, value)))
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str):
+        return _text_cell(value)
     return value
+
+
+# OWASP's CSV injection rule: a cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """A leading apostrophe makes a spreadsheet show the text as it is instead of running it."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

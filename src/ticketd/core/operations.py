@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import IO
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
@@ -50,8 +50,23 @@ def etag_of(operation: Operation) -> str:
     return operation_etag(operation.id, operation.version)
 
 
-def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload: Upload) -> Operation:
-    """Stores the upload as parts of the operation and leaves it pending for a worker."""
+def check_import(principal: Principal) -> None:
+    """Imports set every field of many tickets at once (requester, status, dates): staff only."""
+    if not principal.is_staff:
+        raise Forbidden("only staff may import tickets")
+
+
+def start_import(db: Session, *, tenant_id: int, by: Principal | None, upload: Upload) -> Operation:
+    """Stores the upload as parts of the operation and leaves it pending for a worker.
+
+    `by` is the staff member importing; None for an operator's command (`ticketd ticket import`
+    without `--as`).
+    """
+    if by is not None:
+        check_import(by)
+        if by.tenant_id != tenant_id:
+            raise Forbidden("an import goes to the importer's own tenant")
+    created_by = by.user_id if by is not None else None
     operation = pending_operation(
         db, tenant_id, OperationKind.IMPORT, created_by, ImportParams(format=upload.fmt)
     )
@@ -64,12 +79,12 @@ def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload:
         lines += chunk.count(b"\n")
         buffer += chunk
         while len(buffer) >= PART_BYTES:
-            db.add(OperationPart(operation_id=operation.id, seq=seq, data=bytes(buffer[:PART_BYTES])))
+            _store_part(db, operation.id, seq, bytes(buffer[:PART_BYTES]))
             del buffer[:PART_BYTES]
             seq += 1
     if buffer:
         lines += 0 if buffer.endswith(b"\n") else 1
-        db.add(OperationPart(operation_id=operation.id, seq=seq, data=bytes(buffer)))
+        _store_part(db, operation.id, seq, bytes(buffer))
     # An estimate until the worker has read it all: lines, less a CSV header.
     operation.progress_total = max(0, lines - (1 if upload.fmt == "csv" else 0))
     db.flush()
@@ -77,6 +92,12 @@ def start_import(db: Session, *, tenant_id: int, created_by: int | None, upload:
 
 
 BULK_PART_SIZE = 500
+
+
+def _store_part(db: Session, operation_id: int, seq: int, data: bytes) -> None:
+    # A statement, not an ORM object: the session keeps no copy of the part until the commit, so
+    # storing an upload of any size holds one part in memory at a time.
+    db.execute(insert(OperationPart).values(operation_id=operation_id, seq=seq, data=data))
 
 
 def start_bulk_update(db: Session, principal: Principal, params: BulkUpdateParams) -> Operation:

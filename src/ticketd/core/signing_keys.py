@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
+from ticketd.core.errors import NotFound
 from ticketd.store.tables import SigningKey, User
 
 
@@ -54,3 +56,25 @@ def create(db: Session, sealer: Sealer, *, user: User, fixed: AccessKeyPair | No
     )
     db.flush()
     return pair
+
+
+def revoke(db: Session, *, access_key: str, tenant_id: int | None = None) -> SigningKey:
+    """Revokes an AK/SK pair: a request it signs is refused from the next one on, on every process.
+
+    `tenant_id` scopes the lookup (an admin revoking through the API); None for an operator's command.
+    """
+    key = db.get(SigningKey, access_key)
+    if key is None or (tenant_id is not None and key.tenant_id != tenant_id):
+        raise NotFound(f"no access key {access_key!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.flush()
+    return key
+
+
+def list_keys(db: Session, *, tenant_id: int) -> list[SigningKey]:
+    return list(
+        db.scalars(
+            select(SigningKey).where(SigningKey.tenant_id == tenant_id).order_by(SigningKey.created_at)
+        )
+    )

@@ -20,6 +20,7 @@ from ticketd.core.lifecycle import Status, check_reopen, check_transition
 from ticketd.core.principal import Principal, Role
 from ticketd.core.ticket_fields import CUSTOMER_SETTABLE, SETTABLE
 from ticketd.core.vocabulary import Channel, Priority, TicketType
+from ticketd.store.bulk import allocate_ids
 from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketEvent, TicketTag, User
 
 # Plain columns a caller may set on create or change (core/ticket_fields.py).
@@ -103,7 +104,9 @@ def create_ticket(
         raise InvalidInput("a ticket needs a subject", [FieldError("/subject", "must not be empty")])
     requester_id = principal.user_id if principal.is_customer else (changes.requester_id or principal.user_id)
     _require_user(db, principal, requester_id, "/requester_id")
+    (ticket_id,) = allocate_ids(db, 1)
     ticket = Ticket(
+        id=ticket_id,
         tenant_id=principal.tenant_id,
         version=1,
         status=status.value,
@@ -283,16 +286,30 @@ def add_comment(db: Session, principal: Principal, ticket_id: int, *, body: str,
 
 def list_comments(db: Session, principal: Principal, ticket_id: int) -> list[Comment]:
     ticket = get_ticket(db, principal, ticket_id)
-    query = select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
+    return list(
+        db.scalars(select(Comment).where(*_comment_conditions(principal, ticket)).order_by(Comment.id))
+    )
+
+
+def count_comments(db: Session, principal: Principal, ticket: Ticket) -> int:
+    """How many of the ticket's comments this principal may see (a customer: the public ones)."""
+    query = select(func.count()).select_from(Comment).where(*_comment_conditions(principal, ticket))
+    return db.scalar(query) or 0
+
+
+def _comment_conditions(principal: Principal, ticket: Ticket) -> list[ColumnElement[bool]]:
+    conditions = [Comment.tenant_id == ticket.tenant_id, Comment.ticket_id == ticket.id]
     if principal.is_customer:
-        query = query.where(Comment.public.is_(True))
-    return list(db.scalars(query))
+        conditions.append(Comment.public.is_(True))
+    return conditions
 
 
 def list_events(db: Session, principal: Principal, ticket_id: int) -> list[TicketEvent]:
     ticket = get_ticket(db, principal, ticket_id)
     events = db.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        select(TicketEvent)
+        .where(TicketEvent.tenant_id == ticket.tenant_id, TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.id)
     )
     if principal.is_customer:
         return [

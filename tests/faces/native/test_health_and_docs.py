@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from tests.conftest import World
 from ticketd.assembly.app import create_app
 from ticketd.settings import Settings
 
 
-def test_health_passes_with_one_check_per_dependency(client: TestClient) -> None:
-    response = client.get("/api/v1/health")
+def test_health_passes_with_one_check_per_dependency(client: TestClient, world: World) -> None:
+    response = client.get("/api/v1/health", auth=world.admin.basic)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/health+json"
     body = response.json()
@@ -17,11 +18,21 @@ def test_health_passes_with_one_check_per_dependency(client: TestClient) -> None
     assert isinstance(check["observedValue"], float)
 
 
+def test_health_shows_details_only_to_admins_and_this_host(client: TestClient, world: World) -> None:
+    for anyone in ({}, {"auth": world.agent.basic}, {"auth": ("tk_nobody", "wrong")}):
+        response = client.get("/api/v1/health", **anyone)  # type: ignore[arg-type]
+        assert response.status_code == 200
+        assert response.json() == {"status": "pass"}
+    assert "releaseId" in client.get("/api/v1/health", auth=world.admin.basic).json()
+    local = TestClient(client.app, client=("127.0.0.1", 50000))
+    assert "checks" in local.get("/api/v1/health").json()
+
+
 def test_health_fails_with_503_when_the_store_is_gone() -> None:
     # Nothing listens on port 1: every connection to this store is refused.
     settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key="k" * 40)
     app = create_app(settings)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as client:
         response = client.get("/api/v1/health")
         assert response.status_code == 503
         assert response.json()["status"] == "fail"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketd.core.importer import ParsedRow, RowError, parse_rows, to_new_ticket
 from ticketd.core.jobs.lease import Lease
 from ticketd.core.operation_params import ImportParams
+from ticketd.core.operations import check_import
 from ticketd.store.bulk import insert_tickets
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, OperationPart, User
@@ -23,6 +24,9 @@ KEPT_ERRORS = 1000
 
 def run_import(lease: Lease, params: ImportParams) -> None:
     with unit_of_work(lease.sessions, write=False) as db:
+        if lease.created_by is not None:
+            # The importer's role is checked again now: one who is no longer staff imports nothing.
+            check_import(lease.acting(db))
         operation = db.get(Operation, lease.operation_id)
         done = operation.progress_done if operation is not None else 0
         known_users = set(db.scalars(select(User.id).where(User.tenant_id == lease.tenant_id)))

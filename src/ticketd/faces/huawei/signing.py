@@ -3,7 +3,7 @@
 The canonical request, as `huaweicloudsdkcore/signer/signer.py` builds it: method; the path with
 each segment percent-encoded and a trailing slash; the query pairs sorted and percent-encoded; the
 signed headers `name:value` lowercased and sorted; their names joined with `;`; the payload's
-SHA-256 (or the X-Sdk-Content-Sha256 header). The string to sign is the algorithm, X-Sdk-Date and
+SHA-256 (see payload_hash). The string to sign is the algorithm, X-Sdk-Date and
 the canonical request's SHA-256, each on its own line; the signature is its HMAC-SHA256 under SK.
 """
 
@@ -22,6 +22,11 @@ from ticketd.core.errors import Unauthenticated
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 EMPTY_HASH = hashlib.sha256(b"").hexdigest()
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+# Bodies the SDK always signs (huaweicloudsdkcore/signer/signer.py, _process_content_header).
+SIGNED_BODY_TYPES = ("application/json", "application/bson")
+# How far X-Sdk-Date may be from the server's clock, either way: a signed request can be replayed
+# only within this window (as AWS SigV4's 15 minutes), and only with the very body it signed.
 MAX_SKEW = timedelta(minutes=15)
 AUTHORIZATION = re.compile(
     r"^SDK-HMAC-SHA256\s+Access=(?P<ak>[^,\s]+),\s*SignedHeaders=(?P<headers>[^,\s]+),\s*Signature=(?P<sig>[0-9a-f]+)$"
@@ -63,11 +68,29 @@ def canonical_request(
     pairs = sorted(parse_qsl(query_string, keep_blank_values=True))
     query = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in pairs)
     canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed)
-    if not body:
-        payload = EMPTY_HASH
-    else:
-        payload = headers.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
+    payload = payload_hash(headers, body)
     return "\n".join([method.upper(), uri, query, canonical_headers, ";".join(signed), payload])
+
+
+def payload_hash(headers: Mapping[str, str], body: bytes) -> str:
+    """The body's SHA-256, as received. A client may state it in X-Sdk-Content-Sha256 (the SDK does
+    for streamed bodies), but a stated hash is taken only when it is the body's: otherwise a captured
+    signature would sign any body sent with it.
+
+    The SDK's "UNSIGNED-PAYLOAD" is taken only where the SDK itself sends it, for a body that is
+    neither JSON nor BSON (a file upload). No route of this face takes such a body (the guards
+    answer 415 first), so no request that reaches a route has a body the signature does not cover.
+    """
+    if not body:
+        return EMPTY_HASH
+    actual = hashlib.sha256(body).hexdigest()
+    stated = headers.get("x-sdk-content-sha256")
+    if stated is None or stated.lower() == actual:
+        return stated or actual
+    content_type = headers.get("content-type", "")
+    if stated == UNSIGNED_PAYLOAD and not content_type.startswith(SIGNED_BODY_TYPES):
+        return UNSIGNED_PAYLOAD
+    raise Unauthenticated("X-Sdk-Content-Sha256 is not the SHA-256 of the body")
 
 
 def expected_signature(secret_key: str, sdk_date: str, canonical: str) -> str:

@@ -12,7 +12,13 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from ticketd import __version__
 from ticketd.faces.apps import face_app
-from ticketd.faces.native import routes_auth, routes_health, routes_operations, routes_tickets
+from ticketd.faces.native import (
+    routes_access_keys,
+    routes_auth,
+    routes_health,
+    routes_operations,
+    routes_tickets,
+)
 from ticketd.faces.native.errors import install_error_handlers, render_error
 from ticketd.faces.native.face import PREFIX
 from ticketd.faces.native.schemas import Problem
@@ -52,7 +58,7 @@ def build_native_app(services: Services) -> FastAPI:
         openapi_url=f"{PREFIX}/openapi.json",
     )
     install_error_handlers(app)
-    for module in (routes_tickets, routes_operations, routes_auth, routes_health):
+    for module in (routes_tickets, routes_operations, routes_auth, routes_health, routes_access_keys):
         app.include_router(module.router, prefix=PREFIX)
     # Swagger UI from a bundled copy: the docs work with no network.
     app.mount(f"{PREFIX}/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-assets")

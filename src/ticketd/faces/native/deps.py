@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from ticketd.core.errors import Forbidden
-from ticketd.core.principal import Principal, Scope
+from ticketd.core.principal import Principal, Role, Scope
 from ticketd.store.engine import unit_of_work
 from ticketd.web.credentials import principal_from_header
 from ticketd.web.rate_limits import admit
@@ -63,5 +63,12 @@ def writer(principal: Annotated[Principal, Depends(admitted_principal)]) -> Prin
     return principal
 
 
+def admin(principal: Annotated[Principal, Depends(admitted_principal)]) -> Principal:
+    if principal.role is not Role.ADMIN or not principal.has_scope(Scope.ADMIN):
+        raise Forbidden("only an admin's credential with the admin scope may do this")
+    return principal
+
+
+Admin = Annotated[Principal, Depends(admin)]
 Reader = Annotated[Principal, Depends(reader)]
 Writer = Annotated[Principal, Depends(writer)]

@@ -30,6 +30,7 @@ def build(services: Services) -> FaceApp:
         sessions=services.sessions,
         authenticator=services.authenticator,
         render_error=render_error,
+        refuse=rate_limited,
         ttl=timedelta(seconds=services.settings.idempotency_ttl_seconds),
     )
     return FaceApp(

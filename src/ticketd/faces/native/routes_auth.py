@@ -14,7 +14,7 @@ from ticketd.core.clock import utcnow
 from ticketd.core.errors import FieldError, InvalidInput
 from ticketd.core.identity import login
 from ticketd.core.tokens import issue_token
-from ticketd.faces.native.deps import ServicesDep, WriteDb
+from ticketd.faces.native.deps import ReadDb, ServicesDep
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_response
 from ticketd.faces.native.schemas import TokenOut, TokenRequest
 from ticketd.web.negotiation import media_type_of
@@ -44,9 +44,10 @@ async def raw_body(request: Request) -> bytes:
     },
 )
 def post_token(
-    request: Request, raw: Annotated[bytes, Depends(raw_body)], services: ServicesDep, db: WriteDb
+    request: Request, raw: Annotated[bytes, Depends(raw_body)], services: ServicesDep, db: ReadDb
 ) -> Response:
-    # A plain `def`: the password check takes tens of milliseconds and runs on the thread pool.
+    # A plain `def`: the password check takes tens of milliseconds and runs on the thread pool, in a
+    # read transaction: no write lock is held while the hash is computed.
     try:
         if media_type_of(request.headers.get("content-type")) == FORM:
             form = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))

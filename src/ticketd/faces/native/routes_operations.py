@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -33,6 +34,7 @@ IMPORT_TYPES: dict[str, Format] = {
     "application/x-jsonlines": "jsonl",
 }
 OperationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SPOOL_IN_MEMORY = 1 << 20
 
 
 class Progress(BaseModel):
@@ -92,27 +94,32 @@ def accepted(request: Request, operation: OperationOut) -> Response:
     openapi_extra={"requestBody": {"required": True, "content": {t: {} for t in IMPORT_TYPES}}},
 )
 async def start_import(request: Request, principal: Writer, services: ServicesDep) -> Response:
+    operations.check_import(principal)
     fmt = IMPORT_TYPES[media_type_of(request.headers.get("content-type"))]
     limit = services.settings.max_upload_bytes
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise operations.UploadTooLarge(f"the upload exceeds {limit} bytes")
-        chunks.append(chunk)
-    sniff(fmt, b"".join(chunks[:4])[:4096])
+    # The upload goes to a temporary file as it arrives (memory holds a megabyte of it at most),
+    # then into the store in parts, in one transaction, off the event loop.
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise operations.UploadTooLarge(f"the upload exceeds {limit} bytes")
+            spooled.write(chunk)
+        spooled.seek(0)
+        sniff(fmt, spooled.read(4096))
+        spooled.seek(0)
 
-    def store() -> OperationOut:
-        with unit_of_work(services.sessions, write=True) as db:
-            upload = Upload(fmt=fmt, chunks=iter(chunks), limit=limit)
-            operation = operations.start_import(
-                db, tenant_id=principal.tenant_id, created_by=principal.user_id, upload=upload
-            )
-            db.commit()
-            return operation_out(db, operation)
+        def store() -> OperationOut:
+            with unit_of_work(services.sessions, write=True) as db:
+                upload = Upload(fmt=fmt, chunks=operations.read_chunks(spooled), limit=limit)
+                operation = operations.start_import(
+                    db, tenant_id=principal.tenant_id, by=principal, upload=upload
+                )
+                db.commit()
+                return operation_out(db, operation)
 
-    return accepted(request, await run_in_threadpool(store))
+        return accepted(request, await run_in_threadpool(store))
 
 
 class BulkUpdateIn(BulkUpdateParams):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ticketd.core import tickets
@@ -20,7 +20,7 @@ from ticketd.faces.onecloud.errors import error_body, error_response
 from ticketd.faces.onecloud.records import RecordFormat
 from ticketd.faces.onecloud.views import json_response
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import Comment, Ticket
+from ticketd.store.tables import Ticket
 
 router = APIRouter()
 CREATE_REQUIRED = ("fullName", "contact", "subject", "category", "content")
@@ -36,7 +36,7 @@ def records_of(request: Request) -> RecordFormat:
 def get_ticket(ticket_id: str, request: Request, caller: Caller, db: Db) -> Response:
     ticket = tickets.get_ticket(db, caller, ticket_id_of(ticket_id))
     people = users_by_id(db, {ticket.requester_id, *ticket.assignee_ids})
-    comments = db.scalar(select(func.count()).select_from(Comment).where(Comment.ticket_id == ticket.id)) or 0
+    comments = tickets.count_comments(db, caller, ticket)
     usernames = {uid: user.username for uid, user in people.items()}
     record = records_of(request).record(
         ticket, usernames=usernames, comment_count=comments, sla=ticket_sla(db, ticket)

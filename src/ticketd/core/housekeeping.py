@@ -1,0 +1,37 @@
+"""What the worker removes once it has outlived its use: finished operations with their files, the
+mirror's change log beyond its newest entries, idempotency records past their lifetime, and access
+tokens past their expiry. Every step is idempotent, so any worker may run it at any time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from ticketd.core.operations import purge_finished
+from ticketd.store.tables import AccessToken, IdempotencyRecord
+from ticketd.store.ticket_changes import prune_ticket_changes
+
+
+@dataclass(frozen=True)
+class Purged:
+    operations: int
+    idempotency_records: int
+    access_tokens: int
+
+
+def purge(db: Session, *, now: datetime, retention: timedelta, idempotency_ttl: timedelta) -> Purged:
+    operations = purge_finished(db, finished_before=now - retention)
+    prune_ticket_changes(db)
+    records = db.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - idempotency_ttl)
+    )
+    # An expired token answers as an unknown one, so nothing is lost by forgetting it.
+    tokens = db.execute(delete(AccessToken).where(AccessToken.expires_at < now))
+    return Purged(operations, _count(records), _count(tokens))
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

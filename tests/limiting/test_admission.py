@@ -1,0 +1,77 @@
+"""One request's admission: counted once per request, and fair use keyed by who the client is."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketd.core.errors import RateLimited
+from ticketd.core.principal import Principal, Role
+from ticketd.faces.prioticket.face import limits as prioticket_limits
+from ticketd.limiting.admission import Admission
+from ticketd.limiting.config import TenantLimitsCache
+from ticketd.limiting.counters import LocalCounters
+from ticketd.settings import Settings
+
+
+def principal(key: str) -> Principal:
+    return Principal(tenant_id=1, user_id=1, role=Role.AGENT, credential_id=f"key:{key}")
+
+
+@pytest.fixture
+def admission(sessions: sessionmaker[Session]) -> Admission:
+    return Admission(LocalCounters(), TenantLimitsCache(sessions, 3600))
+
+
+def test_a_request_is_counted_once_however_often_it_is_admitted(admission: Admission) -> None:
+    limits = prioticket_limits(Settings())
+
+    async def scenario() -> None:
+        request = admission.request("prioticket", limits, "10.0.0.1")
+        await request.enter()
+        for _ in range(3):
+            await request.admit(principal("a"))
+        credential = [hit for policy, hit in request.seen if policy.name == "credential"]
+        assert len(credential) == 1
+
+    asyncio.run(scenario())
+
+
+def test_fair_use_blocks_a_known_client_by_its_credential_and_others_by_ip(admission: Admission) -> None:
+    limits = prioticket_limits(Settings())
+    assert limits.errors is not None
+    quota = limits.errors.quota
+
+    async def failing(key: str | None, ip: str) -> None:
+        request = admission.request("prioticket", limits, ip)
+        await request.enter()
+        if key is not None:
+            await request.admit(principal(key))
+        await request.responded(404)
+
+    async def refused(key: str | None, ip: str) -> bool:
+        request = admission.request("prioticket", limits, ip)
+        try:
+            await request.enter()
+            if key is not None:
+                await request.admit(principal(key))
+        except RateLimited as exc:
+            return exc.reason == "blocked"
+        return False
+
+    async def scenario() -> None:
+        # A verified client's errors block that client, not the address it shares with others.
+        for _ in range(quota + 1):
+            await failing("a", "10.0.0.1")
+        assert await refused("a", "10.0.0.2")
+        assert not await refused("b", "10.0.0.1")
+        assert not await refused(None, "10.0.0.1")
+        # Before verification the client is its address.
+        for _ in range(quota + 1):
+            await failing(None, "10.0.0.3")
+        assert await refused(None, "10.0.0.3")
+        assert await refused("b", "10.0.0.3")
+
+    asyncio.run(scenario())
