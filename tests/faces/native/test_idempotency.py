@@ -3,10 +3,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from tests.conftest import World
+from tests.conftest import World, count_rows
+from ticketd.assembly.app import create_app
+from ticketd.core import identity
 from ticketd.core.clock import utcnow
+from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import IdempotencyRecord
+from ticketd.store.tables import IdempotencyRecord, User
 
 API = "/api/v1"
 
@@ -103,3 +106,34 @@ def test_failed_requests_are_not_stored(client: TestClient, world: World) -> Non
         headers={"Idempotency-Key": "k" * 300},
     )
     assert too_long.status_code == 400
+
+
+def test_a_caller_without_write_scope_gets_no_key_recorded(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    with unit_of_work(sessions, write=True) as db:
+        user = db.get(User, world.agent.user_id)
+        assert user is not None
+        issued = identity.create_api_key(db, user=user, name="reader", scopes=frozenset({"tickets:read"}))
+        db.commit()
+    refused = client.post(
+        f"{API}/tickets",
+        json={"subject": "x"},
+        auth=(issued.key.id, issued.secret),
+        headers={"Idempotency-Key": "read-only"},
+    )
+    assert refused.status_code == 403
+    assert count_rows(sessions.kw["bind"], "idempotency_records") == 0
+
+
+def test_replays_are_counted_against_the_callers_limits(settings: Settings, world: World) -> None:
+    app = create_app(settings.model_copy(update={"limit_credential": "3/minute"}))
+    with TestClient(app, raise_server_exceptions=False) as limited:
+        headers = {"Idempotency-Key": "counted"}
+        answers = [
+            limited.post(f"{API}/tickets", json={"subject": "x"}, auth=world.agent.basic, headers=headers)
+            for _ in range(4)
+        ]
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
+    assert answers[1].headers["idempotent-replayed"] == "true"
+    assert answers[3].headers["content-type"] == "application/problem+json"

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import World
 from ticketd.assembly.app import create_app
+from ticketd.core import operations
+from ticketd.core.operations import Upload
+from ticketd.core.worker import worker_for
 from ticketd.settings import Settings
+from ticketd.store.engine import unit_of_work
+from ticketd.store.tables import Operation, Ticket, User
 
 API = "/api/v1"
 CSV = "text/csv"
@@ -138,3 +147,51 @@ def test_a_file_is_there_only_when_done(idle_client: TestClient, world: World) -
     response = idle_client.post(f"{API}/operations/exports", json={}, auth=world.agent.basic)
     missing = idle_client.get(f"{API}/operations/{response.json()['id']}/file", auth=world.agent.basic)
     assert missing.status_code == 409
+
+
+def test_customers_cannot_import(
+    idle_client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    rows = b"subject,requester_id,status\nBackdated,1,closed\n"
+    for caller in (world.customer.basic, world.customer.basic):
+        refused = idle_client.post(
+            f"{API}/operations/imports", content=rows, auth=caller, headers={"Content-Type": CSV}
+        )
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+    with unit_of_work(sessions, write=False) as db:
+        assert db.scalar(select(func.count()).select_from(Operation)) == 0
+
+
+def test_the_worker_checks_the_importers_role_again(
+    sessions: sessionmaker[Session], world: World, settings: Settings
+) -> None:
+    data = b"subject\nWas staff when it started\n"
+    with unit_of_work(sessions, write=True) as db:
+        operation = operations.start_import(
+            db, tenant_id=world.tenant_id, by=world.agent.principal, upload=Upload("csv", iter([data]), 1000)
+        )
+        agent = db.get(User, world.agent.user_id)
+        assert agent is not None
+        agent.role = "customer"
+        db.commit()
+        operation_id = operation.id
+    assert worker_for(settings, sessions).run_once()
+    with unit_of_work(sessions, write=False) as db:
+        finished = db.get(Operation, operation_id)
+        assert finished is not None and finished.status == "failed"
+        assert db.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_exported_cells_never_start_a_formula(client: TestClient, world: World) -> None:
+    for subject in ('=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tTab", "plain"):
+        client.post(f"{API}/tickets", json={"subject": subject, "tags": ["csv"]}, auth=world.agent.basic)
+    response = client.post(
+        f"{API}/operations/exports", json={"format": "csv", "filter": {"tag": "csv"}}, auth=world.agent.basic
+    )
+    done = _wait(client, world, response.headers["operation-location"])
+    text = client.get(f"{API}/operations/{done['id']}/file", auth=world.agent.basic).text
+    subjects = [row[1] for row in csv.reader(io.StringIO(text))][1:]
+    assert sorted(subjects) == sorted(
+        ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@SUM(A1)", "'\tTab", "plain"]
+    )

@@ -274,6 +274,8 @@ def test_conversations_hide_internal_notes_from_customers(client: TestClient, wo
     mine = client.get(f"/api/ticket/conversations/{ticket_id}", headers=_bearer(customer)).json()
     assert mine["type"] == "message" and mine["ticketId"] == ticket_id
     assert [m["Message"] for m in mine["data"]] == ["hello"]
+    # The record's comment count is what the caller may see, too.
+    assert client.get(f"/api/ticketrz/{ticket_id}", headers=_bearer(customer)).json()["Comment"] == "1"
     staff = client.get(
         f"/api/ticket/conversations/{ticket_id}", headers=_bearer(_login(client, world, world.agent))
     )
