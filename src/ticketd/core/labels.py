@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ticketd.core import tickets
 from ticketd.core.errors import Forbidden, InvalidInput
 from ticketd.core.principal import Principal
+from ticketd.core.text import require_storable
 from ticketd.store.tables import Label, Ticket
 
 
@@ -25,6 +26,8 @@ def tenant_labels(db: Session, tenant_id: int) -> dict[str, Label]:
 def create_label(db: Session, principal: Principal, *, name: str, color: str) -> Label:
     if principal.is_customer:
         raise Forbidden("customers cannot create labels")
+    require_storable(name, "/name")
+    require_storable(color, "/color")
     if any(label.name == name for label in tenant_labels(db, principal.tenant_id).values()):
         raise InvalidInput("a label with this name exists")
     label = Label(tenant_id=principal.tenant_id, name=name, color=color)

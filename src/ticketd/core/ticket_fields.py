@@ -25,6 +25,18 @@ class SetBy(StrEnum):
     ANYONE = "anyone"
 
 
+class Kind(StrEnum):
+    """What values a field takes, checked by core whichever face the value came from."""
+
+    TEXT = "text"
+    TEXT_LIST = "text_list"
+    OBJECT = "object"
+    TIME = "time"
+    PERCENT = "percent"
+    # A closed set of words (core/vocabulary.py) or an id; faces and core check those themselves.
+    OTHER = "other"
+
+
 @dataclass(frozen=True)
 class TicketField:
     name: str
@@ -32,44 +44,52 @@ class TicketField:
     # A column of CSV and JSON-lines imports (core/importer.ImportRow) and of exports.
     imported: bool = False
     exported: bool = False
+    kind: Kind = Kind.OTHER
+    # What `null` sets it to: "" or an empty list or object where the field always has a value,
+    # None (the default) where it may be empty. A field that must have a value and has no empty
+    # one (subject, priority, type, channel, progress) refuses null.
+    empty: object = None
+    # The longest text it keeps.
+    max_length: int | None = None
 
 
 S, STAFF, ANYONE = SetBy.SERVICE, SetBy.STAFF, SetBy.ANYONE
+TEXT, TEXT_LIST, OBJECT, TIME = Kind.TEXT, Kind.TEXT_LIST, Kind.OBJECT, Kind.TIME
 
 FIELDS: tuple[TicketField, ...] = (
     TicketField("id", S, exported=True),
-    TicketField("subject", ANYONE, imported=True, exported=True),
+    TicketField("subject", ANYONE, imported=True, exported=True, kind=TEXT, max_length=500),
     TicketField("status", S, imported=True, exported=True),
     TicketField("priority", STAFF, imported=True, exported=True),
     TicketField("type", STAFF, imported=True, exported=True),
     TicketField("channel", STAFF, imported=True, exported=True),
-    TicketField("category", ANYONE, imported=True, exported=True),
+    TicketField("category", ANYONE, imported=True, exported=True, kind=TEXT, max_length=200),
     TicketField("requester_id", S, imported=True, exported=True),
     TicketField("assignee_ids", S, exported=True),
     TicketField("tags", S, imported=True, exported=True),
     TicketField("created_at", S, imported=True, exported=True),
     TicketField("updated_at", S, exported=True),
-    TicketField("content", ANYONE, imported=True),
-    TicketField("description", ANYONE, imported=True),
-    TicketField("solution", STAFF),
-    TicketField("remarks", STAFF),
-    TicketField("product", ANYONE, imported=True),
-    TicketField("project", STAFF, imported=True),
-    TicketField("region", STAFF, imported=True),
-    TicketField("contact", ANYONE, imported=True),
-    TicketField("progress", STAFF),
-    TicketField("organisation", STAFF, imported=True),
-    TicketField("branch", STAFF),
-    TicketField("location", STAFF),
-    TicketField("business_type", STAFF),
-    TicketField("sub_type", STAFF),
-    TicketField("simple_description", STAFF),
-    TicketField("severity", STAFF, imported=True),
-    TicketField("labels", STAFF),
-    TicketField("cc", ANYONE),
-    TicketField("custom_fields", ANYONE),
-    TicketField("due_at", STAFF),
-    TicketField("expires_at", STAFF),
+    TicketField("content", ANYONE, imported=True, kind=TEXT, empty="", max_length=100000),
+    TicketField("description", ANYONE, imported=True, kind=TEXT, empty="", max_length=100000),
+    TicketField("solution", STAFF, kind=TEXT, max_length=100_000),
+    TicketField("remarks", STAFF, kind=TEXT, empty="", max_length=100000),
+    TicketField("product", ANYONE, imported=True, kind=TEXT, max_length=200),
+    TicketField("project", STAFF, imported=True, kind=TEXT, max_length=200),
+    TicketField("region", STAFF, imported=True, kind=TEXT, max_length=200),
+    TicketField("contact", ANYONE, imported=True, kind=TEXT, max_length=320),
+    TicketField("progress", STAFF, kind=Kind.PERCENT),
+    TicketField("organisation", STAFF, imported=True, kind=TEXT, max_length=200),
+    TicketField("branch", STAFF, kind=TEXT, max_length=200),
+    TicketField("location", STAFF, kind=TEXT, max_length=200),
+    TicketField("business_type", STAFF, kind=TEXT, max_length=100),
+    TicketField("sub_type", STAFF, kind=TEXT, max_length=100),
+    TicketField("simple_description", STAFF, kind=TEXT, max_length=500),
+    TicketField("severity", STAFF, imported=True, kind=TEXT, max_length=32),
+    TicketField("labels", STAFF, kind=TEXT_LIST, empty=[]),
+    TicketField("cc", ANYONE, kind=TEXT_LIST, empty=[]),
+    TicketField("custom_fields", ANYONE, kind=OBJECT, empty={}),
+    TicketField("due_at", STAFF, kind=TIME),
+    TicketField("expires_at", STAFF, kind=TIME),
 )
 BY_NAME = {field.name: field for field in FIELDS}
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,7 +19,8 @@ from ticketd.core.errors import FieldError, Forbidden, InvalidInput, NotFound, P
 from ticketd.core.events import EventKind
 from ticketd.core.lifecycle import Status, check_reopen, check_transition
 from ticketd.core.principal import Principal, Role
-from ticketd.core.ticket_fields import CUSTOMER_SETTABLE, SETTABLE
+from ticketd.core.text import contains, require_storable, storable
+from ticketd.core.ticket_fields import BY_NAME, CUSTOMER_SETTABLE, SETTABLE, Kind, TicketField
 from ticketd.core.vocabulary import Channel, Priority, TicketType
 from ticketd.store.bulk import allocate_ids
 from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketEvent, TicketTag, User
@@ -248,6 +250,7 @@ def add_comment(db: Session, principal: Principal, ticket_id: int, *, body: str,
     ticket = get_ticket(db, principal, ticket_id)
     if not body.strip():
         raise InvalidInput("a comment needs a body", [FieldError("/body", "must not be empty")])
+    require_storable(body, "/body")
     if principal.is_customer and not public:
         raise Forbidden("customers cannot write internal comments")
     now = utcnow()
@@ -372,10 +375,7 @@ def filter_conditions(principal: Principal, filters: TicketFilter) -> list[Colum
             )
         )
     if filters.text:
-        pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(Ticket.subject.ilike(pattern, escape="\\"), Ticket.content.ilike(pattern, escape="\\"))
-        )
+        conditions.append(contains((Ticket.subject, Ticket.content), filters.text, "/q"))
     if filters.created_from:
         conditions.append(Ticket.created_at >= filters.created_from)
     if filters.created_to:
@@ -421,13 +421,61 @@ def _checked_values(
             if value not in allowed:
                 errors.append(FieldError(f"/{name}", f"must be one of {', '.join(allowed)}"))
                 continue
-        if name == "progress" and not (isinstance(value, int) and 0 <= value <= 100):
+        if name == "progress" and not (
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
+        ):
             errors.append(FieldError("/progress", "must be an integer from 0 to 100"))
             continue
-        checked[name] = value
+        try:
+            checked[name] = checked_value(BY_NAME[name], value)
+        except ValueError as exc:
+            errors.append(FieldError(f"/{name}", str(exc)))
     if errors:
         raise InvalidInput("some fields are not valid", errors)
     return checked
+
+
+MAX_LIST_ITEMS = 50
+MAX_ITEM_LENGTH = 200
+MAX_OBJECT_BYTES = 65_536
+
+
+def checked_value(field: TicketField, value: Any) -> Any:
+    """A value of the field's kind, with `null` as the field defines it; ValueError says why not."""
+    if value is None:
+        if field.kind is Kind.PERCENT:
+            raise ValueError("must be an integer from 0 to 100")
+        return copy.copy(field.empty)
+    if field.kind is Kind.TEXT:
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        if not storable(value):
+            raise ValueError("must not contain NUL characters")
+        if field.max_length is not None and len(value) > field.max_length:
+            raise ValueError(f"must be at most {field.max_length} characters")
+    elif field.kind is Kind.TEXT_LIST:
+        if not isinstance(value, list) or not all(isinstance(item, str) and storable(item) for item in value):
+            raise ValueError("must be a list of text (without NUL characters)")
+        if len(value) > MAX_LIST_ITEMS or any(len(item) > MAX_ITEM_LENGTH for item in value):
+            raise ValueError(f"at most {MAX_LIST_ITEMS} items of at most {MAX_ITEM_LENGTH} characters")
+    elif field.kind is Kind.OBJECT:
+        if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+            raise ValueError("must be an object")
+        try:
+            size = len(orjson.dumps(value))
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            raise ValueError("must be an object of JSON values") from exc
+        if size > MAX_OBJECT_BYTES:
+            raise ValueError(f"must take at most {MAX_OBJECT_BYTES} bytes as JSON")
+    elif field.kind is Kind.PERCENT:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+            raise ValueError("must be an integer from 0 to 100")
+    elif field.kind is Kind.TIME:
+        if not isinstance(value, datetime):
+            raise ValueError("must be a date and time")
+        # A time without a zone is taken as UTC, as the API's times are.
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value
 
 
 def _require_staff(principal: Principal, pointer: str) -> None:
@@ -461,7 +509,7 @@ def _set_assignees(
 
 
 def _set_tags(ticket: Ticket, tags: list[str], principal: Principal, db: Session, now: datetime) -> None:
-    cleaned = sorted({tag.strip() for tag in tags if tag.strip()})
+    cleaned = sorted({require_storable(tag, "/tags").strip() for tag in tags if tag.strip()})
     if any(len(tag) > 100 for tag in cleaned):
         raise InvalidInput("tags are at most 100 characters", [FieldError("/tags", "a tag is too long")])
     old = ticket.tags

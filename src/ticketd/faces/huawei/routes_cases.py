@@ -15,6 +15,7 @@ from ticketd.core.identity import users_by_id
 from ticketd.core.labels import tenant_labels
 from ticketd.core.lifecycle import Status
 from ticketd.core.paging import OffsetPage, page_of_list, page_of_query
+from ticketd.core.text import contains
 from ticketd.faces.huawei.deps import Context, Ctx, Db, GroupId, Limit, Offset, case_number, visible_case
 from ticketd.faces.huawei.face import CASES
 from ticketd.faces.huawei.schemas import CaseIn, MessageIn
@@ -97,10 +98,7 @@ def list_cases(
     if statuses:
         conditions.append(Ticket.status.in_([STATUS_OF_CODE.get(code, "") for code in statuses]))
     for key in search_key or []:
-        pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            Ticket.simple_description.ilike(pattern, escape="\\") | Ticket.subject.ilike(pattern, escape="\\")
-        )
+        conditions.append(contains((Ticket.simple_description, Ticket.subject), key, "search_key"))
     if query_start_time:
         conditions.append(Ticket.created_at >= _time(query_start_time, ctx, "query_start_time"))
     if query_end_time:

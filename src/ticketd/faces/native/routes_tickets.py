@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from ticketd.core import tickets
 from ticketd.core.etags import none_match
@@ -46,6 +47,12 @@ EVENTS = TypeAdapter(list[EventOut])
 PEOPLE_AND_TAGS = ("requester_id", "assignee_ids", "tags")
 
 
+def _committed(db: Session, response: Response) -> Response:
+    """Commits once the answer is built: a row that could not be shown is never committed."""
+    db.commit()
+    return response
+
+
 def _changes(fields: dict[str, Any]) -> tickets.Changes:
     return tickets.Changes(
         values={k: v for k, v in fields.items() if k not in PEOPLE_AND_TAGS},
@@ -59,11 +66,15 @@ def _changes(fields: dict[str, Any]) -> tickets.Changes:
 def create_ticket(body: TicketCreate, request: Request, principal: Writer, db: WriteDb) -> Response:
     fields = body.model_dump(exclude_unset=True)
     ticket = tickets.create_ticket(db, principal, _changes(fields))
-    db.commit()
-    location = str(request.url_for("get_ticket", ticket_id=ticket.id))
-    return json_response(
-        ticket_out(ticket), status=201, etag=tickets.etag_of(ticket), headers={"Location": location}
+    # The answer is built before the commit: a row that could not be shown is never committed.
+    response = json_response(
+        ticket_out(ticket),
+        status=201,
+        etag=tickets.etag_of(ticket),
+        headers={"Location": str(request.url_for("get_ticket", ticket_id=ticket.id))},
     )
+    db.commit()
+    return response
 
 
 @router.get("", response_model=TicketPage, summary="List tickets")
@@ -138,8 +149,7 @@ def patch_ticket(
         if_match=if_match,
         status=Status(status) if status else None,
     )
-    db.commit()
-    return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
+    return _committed(db, json_response(ticket_out(ticket), etag=tickets.etag_of(ticket)))
 
 
 @router.get("/{ticket_id}/status", response_model=StatusOut, summary="Get a ticket's status (cheap to poll)")
@@ -165,8 +175,7 @@ async def get_status(
 @router.post("/{ticket_id}/transitions", response_model=TicketOut, summary="Move a ticket to another status")
 def post_transition(ticket_id: TicketId, body: TransitionIn, principal: Writer, db: WriteDb) -> Response:
     ticket = tickets.transition(db, principal, ticket_id, body.target)
-    db.commit()
-    return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
+    return _committed(db, json_response(ticket_out(ticket), etag=tickets.etag_of(ticket)))
 
 
 @router.post(
@@ -176,8 +185,7 @@ def post_transition(ticket_id: TicketId, body: TransitionIn, principal: Writer, 
 )
 def post_reopen(ticket_id: TicketId, principal: Writer, db: WriteDb) -> Response:
     ticket = tickets.transition(db, principal, ticket_id, Status.OPEN, reopen=True)
-    db.commit()
-    return json_response(ticket_out(ticket), etag=tickets.etag_of(ticket))
+    return _committed(db, json_response(ticket_out(ticket), etag=tickets.etag_of(ticket)))
 
 
 @router.get("/{ticket_id}/comments", response_model=list[CommentOut], summary="List comments")
@@ -190,8 +198,7 @@ def get_comments(ticket_id: TicketId, principal: Reader, db: ReadDb) -> Response
 @router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut, summary="Add a comment")
 def post_comment(ticket_id: TicketId, body: CommentIn, principal: Writer, db: WriteDb) -> Response:
     comment = tickets.add_comment(db, principal, ticket_id, body=body.body, public=body.public)
-    db.commit()
-    return json_response(comment_out(comment), status=201)
+    return _committed(db, json_response(comment_out(comment), status=201))
 
 
 @router.get("/{ticket_id}/events", response_model=list[EventOut], summary="The ticket's history")
