@@ -9,6 +9,7 @@ from ticketd.core.identity import TOKEN_SECRET_NAME, server_secret
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.config import TenantLimitsCache
 from ticketd.limiting.counters import Counters, LocalCounters, SharedCounters
+from ticketd.limiting.logins import LoginGuard
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader
@@ -20,6 +21,7 @@ def build_services(settings: Settings) -> Services:
     sessions = session_factory(engine)
     token_secret = settings.secret_key or load_token_secret(sessions)
     reader = FastReader(settings)
+    admission = build_admission(settings, sessions)
     return Services(
         settings=settings,
         engine=engine,
@@ -27,7 +29,8 @@ def build_services(settings: Settings) -> Services:
         reader=reader,
         token_secret=token_secret,
         authenticator=Authenticator(reader, token_secret),
-        admission=build_admission(settings, sessions),
+        admission=admission,
+        login_guard=LoginGuard(admission.counters if admission is not None else LocalCounters()),
     )
 
 

@@ -139,7 +139,7 @@ def ticket_export(
     if finished.status != operations.OperationStatus.COMPLETED.value:
         console.print(f"[red]operation {operation_id} {finished.status}[/red]: {finished.error}")
         raise typer.Exit(1)
-    with unit_of_work(session_factory(context.engine()), write=False) as db, output.open("wb") as sink:
-        for part in operations.parts(db, operation_id):
+    with output.open("wb") as sink:
+        for part in operations.parts(session_factory(context.engine()), operation_id):
             sink.write(part)
     typer.echo(f"exported {finished.progress_done} tickets to {output} (operation {operation_id})")

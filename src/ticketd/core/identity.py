@@ -9,13 +9,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core import api_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from ticketd.core.passwords import hash_password, verify_password
+from ticketd.core.passwords import CHECKS, hash_password
 from ticketd.core.principal import ALL_SCOPES, DEFAULT_KEY_SCOPES, Role
+from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import ApiKey, ServerSecret, Tenant, User
 
 
@@ -77,23 +78,32 @@ def users_by_id(db: Session, ids: Iterable[int | None]) -> dict[int, User]:
     return {user.id: user for user in db.scalars(select(User).where(User.id.in_(wanted)))}
 
 
-def login(db: Session, *, tenant_slug: str, username: str, password: str) -> User:
-    """Checks a password. Every failure reads the same, so a caller cannot probe for names."""
-    tenant = db.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
-    user = user_by_username(db, tenant_id=tenant.id, username=username) if tenant else None
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or user.disabled:
-        raise Unauthenticated("unknown user, wrong password, or disabled account")
-    return user
+def login(sessions: sessionmaker[Session], *, tenant_slug: str, username: str, password: str) -> User:
+    """Checks a password. Every failure reads the same, so a caller cannot probe for names.
+
+    The user is read in a short read transaction, and the password checked after it has ended: no
+    connection, lock or transaction is held across the hash (core/passwords.PasswordChecks).
+    """
+    with unit_of_work(sessions, write=False) as db:
+        tenant = db.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+        user = user_by_username(db, tenant_id=tenant.id, username=username) if tenant else None
+    return _checked(user, password)
 
 
-def login_by_email(db: Session, *, site_id: str, email: str, password: str) -> User:
+def login_by_email(sessions: sessionmaker[Session], *, site_id: str, email: str, password: str) -> User:
     """A login by e-mail address within a tenant named by its numeric id (the vendors' "site")."""
     tenant_id = int(site_id) if site_id.isdecimal() and len(site_id) < 18 else None
-    user = (
-        db.scalar(select(User).where(User.tenant_id == tenant_id, User.email == email)) if tenant_id else None
-    )
-    ok = verify_password(user.password_hash if user else None, password)
+    with unit_of_work(sessions, write=False) as db:
+        user = (
+            db.scalar(select(User).where(User.tenant_id == tenant_id, User.email == email))
+            if tenant_id
+            else None
+        )
+    return _checked(user, password)
+
+
+def _checked(user: User | None, password: str) -> User:
+    ok = CHECKS.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
         raise Unauthenticated("unknown user, wrong password, or disabled account")
     return user

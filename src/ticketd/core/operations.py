@@ -10,7 +10,7 @@ from typing import IO
 
 from pydantic import BaseModel
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
@@ -19,6 +19,7 @@ from ticketd.core.exports import check_export, count_matching
 from ticketd.core.importer import Format
 from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
 from ticketd.core.principal import Principal
+from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, OperationPart
 
 PART_BYTES = 1 << 20
@@ -150,10 +151,20 @@ def pending_operation(
     return operation
 
 
-def parts(db: Session, operation_id: int) -> Iterator[bytes]:
+def parts(sessions: sessionmaker[Session], operation_id: int) -> Iterator[bytes]:
+    """The operation's stored parts in order, each read in a short transaction of its own and
+    dropped before the next: a file of any size is streamed a part (a megabyte) at a time."""
     seq = 0
-    while (part := db.get(OperationPart, (operation_id, seq))) is not None:
-        yield part.data
+    while True:
+        with unit_of_work(sessions, write=False) as db:
+            data = db.scalar(
+                select(OperationPart.data).where(
+                    OperationPart.operation_id == operation_id, OperationPart.seq == seq
+                )
+            )
+        if data is None:
+            return
+        yield data
         seq += 1
 
 

@@ -77,6 +77,14 @@ class FaceRequestGuard:
             await _refuse(send, face.render_error, 406, f"this API answers in {', '.join(face.offered)}")
             return
         if scope["method"] not in BODY_METHODS:
+            # No route of any face reads a body on these methods: one that is announced is refused
+            # before anything could read it (the polled paths in front never read it either).
+            declared = headers.get(b"content-length")
+            if (
+                declared is not None and declared.strip() not in (b"", b"0")
+            ) or b"transfer-encoding" in headers:
+                await _refuse(send, face.render_error, 413, f"{scope['method']} takes no request body")
+                return
             await self.app(scope, receive, send)
             return
         upload = scope["path"] in face.upload_paths

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
 from ticketd.limiting.admission import Admission
+from ticketd.limiting.logins import LoginGuard
 from ticketd.settings import Settings
 from ticketd.store.fast_reads import FastReader
 
@@ -23,6 +24,8 @@ class Services:
     authenticator: Authenticator
     # None when rate limits are off.
     admission: Admission | None
+    # Failed sign-ins per account and source (on whether or not rate limits are).
+    login_guard: LoginGuard
 
     def close(self) -> None:
         self.reader.close()

@@ -4,7 +4,6 @@ with the number of the last row it covers, so a resumed import skips exactly wha
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -13,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketd.core.importer import ParsedRow, RowError, parse_rows, to_new_ticket
 from ticketd.core.jobs.lease import Lease
 from ticketd.core.operation_params import ImportParams
-from ticketd.core.operations import check_import
+from ticketd.core.operations import check_import, parts
 from ticketd.store.bulk import insert_tickets
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import Operation, OperationPart, User
+from ticketd.store.tables import Operation, User
 
 CHUNK_ROWS = 2000
 KEPT_ERRORS = 1000
@@ -80,28 +79,17 @@ class PartsReader(io.RawIOBase):
     """The operation's stored parts as one readable stream, fetched a part at a time."""
 
     def __init__(self, sessions: sessionmaker[Session], operation_id: int) -> None:
-        self._parts = self._fetch(sessions, operation_id)
-        self._buffer = b""
-
-    @staticmethod
-    def _fetch(sessions: sessionmaker[Session], operation_id: int) -> Iterator[bytes]:
-        seq = 0
-        while True:
-            with unit_of_work(sessions, write=False) as db:
-                part = db.get(OperationPart, (operation_id, seq))
-                data = part.data if part else None
-            if data is None:
-                return
-            yield data
-            seq += 1
+        self._parts = parts(sessions, operation_id)
+        # What is left of the current part, as a view: reading on copies nothing twice.
+        self._left = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, target: Any) -> int:
-        if not self._buffer:
-            self._buffer = next(self._parts, b"")
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+        if not self._left:
+            self._left = memoryview(next(self._parts, b""))
+        size = min(len(target), len(self._left))
+        target[:size] = self._left[:size]
+        self._left = self._left[size:]
         return size

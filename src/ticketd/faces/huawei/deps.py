@@ -22,6 +22,8 @@ from ticketd.store.tables import Ticket
 from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 class Context:
     """What every OSM request carries: the caller, the display language and the time zone."""
@@ -53,7 +55,8 @@ async def _context(
 
 def _session(request: Request) -> Iterator[Session]:
     services: Services = request.app.state.services
-    with unit_of_work(services.sessions, write=True) as db:
+    # A read never takes the write lock (SQLite's BEGIN IMMEDIATE): it cannot wait on a writer.
+    with unit_of_work(services.sessions, write=request.method not in READ_METHODS) as db:
         yield db
 
 

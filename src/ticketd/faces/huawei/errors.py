@@ -20,6 +20,7 @@ from ticketd.core.errors import (
     NotFound,
     RateLimited,
     Unauthenticated,
+    Unavailable,
 )
 
 log = logging.getLogger("ticketd.faces.huawei")
@@ -89,6 +90,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, RequestValidationError | ValidationError):
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {problems}")
+        if isinstance(exc, Unavailable):
+            return error_response(503, "APIGW.0203", f"Backend unavailable: {exc.message}")
         if isinstance(exc, DomainError):
             return error_response(400, "OSM.0001", exc.message)
         if isinstance(exc, HTTPException):

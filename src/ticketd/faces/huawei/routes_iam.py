@@ -5,7 +5,6 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import InvalidInput, Unauthenticated
@@ -14,7 +13,7 @@ from ticketd.faces.huawei import iam
 from ticketd.faces.huawei.auth import HuaweiAuth
 from ticketd.faces.huawei.errors import JSON
 from ticketd.faces.huawei.views import iam_time
-from ticketd.store.engine import unit_of_work
+from ticketd.web.logins import password_sign_in
 from ticketd.web.services import Services
 
 router = APIRouter()
@@ -42,38 +41,37 @@ async def tokens(request: Request) -> Response:
     auth: HuaweiAuth = request.app.state.auth
 
     def issue() -> tuple[bytes, str]:
-        with unit_of_work(services.sessions, write=False) as db:
-            try:
-                user = login(db, tenant_slug=domain_name, username=username, password=password)
-            except Unauthenticated as exc:
-                raise Unauthenticated("the user name, password or domain is wrong") from exc
-            now = utcnow()
-            token = iam.issue(
-                auth.token_secret,
-                user_id=user.id,
-                domain_id=user.tenant_id,
-                credential_version=user.credential_version,
-                now=now,
-            )
-            domain = {"id": str(user.tenant_id), "name": domain_name}
-            body = {
-                "token": {
-                    "expires_at": iam_time(now + iam.TTL),
-                    "issued_at": iam_time(now),
-                    "methods": ["password"],
-                    "user": {
-                        "id": str(user.id),
-                        "name": user.username,
-                        "domain": domain,
-                        "password_expires_at": "",
-                    },
+        try:
+            user = login(services.sessions, tenant_slug=domain_name, username=username, password=password)
+        except Unauthenticated as exc:
+            raise Unauthenticated("the user name, password or domain is wrong") from exc
+        now = utcnow()
+        token = iam.issue(
+            auth.token_secret,
+            user_id=user.id,
+            domain_id=user.tenant_id,
+            credential_version=user.credential_version,
+            now=now,
+        )
+        domain = {"id": str(user.tenant_id), "name": domain_name}
+        body = {
+            "token": {
+                "expires_at": iam_time(now + iam.TTL),
+                "issued_at": iam_time(now),
+                "methods": ["password"],
+                "user": {
+                    "id": str(user.id),
+                    "name": user.username,
                     "domain": domain,
-                    "roles": [{"id": user.role, "name": user.role}],
-                    "catalog": [],
-                }
+                    "password_expires_at": "",
+                },
+                "domain": domain,
+                "roles": [{"id": user.role, "name": user.role}],
+                "catalog": [],
             }
+        }
         return orjson.dumps(body), token
 
     # The password hash and the store's round trips run off the event loop.
-    body, token = await run_in_threadpool(issue)
+    body, token = await password_sign_in(services, request.scope, domain_name, username, issue)
     return Response(body, 201, {"X-Subject-Token": token}, media_type=JSON)

@@ -14,9 +14,10 @@ from ticketd.core.clock import utcnow
 from ticketd.core.errors import FieldError, InvalidInput
 from ticketd.core.identity import login
 from ticketd.core.tokens import issue_token
-from ticketd.faces.native.deps import ReadDb, ServicesDep
+from ticketd.faces.native.deps import ServicesDep
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_response
 from ticketd.faces.native.schemas import TokenOut, TokenRequest
+from ticketd.web.logins import password_sign_in
 from ticketd.web.negotiation import media_type_of
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
@@ -43,11 +44,9 @@ async def raw_body(request: Request) -> bytes:
         }
     },
 )
-def post_token(
-    request: Request, raw: Annotated[bytes, Depends(raw_body)], services: ServicesDep, db: ReadDb
+async def post_token(
+    request: Request, raw: Annotated[bytes, Depends(raw_body)], services: ServicesDep
 ) -> Response:
-    # A plain `def`: the password check takes tens of milliseconds and runs on the thread pool, in a
-    # read transaction: no write lock is held while the hash is computed.
     try:
         if media_type_of(request.headers.get("content-type")) == FORM:
             form = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
@@ -58,8 +57,18 @@ def post_token(
     except ValidationError as exc:
         errors = [FieldError("/" + "/".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
         raise InvalidInput("the credentials are incomplete", errors) from exc
-    user = login(
-        db, tenant_slug=credentials.tenant, username=credentials.username, password=credentials.password
+    # Off the event loop, with no transaction held across the hash; failures counted per account.
+    user = await password_sign_in(
+        services,
+        request.scope,
+        credentials.tenant,
+        credentials.username,
+        lambda: login(
+            services.sessions,
+            tenant_slug=credentials.tenant,
+            username=credentials.username,
+            password=credentials.password,
+        ),
     )
     ttl = services.settings.access_token_ttl_seconds
     token = issue_token(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -166,12 +166,15 @@ def download(operation_id: OperationId, principal: Reader, services: ServicesDep
             raise NotFound(f"operation {operation_id} has no file")
         if operation.status != operations.OperationStatus.COMPLETED.value:
             raise Conflict(f"operation {operation_id} is {operation.status}; poll it until completed")
-        data = b"".join(operations.parts(db, operation_id))
         fmt = ExportParams.model_validate(operation.params).format
     media_type = "text/csv" if fmt == "csv" else "application/x-ndjson"
     filename = f"tickets-{operation_id}.{fmt}"
-    return Response(
-        data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    # Streamed a part at a time (the framework runs the iterator on its thread pool): a file of any
+    # size costs the server one part of memory.
+    return StreamingResponse(
+        operations.parts(services.sessions, operation_id),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

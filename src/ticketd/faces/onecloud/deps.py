@@ -19,6 +19,7 @@ from ticketd.web.negotiation import media_type_of
 from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
 
+READ_METHODS = frozenset({"GET", "HEAD"})
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 
@@ -38,7 +39,8 @@ def _principal(request: Request) -> Principal:
 
 
 def _session(request: Request) -> Iterator[Session]:
-    with unit_of_work(services_of(request).sessions, write=True) as db:
+    # A read never takes the write lock (SQLite's BEGIN IMMEDIATE): it cannot wait on a writer.
+    with unit_of_work(services_of(request).sessions, write=request.method not in READ_METHODS) as db:
         yield db
 
 

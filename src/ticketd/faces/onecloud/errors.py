@@ -11,7 +11,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from ticketd.core.errors import DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from ticketd.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 from ticketd.core.tokens import ExpiredToken
 
 log = logging.getLogger("ticketd.faces.onecloud")
@@ -81,6 +89,7 @@ STATUS_OF: list[tuple[type[DomainError], int, str | None]] = [
     (Forbidden, 403, None),
     (InvalidInput, 400, None),
     (Unauthenticated, 401, None),
+    (Unavailable, 503, None),
 ]
 
 

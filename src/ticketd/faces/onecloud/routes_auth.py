@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Unauthenticated
@@ -15,7 +14,7 @@ from ticketd.faces.onecloud import tokens
 from ticketd.faces.onecloud.deps import fields_of, services_of
 from ticketd.faces.onecloud.errors import error_body, error_response, failed_login_body
 from ticketd.faces.onecloud.views import json_response
-from ticketd.store.engine import unit_of_work
+from ticketd.web.logins import password_sign_in
 
 router = APIRouter()
 
@@ -29,22 +28,21 @@ async def authenticate(request: Request) -> Response:
     services = services_of(request)
     settings = services.settings
 
-    def check() -> Response:
-        with unit_of_work(services.sessions, write=False) as db:
-            try:
-                user = login_by_email(db, site_id=site_id, email=email, password=password)
-            except Unauthenticated:
-                return error_response(401, failed_login_body(site_id))
-            token = tokens.issue(
-                request.app.state.token_secret,
-                issuer=request.headers.get("host", "ticketd"),
-                user_id=user.id,
-                site_id=user.tenant_id,
-                credential_version=user.credential_version,
-                now=utcnow(),
-                ttl=timedelta(seconds=settings.onecloud_token_ttl_seconds),
-            )
-        return json_response({"response_code": "200", "response_status": "Success", "token": token})
+    def check() -> str:
+        user = login_by_email(services.sessions, site_id=site_id, email=email, password=password)
+        return tokens.issue(
+            request.app.state.token_secret,
+            issuer=request.headers.get("host", "ticketd"),
+            user_id=user.id,
+            site_id=user.tenant_id,
+            credential_version=user.credential_version,
+            now=utcnow(),
+            ttl=timedelta(seconds=settings.onecloud_token_ttl_seconds),
+        )
 
-    # The password hash and the store's round trips run off the event loop.
-    return await run_in_threadpool(check)
+    try:
+        # The password hash and the store's round trips run off the event loop.
+        token = await password_sign_in(services, request.scope, site_id, email, check)
+    except Unauthenticated:
+        return error_response(401, failed_login_body(site_id))
+    return json_response({"response_code": "200", "response_status": "Success", "token": token})

@@ -43,10 +43,10 @@ def services_of(request: Request) -> Services:
 
 
 @contextmanager
-def store(services: Services) -> Iterator[Session]:
+def store(services: Services, *, write: bool = True) -> Iterator[Session]:
     """A unit of work whose store failures become the Distributor API's 502, 503 or 504."""
     try:
-        with unit_of_work(services.sessions, write=True) as db:
+        with unit_of_work(services.sessions, write=write) as db:
             yield db
     except STORE_FAILURES as exc:
         raise dependency_failure(services) from exc
@@ -91,7 +91,7 @@ def _grant(request: Request) -> access_tokens.TokenGrant:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise MissingCredentials("the Authorization header must be 'Bearer <access token>'")
-    with store(services) as db:
+    with store(services, write=False) as db:
         return access_tokens.check(db, face=FACE, token=value.strip())
 
 
