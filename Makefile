@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench bench-logins memory install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+# Status lookups while every password-taking face is flooded with wrong passwords.
+bench-logins: $(STAMP)
+	$(BIN)/python scripts/login_flood.py
+
+# The server's memory while a 500 MB import is uploaded and a 500 MB export downloaded.
+memory: $(STAMP)
+	$(BIN)/python scripts/memory.py
 
 clean:
 	rm -rf $(VENV) var bench-results

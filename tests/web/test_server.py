@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,31 +31,33 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def serving(settings: Settings, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`ticketd serve` on `port`, with TICKETD_* variables from `env` over the settings' store."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ticketd", "serve", "--port", str(port)],
-        env=_env(settings, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(10)
-        if process.stdout:
-            process.stdout.close()
+    """`ticketd serve` on `port`, with TICKETD_* variables from `env` over the settings' store. Its
+    output goes to a file: a pipe nobody reads would fill and stop the server at its next log line."""
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ticketd", "serve", "--port", str(port)],
+            env=_env(settings, **env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx2.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                        break
+                except httpx2.TransportError:
+                    pass
+                if process.poll() is not None:
+                    output.seek(0)
+                    raise AssertionError(output.read().decode(errors="replace"))
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)
 
 
 def _demo(settings: Settings) -> dict[str, object]:

@@ -41,7 +41,7 @@ class PasswordChecks:
 
     A check costs ~20 ms of CPU. Run on the request threads at normal priority, a flood of logins took
     the CPU from the event loop that answers status lookups. Here at most `threads` hashes run at
-    once, at nice 19, so the scheduler gives the event loop (nice 0) nearly all the CPU it asks for;
+    once, at idle priority, so the scheduler gives the event loop nearly all the CPU it asks for;
     at most `waiting` more wait, for at most `wait_seconds`; a login beyond that is refused at once
     (Unavailable: the face answers 503 or 429) instead of queueing without end.
     """
@@ -73,9 +73,15 @@ class PasswordChecks:
 
 
 def _lowest_priority() -> None:
-    # Linux schedules threads on their own: a thread's nice value is set by its thread id.
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    # Linux schedules threads on their own, by thread id. SCHED_IDLE runs a thread only on CPU time
+    # no normal thread wants (weight 3, against nice 19's 15 and the event loop's 1024); nice 19
+    # where that policy is not allowed.
+    thread = threading.get_native_id()
+    try:
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, thread, 19)
 
 
 # The process's checks: every face's logins share one bound.

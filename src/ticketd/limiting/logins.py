@@ -42,5 +42,6 @@ class LoginGuard:
 
     async def failed(self, tenant: str, username: str, source: str) -> None:
         hit = await self.counters.hit(self.policy, "login", tenant, username.lower(), source)
-        if not hit.allowed:
+        # The tenth failure uses the allowance up: the next attempt is refused unchecked.
+        if not hit.allowed or hit.remaining == 0:
             await self.counters.block(self._key(tenant, username, source), self.block_seconds)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from ticketd.assembly.app import TicketdApp
 from ticketd.core import identity
 from ticketd.core.clock import utcnow
 from ticketd.store.engine import unit_of_work
@@ -126,3 +127,21 @@ def test_garbage_credentials(client: TestClient, world: World) -> None:
             response = client.get(f"{API}{path}", headers={"Authorization": value})
             assert response.status_code == 401, (value, response.text)
             assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_guessing_one_account_is_stopped_at_the_guessers_address(app: TicketdApp, world: World) -> None:
+    guess = {"tenant": "acme", "username": world.agent.username, "password": "wrong"}
+    real = {"tenant": "acme", "username": world.agent.username, "password": world.agent.password}
+    with (
+        TestClient(app, client=("10.1.1.1", 4000)) as guesser,
+        TestClient(app, client=("10.2.2.2", 4000)) as user,
+    ):
+        answers = [guesser.post("/api/v1/auth/token", json=guess).status_code for _ in range(11)]
+        assert answers == [401] * 10 + [429]
+        refused = guesser.post("/api/v1/auth/token", json=real)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert refused.headers["content-type"] == "application/problem+json"
+        # The real user, elsewhere, is not locked out; nor is another account at the guesser's address.
+        assert user.post("/api/v1/auth/token", json=real).status_code == 200
+        other = {"tenant": "acme", "username": world.admin.username, "password": world.admin.password}
+        assert guesser.post("/api/v1/auth/token", json=other).status_code == 200
