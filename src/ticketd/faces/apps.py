@@ -1,14 +1,52 @@
-"""The FastAPI app every face is built on: its OpenAPI document at the face's own path, none of the
-framework's documentation pages (they would load scripts from a CDN), the services on its state."""
+"""The FastAPI app every face is built on: its OpenAPI document at the face's own path, short stable
+operation ids, the errors the face really answers in its own body, and none of the framework's
+documentation pages (they would load scripts from a CDN)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from ticketd.web.services import Services
 
 
-def face_app(services: Services, *, title: str, version: str, description: str, openapi_url: str) -> FastAPI:
+@dataclass(frozen=True)
+class ErrorDocs:
+    """How a face's errors read, for its document: the statuses it answers, with its error body."""
+
+    schema_name: str
+    schema: dict[str, Any]
+    media_type: str
+    statuses: dict[int, str]
+    headers: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def operation_id_of(names: dict[str, str]) -> Callable[[APIRoute], str]:
+    """The vendor's own operation name where it publishes one, else the route's name in camelCase."""
+
+    def operation_id(route: APIRoute) -> str:
+        if route.name in names:
+            return names[route.name]
+        first, *rest = route.name.split("_")
+        return first + "".join(word.title() for word in rest)
+
+    return operation_id
+
+
+def face_app(
+    services: Services,
+    *,
+    title: str,
+    version: str,
+    description: str,
+    openapi_url: str,
+    errors: ErrorDocs | None = None,
+    operation_ids: dict[str, str] | None = None,
+) -> FastAPI:
     app = FastAPI(
         title=title,
         version=version,
@@ -16,6 +54,47 @@ def face_app(services: Services, *, title: str, version: str, description: str, 
         openapi_url=openapi_url,
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id_of(operation_ids or {}),
     )
     app.state.services = services
+    if errors is not None:
+        document_errors(app, errors)
     return app
+
+
+def document_errors(app: FastAPI, errors: ErrorDocs) -> None:
+    """Every operation lists the errors the face answers, with its own error body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components[errors.schema_name] = errors.schema
+        # The framework's own validation body: every face answers validation in its own.
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        reference = {"$ref": f"#/components/schemas/{errors.schema_name}"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                for status, description in errors.statuses.items():
+                    entry: dict[str, Any] = {
+                        "description": description,
+                        "content": {errors.media_type: {"schema": reference}},
+                    }
+                    if status in errors.headers:
+                        entry["headers"] = errors.headers[status]
+                    responses.setdefault(str(status), entry)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The header every 429 carries, on every face.
+RETRY_AFTER: dict[int, dict[str, Any]] = {
+    429: {"Retry-After": {"description": "Seconds until a retry may succeed.", "schema": {"type": "integer"}}}
+}

@@ -7,9 +7,30 @@ from fastapi import FastAPI
 from ticketd.faces.apps import face_app
 from ticketd.faces.huawei import routes_cases, routes_config, routes_iam, routes_labels
 from ticketd.faces.huawei.auth import HuaweiAuth
-from ticketd.faces.huawei.errors import install_error_handlers
+from ticketd.faces.huawei.errors import ERROR_DOCS, install_error_handlers
 from ticketd.faces.huawei.face import CASES
 from ticketd.web.services import Services
+
+# The operations' names in the vendor's SDKs (huaweicloudsdkosm, huaweicloudsdkiam).
+OPERATION_IDS = {
+    "tokens": "KeystoneCreateUserTokenByPassword",
+    "case_status": "ShowCaseStatus",
+    "create_case": "CreateCases",
+    "list_cases": "ListCases",
+    "count_cases": "ListCaseCounts",
+    "case_detail": "ShowCaseDetail",
+    "list_messages": "ListMessages",
+    "create_message": "CreateMessages",
+    "operate": "UpdateCases",
+    "operate_logs": "ListCaseOperateLogs",
+    "list_labels": "ListLabels",
+    "create_label": "CreateLabels",
+    "case_labels": "ListCaseLabels",
+    "add_case_labels": "CreateCaseLabels",
+    "remove_case_labels": "DeleteCaseLabels",
+    "severities": "ListSeverities",
+    "categories": "ListCaseCategories",
+}
 
 
 def build_huawei_app(services: Services) -> FastAPI:
@@ -19,6 +40,8 @@ def build_huawei_app(services: Services) -> FastAPI:
         version="2",
         description="OSM cases and the IAM token API as ticketd serves them. See docs/faces/huawei.md.",
         openapi_url=f"{CASES}/openapi.json",
+        errors=ERROR_DOCS,
+        operation_ids=OPERATION_IDS,
     )
     app.state.auth = HuaweiAuth(services)
     install_error_handlers(app)

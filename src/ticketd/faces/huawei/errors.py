@@ -22,6 +22,7 @@ from ticketd.core.errors import (
     Unauthenticated,
     Unavailable,
 )
+from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
 
 log = logging.getLogger("ticketd.faces.huawei")
 
@@ -44,6 +45,29 @@ DEFAULT_CODES: dict[int, tuple[str, str]] = {
 }
 PARAM_INVALID = ("OSM.01010001", "Param validation failed.")
 CASE_NOT_FOUND = ("OSM.01040001", "The case does not exist.")
+
+
+ERROR_DOCS = ErrorDocs(
+    schema_name="ErrorBody",
+    schema={
+        "type": "object",
+        "required": ["error_code", "error_msg"],
+        "properties": {"error_code": {"type": "string"}, "error_msg": {"type": "string"}},
+    },
+    media_type=JSON,
+    statuses={
+        400: "Invalid parameters (OSM.01010001) or a case that cannot be operated (OSM.01040002)",
+        401: "Incorrect IAM authentication information (APIGW.0301)",
+        403: "Forbidden (OSM.0003)",
+        404: "The case does not exist (OSM.01040001)",
+        406: "Cannot answer in a media type the client accepts",
+        413: "Request entity too large (APIGW.0201)",
+        415: "Body media type not supported",
+        429: "The throttling threshold has been reached (APIGW.0308)",
+        503: "Backend unavailable (APIGW.0203)",
+    },
+    headers=RETRY_AFTER,
+)
 
 
 def body(code: str, message: str) -> bytes:

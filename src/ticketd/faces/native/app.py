@@ -21,7 +21,8 @@ from ticketd.faces.native import (
 )
 from ticketd.faces.native.errors import install_error_handlers, render_error
 from ticketd.faces.native.face import PREFIX
-from ticketd.faces.native.schemas import Problem
+from ticketd.faces.native.responses import NOT_MODIFIED
+from ticketd.faces.native.schemas import Problem, TokenRequest
 from ticketd.web.guards import FaceRules
 from ticketd.web.services import Services
 
@@ -45,6 +46,20 @@ def face_rules(services: Services) -> FaceRules:
     )
 
 
+# Short and stable: a generated client's method names.
+OPERATION_IDS = {
+    "post_token": "createToken",
+    "download": "downloadExport",
+    "patch_ticket": "updateTicket",
+    "get_status": "getTicketStatus",
+    "post_transition": "transitionTicket",
+    "post_reopen": "reopenTicket",
+    "get_comments": "listComments",
+    "post_comment": "addComment",
+    "get_events": "listEvents",
+}
+
+
 def build_native_app(services: Services) -> FastAPI:
     app = face_app(
         services,
@@ -56,6 +71,7 @@ def build_native_app(services: Services) -> FastAPI:
             "Bearer token from POST /api/v1/auth/token."
         ),
         openapi_url=f"{PREFIX}/openapi.json",
+        operation_ids=OPERATION_IDS,
     )
     install_error_handlers(app)
     for module in (routes_tickets, routes_operations, routes_auth, routes_health, routes_access_keys):
@@ -77,7 +93,16 @@ def build_native_app(services: Services) -> FastAPI:
 
     def openapi() -> dict[str, object]:
         schema = original_openapi()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        # Nested definitions hoisted to the components, where references can reach them.
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}))
+        schemas["Problem"] = problem
+        # The token route reads its body itself (JSON or a form); its schema is named here.
+        schemas["TokenRequest"] = TokenRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        # The framework's validation body: this face answers validation with the Problem.
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
         schema["components"]["securitySchemes"] = {
             "apiKey": {
                 "type": "http",
@@ -120,10 +145,20 @@ def document_limits(schema: dict[str, Any]) -> None:
         "headers": refs,
         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             responses.setdefault("429", refused)
+            if "422" in responses:
+                # Validation is answered as a Problem with `errors`, not the framework's body.
+                responses["422"] = {"description": "Invalid fields", "content": problem}
+            conditional = any(
+                parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-none-match"
+                for parameter in operation.get("parameters", [])
+            )
+            if conditional:
+                responses.setdefault("304", dict(NOT_MODIFIED[304]))
             for status, response in responses.items():
                 if status != "429":
                     response.setdefault("headers", {}).update(

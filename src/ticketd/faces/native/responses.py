@@ -27,6 +27,12 @@ def json_list_response(adapter: TypeAdapter[list[Any]], items: Sequence[Any]) ->
     return Response(content=adapter.dump_json(list(items)), media_type=JSON)
 
 
+# For GETs that take If-None-Match.
+NOT_MODIFIED: dict[int | str, dict[str, object]] = {
+    304: {"description": "Not modified: the entity tag in If-None-Match is current"}
+}
+
+
 def not_modified(etag: str) -> Response:
     return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
@@ -44,6 +50,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
         (404, "No such resource (or not visible to the caller)"),
         (406, "Cannot answer in a media type the client accepts"),
         (413, "Body too large"),
+        (
+            409,
+            "The resource's state does not allow this (a move the lifecycle forbids, a finished operation)",
+        ),
         (415, "Body media type not supported"),
         (422, "Invalid fields"),
     ]

@@ -91,7 +91,12 @@ def accepted(request: Request, operation: OperationOut) -> Response:
     status_code=202,
     response_model=OperationOut,
     summary="Import tickets (CSV with a header row, or JSON lines) as a long-running operation",
-    openapi_extra={"requestBody": {"required": True, "content": {t: {} for t in IMPORT_TYPES}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in IMPORT_TYPES},
+        }
+    },
 )
 async def start_import(request: Request, principal: Writer, services: ServicesDep) -> Response:
     operations.check_import(principal)

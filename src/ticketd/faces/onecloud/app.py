@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from ticketd.faces.apps import face_app
 from ticketd.faces.onecloud import routes_auth, routes_tickets, tokens
-from ticketd.faces.onecloud.errors import install_error_handlers
+from ticketd.faces.onecloud.errors import ERROR_DOCS, install_error_handlers
 from ticketd.faces.onecloud.records import RecordFormat
 from ticketd.web.services import Services
 
@@ -18,6 +18,7 @@ def build_onecloud_app(services: Services) -> FastAPI:
         version="1",
         description="Ciptadrasoft OneCloud's ticket API as ticketd serves it. See docs/faces/onecloud.md.",
         openapi_url="/api/onecloud/openapi.json",
+        errors=ERROR_DOCS,
     )
     app.state.token_secret = tokens.face_secret(services.token_secret)
     app.state.records = RecordFormat(services.settings.onecloud_time_zone)

@@ -21,6 +21,7 @@ from ticketd.core.errors import (
     Unavailable,
 )
 from ticketd.core.tokens import ExpiredToken
+from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
 
 log = logging.getLogger("ticketd.faces.onecloud")
 
@@ -34,6 +35,45 @@ EXPIRED_TOKEN_RECORDS: dict[str, Any] = {
     "more": None,
     "applicationCode": None,
 }
+
+
+ERROR_DOCS = ErrorDocs(
+    schema_name="ErrorEnvelope",
+    schema={
+        "type": "object",
+        "required": ["_meta", "records"],
+        "properties": {
+            "_meta": {
+                "type": "object",
+                "properties": {"status": {"type": "string"}, "count": {"type": "integer"}},
+            },
+            "records": {
+                "type": "object",
+                "properties": {
+                    "errorCode": {"type": ["integer", "string"]},
+                    "userMessage": {"type": "string"},
+                    "devMessage": {"type": ["string", "null"]},
+                    "more": {"type": ["string", "null"]},
+                    "applicationCode": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+    media_type=JSON,
+    statuses={
+        400: "Bad request",
+        401: "No token, an expired token, a failed login, or the site's quota reached",
+        403: "The caller may not do this",
+        404: "Data not found",
+        406: "Cannot answer in a media type the client accepts",
+        409: "The ticket cannot change this way",
+        413: "Body too large",
+        415: "Body media type not supported",
+        429: "Too many requests",
+        503: "The store is not answering",
+    },
+    headers=RETRY_AFTER,
+)
 
 
 def envelope(records: dict[str, Any]) -> bytes:

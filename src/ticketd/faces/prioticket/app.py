@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from ticketd.faces.apps import face_app
 from ticketd.faces.prioticket import routes_oauth, routes_system
-from ticketd.faces.prioticket.errors import error_response, install_error_handlers
+from ticketd.faces.prioticket.errors import ERROR_DOCS, error_response, install_error_handlers
 from ticketd.faces.prioticket.face import PREFIX
 from ticketd.web.services import Services
 
@@ -51,6 +51,14 @@ def build_prioticket_app(services: Services) -> FastAPI:
         description="The Distributor API's system and OAuth 2.0 endpoints as ticketd serves them. "
         "See docs/faces/prioticket.md.",
         openapi_url=f"{PREFIX}/openapi.json",
+        errors=ERROR_DOCS,
+        # As the Distributor API's reference names them ("Get System Ping", ...).
+        operation_ids={
+            "ping": "getSystemPing",
+            "status": "getSystemStatus",
+            "token": "createAccessToken",
+            "revoke": "revokeAccessToken",
+        },
     )
     install_error_handlers(app)
     app.include_router(routes_system.router)

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from ticketd.core.errors import Forbidden, RateLimited, Revoked, Unauthenticated
+from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
 
 log = logging.getLogger("ticketd.faces.prioticket")
 
@@ -38,6 +39,25 @@ CODES: dict[int, tuple[str, str]] = {
     503: ("SERVICE_UNAVAILABLE", "A system the server depends on is not available."),
     504: ("GATEWAY_TIMEOUT", "A system the server depends on did not answer in time."),
 }
+
+
+ERROR_DOCS = ErrorDocs(
+    schema_name="ErrorModel",
+    schema={
+        "type": "object",
+        "required": ["error", "error_reference", "error_message", "error_description", "errors"],
+        "properties": {
+            "error": {"type": "string"},
+            "error_reference": {"type": "string"},
+            "error_message": {"type": "string"},
+            "error_description": {"type": "string"},
+            "errors": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    media_type=JSON,
+    statuses={status: description for status, (_code, description) in CODES.items() if status != 431},
+    headers=RETRY_AFTER,
+)
 
 
 def error_body(

@@ -16,7 +16,7 @@ from ticketd.core.operation_params import BulkSet, BulkUpdateParams
 from ticketd.core.operations import start_bulk_update as start_operation
 from ticketd.core.principal import Principal, Scope
 from ticketd.faces.apps import face_app
-from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
+from ticketd.faces.wallet.errors import ERROR_DOCS, JSON, error_body, rate_limited
 from ticketd.faces.wallet.face import PREFIX
 from ticketd.store.engine import unit_of_work
 from ticketd.web.credentials import decode_basic
@@ -35,6 +35,12 @@ def build_wallet_app(services: Services) -> FastAPI:
         version="1.2",
         description="Wallet tickets and system status, as ticketd serves them (docs/faces/wallet.md).",
         openapi_url=f"{PREFIX}/openapi.json",
+        errors=ERROR_DOCS,
+        operation_ids={
+            "system_status": "getSystemStatus",
+            "ticket": "getTicket",
+            "update_by_tag": "updateTicketsByTag",
+        },
     )
 
     @app.get(f"{PREFIX}/system/status", summary="Check system status")
