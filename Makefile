@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-logins memory install clean
+.PHONY: run test lint bench bench-logins memory fuzz install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(STAMP)
 # Status lookups while every password-taking face is flooded with wrong passwords.
 bench-logins: $(STAMP)
 	$(BIN)/python scripts/login_flood.py
+
+# The fuzzer on every face for two minutes each, on both stores (make test runs it 10 s a face).
+fuzz: $(STAMP)
+	FUZZ_SECONDS=120 $(BIN)/pytest tests/test_fuzz.py
 
 # The server's memory while a 500 MB import is uploaded and a 500 MB export downloaded.
 memory: $(STAMP)

@@ -13,12 +13,23 @@ from ticketd.faces.prioticket.face import PREFIX
 router = APIRouter(prefix=f"{PREFIX}/system")
 
 
-@router.get("/ping", summary="Get System Ping", responses={200: {"description": "Ping"}})
+# Both answer 200 with an empty body and no Content-Type, as the Distributor API does: so documented.
+@router.get(
+    "/ping",
+    summary="Get System Ping",
+    response_class=Response,
+    responses={200: {"description": "Ping: the service answers (an empty body)"}},
+)
 def ping() -> Response:
     return Response(status_code=200)
 
 
-@router.get("/status", summary="Get System Status", responses={200: {"description": "System OK"}})
+@router.get(
+    "/status",
+    summary="Get System Status",
+    response_class=Response,
+    responses={200: {"description": "System OK: the service and its store answer (an empty body)"}},
+)
 def status(grant: Grant, request: Request) -> Response:
     if not grant.principal.has_scope(Scope.TICKETS_READ):
         raise Forbidden("the token's client lacks the scope to read the system's status")

@@ -1,0 +1,19 @@
+"""Checks the fuzzer runs on every answer besides its own (loaded through SCHEMATHESIS_HOOKS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+
+LEAKS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "psycopg.", "sqlite3.")
+
+
+@schemathesis.check
+def no_stack_trace(ctx: Any, response: Any, case: Any) -> bool | None:
+    """No answer shows the server's insides: a traceback, a source path, a driver's error."""
+    body = response.text if hasattr(response, "text") else ""
+    for leak in LEAKS:
+        if leak in body:
+            raise AssertionError(f"the body shows {leak!r}")
+    return None
