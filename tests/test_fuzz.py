@@ -79,9 +79,7 @@ def test_every_face_survives_the_fuzzer(settings: Settings, tmp_path: Path) -> N
                 "--no-color",
             ]
             environment = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS}
-            result = subprocess.run(
-                command, capture_output=True, text=True, env=environment, cwd=HERE
-            )
+            result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=HERE)
             (tmp_path / f"{face}.txt").write_text(result.stdout + result.stderr)
             if result.returncode != 0:
                 failed[face] = (result.stdout + result.stderr)[-4000:]
