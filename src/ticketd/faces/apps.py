@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from starlette.staticfiles import StaticFiles
 
 from ticketd.web.services import Services
+
+SWAGGER_FILES = Path(str(resources.files("fastapi_swagger") / "resources"))
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,26 @@ def face_app(
     app.state.services = services
     if errors is not None:
         document_errors(app, errors)
+    mount_docs(app, openapi_url.rsplit("/", 1)[0], openapi_url, title)
     return app
+
+
+def mount_docs(app: FastAPI, prefix: str, openapi_url: str, title: str) -> None:
+    """An interactive reference at `<prefix>/docs`: Swagger UI 5 (it reads OpenAPI 3.1), served from
+    the files the fastapi-swagger package keeps current, so the page works with no network."""
+    app.mount(f"{prefix}/docs/assets", StaticFiles(directory=str(SWAGGER_FILES)), name="docs-assets")
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=title,
+            swagger_js_url=f"{prefix}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{prefix}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{prefix}/docs/assets/favicon-32x32.png",
+            swagger_ui_parameters={"tryItOutEnabled": True},
+        )
+
+    app.add_api_route(f"{prefix}/docs", docs, methods=["GET"], include_in_schema=False)
 
 
 def document_errors(app: FastAPI, errors: ErrorDocs) -> None:

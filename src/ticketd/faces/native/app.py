@@ -5,10 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from ticketd import __version__
 from ticketd.faces.apps import face_app
@@ -76,19 +72,6 @@ def build_native_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     for module in (routes_tickets, routes_operations, routes_auth, routes_health, routes_access_keys):
         app.include_router(module.router, prefix=PREFIX)
-    # Swagger UI from a bundled copy: the docs work with no network.
-    app.mount(f"{PREFIX}/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-assets")
-
-    @app.get(f"{PREFIX}/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=f"{PREFIX}/openapi.json",
-            title="ticketd native API",
-            swagger_js_url=f"{PREFIX}/docs/assets/swagger-ui-bundle.js",
-            swagger_css_url=f"{PREFIX}/docs/assets/swagger-ui.css",
-            swagger_favicon_url=f"{PREFIX}/docs/assets/favicon-32x32.png",
-        )
-
     original_openapi = app.openapi
 
     def openapi() -> dict[str, object]:
