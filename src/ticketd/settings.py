@@ -31,9 +31,11 @@ class Settings(BaseSettings):
     # The public base URL printed by `ticketd demo` and used in absolute links.
     base_url: str = ""
 
-    # Signing secret for JWTs. Empty means: use the one generated into the store on first start,
-    # so that every process and host sharing the store agrees on it.
+    # The server's key: signs every face's tokens and seals access keys (core/server_key.py). Kept
+    # outside the store: this (at least 32 bytes), or a file; empty on the embedded store means
+    # `ticketd.key` beside the SQLite file, created on first start.
     secret_key: str = ""
+    secret_key_file: Path | None = None
     access_token_ttl_seconds: int = 3600
 
     # SQLite page cache of the status lookup's connection, in MB (see store/fast_reads.py).

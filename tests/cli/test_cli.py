@@ -15,14 +15,14 @@ runner = CliRunner()
 
 
 def _run(settings: Settings, *args: str) -> str:
-    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url}
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url, "TICKETD_SECRET_KEY": settings.secret_key}
     result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
 
 
 def _fails(settings: Settings, *args: str) -> str:
-    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url}
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url, "TICKETD_SECRET_KEY": settings.secret_key}
     result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
     assert result.exit_code != 0
     return result.output
@@ -240,3 +240,14 @@ def test_access_keys_are_listed_and_revoked(settings: Settings) -> None:
     assert access_key in listing and secret_key not in listing
     assert f"access key {access_key} revoked" in _run(settings, "key", "revoke-ak", access_key)
     assert "no access key" in _fails(settings, "key", "revoke-ak", "NOPE")
+
+
+def test_serve_refuses_a_key_it_cannot_use(settings: Settings, tmp_path: Path) -> None:
+    base = {"TICKETD_DATABASE_URL": settings.resolved_database_url}
+    short = runner.invoke(
+        app, ["serve"], env={**base, "TICKETD_SECRET_KEY": "too short"}, catch_exceptions=False
+    )
+    assert short.exit_code == 2 and "TICKETD_SECRET_KEY" in short.output and "Traceback" not in short.output
+    missing = {**base, "TICKETD_SECRET_KEY": "", "TICKETD_SECRET_KEY_FILE": str(tmp_path / "none.key")}
+    result = runner.invoke(app, ["serve"], env=missing, catch_exceptions=False)
+    assert result.exit_code == 2 and "TICKETD_SECRET_KEY_FILE" in result.output

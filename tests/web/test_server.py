@@ -26,7 +26,12 @@ def _free_port() -> int:
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    return {**os.environ, "TICKETD_DATABASE_URL": settings.resolved_database_url, **extra}
+    return {
+        **os.environ,
+        "TICKETD_DATABASE_URL": settings.resolved_database_url,
+        "TICKETD_SECRET_KEY": settings.secret_key,
+        **extra,
+    }
 
 
 @contextmanager

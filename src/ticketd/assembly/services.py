@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
-from ticketd.core.identity import TOKEN_SECRET_NAME, server_secret
+from ticketd.core.server_key import LEGACY_NAME, retire_stored_key, server_key
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.config import TenantLimitsCache
 from ticketd.limiting.counters import Counters, LocalCounters, SharedCounters
@@ -13,13 +16,17 @@ from ticketd.limiting.logins import LoginGuard
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader
+from ticketd.store.tables import ServerSecret
 from ticketd.web.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def build_services(settings: Settings) -> Services:
     engine = build_engine(settings)
     sessions = session_factory(engine)
-    token_secret = settings.secret_key or load_token_secret(sessions)
+    token_secret = server_key(settings)
+    retire_key_from_store(sessions, token_secret)
     reader = FastReader(settings)
     admission = build_admission(settings, sessions)
     return Services(
@@ -45,8 +52,15 @@ def build_admission(settings: Settings, sessions: sessionmaker[Session]) -> Admi
     return Admission(counters, TenantLimitsCache(sessions, settings.limits_refresh_seconds))
 
 
-def load_token_secret(sessions: sessionmaker[Session]) -> str:
-    with unit_of_work(sessions, write=True) as db:
-        secret = server_secret(db, TOKEN_SECRET_NAME)
-        db.commit()
-    return secret
+def retire_key_from_store(sessions: sessionmaker[Session], key: str) -> None:
+    """A store from before is moved off the key it kept (core/server_key.py). A store that does not
+    answer now is not: the server starts and answers 503 meanwhile, and the next start moves it."""
+    try:
+        with unit_of_work(sessions, write=False) as db:
+            if db.get(ServerSecret, LEGACY_NAME) is None:
+                return
+        with unit_of_work(sessions, write=True) as db:
+            retire_stored_key(db, key)
+            db.commit()
+    except DBAPIError:
+        log.warning("the store did not answer; a key it may keep is moved off at the next start")

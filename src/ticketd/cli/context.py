@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ticketd.core import identity
 from ticketd.core.errors import DomainError
-from ticketd.core.identity import TOKEN_SECRET_NAME, server_secret
+from ticketd.core.server_key import ServerKeyError, retire_stored_key, server_key
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import is_current, upgrade
@@ -35,8 +35,14 @@ class CliContext:
         return self._engine
 
     def token_secret(self, db: Session) -> str:
-        """The server secret every process signs and seals with (see web.services)."""
-        return self.settings.secret_key or server_secret(db, TOKEN_SECRET_NAME)
+        """The server's key every process signs and seals with (core/server_key.py)."""
+        try:
+            key = server_key(self.settings)
+        except ServerKeyError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        retire_stored_key(db, key)
+        return key
 
     def close(self) -> None:
         if self._engine is not None:

@@ -15,7 +15,6 @@ from ticketd.core import identity, operations
 from ticketd.core.demo import ensure_demo
 from ticketd.core.operation_params import ExportParams
 from ticketd.core.principal import Principal, Role
-from ticketd.core.signing_keys import Sealer
 from ticketd.core.worker import worker_for
 from ticketd.faces.face import DemoInstallation
 from ticketd.store.engine import session_factory, unit_of_work
@@ -31,7 +30,7 @@ def register(app: typer.Typer) -> None:
         """Create the demo tenant (once) and print its credentials."""
         context = cli_context(ctx)
         with context.transaction() as db:
-            credentials = ensure_demo(db, Sealer(context.token_secret(db)))
+            credentials = ensure_demo(db, context.token_secret(db))
         operation_id = demo_operation(context, credentials.tenant_id)
         base_url = context.settings.resolved_base_url
         document: dict[str, Any] = {"base_url": base_url, "tenant": credentials.tenant}

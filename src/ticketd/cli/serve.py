@@ -11,6 +11,7 @@ import typer
 
 from ticketd.assembly.registry import check_face_limits
 from ticketd.cli.context import cli_context, console
+from ticketd.core.server_key import ServerKeyError, server_key
 from ticketd.limiting.config import check_settings
 from ticketd.limiting.policies import PolicyError
 from ticketd.settings import Settings
@@ -42,7 +43,8 @@ def register(app: typer.Typer) -> None:
         try:
             check_settings(settings)
             check_face_limits(settings)
-        except PolicyError as exc:
+            server_key(settings)
+        except (PolicyError, ServerKeyError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         context.engine()  # migrates

@@ -19,7 +19,7 @@ from ticketd.core.api_keys import KEY_ID_PREFIX, NewKey
 from ticketd.core.lifecycle import Status
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
 from ticketd.core.signing_keys import AccessKeyPair, Sealer
-from ticketd.store.tables import ApiKey, SigningKey, Tenant, Ticket, User
+from ticketd.store.tables import ApiKey, ServerSecret, SigningKey, Tenant, Ticket, User
 
 DEMO_TENANT = "demo"
 SEED_NAME = "demo-seed"
@@ -76,8 +76,13 @@ def derive(seed: str, purpose: str, length: int = 24) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:length]
 
 
-def ensure_demo(db: Session, sealer: Sealer) -> DemoCredentials:
-    seed = identity.server_secret(db, SEED_NAME)
+def ensure_demo(db: Session, server_key: str) -> DemoCredentials:
+    sealer = Sealer(server_key)
+    # Derived from the server's key, which the store does not hold, so a copy of the database gives
+    # away none of the demo's credentials. (Demo tenants made before keep the seed they were made
+    # with, kept in the store then.)
+    stored = db.get(ServerSecret, SEED_NAME)
+    seed = stored.value if stored is not None else derive(server_key, "demo-seed", 43)
     passwords = {name: derive(seed, f"password:{name}", 16) for name, _, _ in USERS}
     key = NewKey(
         key_id=KEY_ID_PREFIX + "demo" + derive(seed, "key-id", 8).lower(),

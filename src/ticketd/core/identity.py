@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from ticketd.core.errors import Conflict, InvalidInput, NotFound, Unauthenticate
 from ticketd.core.passwords import CHECKS, hash_password
 from ticketd.core.principal import ALL_SCOPES, DEFAULT_KEY_SCOPES, Role
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import ApiKey, ServerSecret, Tenant, User
+from ticketd.store.tables import ApiKey, Tenant, User
 
 
 def create_tenant(db: Session, *, slug: str, name: str) -> Tenant:
@@ -168,21 +167,3 @@ def revoke_api_key(db: Session, *, key_id: str) -> ApiKey:
         key.revoked_at = utcnow()
         db.flush()
     return key
-
-
-# The server secret tokens are signed with and access keys sealed with; the row's name, not the secret.
-TOKEN_SECRET_NAME = "jwt-signing-key"  # noqa: S105
-
-
-def server_secret(db: Session, name: str) -> str:
-    """A secret generated once into the store, so every process sharing the store agrees on it."""
-    row = db.get(ServerSecret, name)
-    if row is None:
-        db.add(ServerSecret(name=name, value=secrets.token_urlsafe(48)))
-        try:
-            db.flush()
-        except IntegrityError:
-            db.rollback()
-        row = db.get(ServerSecret, name)
-        assert row is not None
-    return row.value
