@@ -251,3 +251,13 @@ def test_serve_refuses_a_key_it_cannot_use(settings: Settings, tmp_path: Path) -
     missing = {**base, "TICKETD_SECRET_KEY": "", "TICKETD_SECRET_KEY_FILE": str(tmp_path / "none.key")}
     result = runner.invoke(app, ["serve"], env=missing, catch_exceptions=False)
     assert result.exit_code == 2 and "TICKETD_SECRET_KEY_FILE" in result.output
+
+
+def test_secrets_rotate_adds_a_key_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "ticketd.sqlite3"
+    env = {"TICKETD_DATABASE_PATH": str(path), "TICKETD_SECRET_KEY": "", "TICKETD_DATABASE_URL": ""}
+    first = runner.invoke(app, ["secrets", "rotate"], env=env, catch_exceptions=False)
+    assert first.exit_code == 0 and "a new key was added" in first.output
+    assert len((tmp_path / "ticketd.key").read_text().split()) == 2
+    refused = runner.invoke(app, ["secrets", "rotate"], env={**env, "TICKETD_SECRET_KEY": "k" * 40})
+    assert refused.exit_code == 2 and "TICKETD_SECRET_KEY" in refused.output

@@ -8,6 +8,7 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,9 +20,9 @@ from ticketd.assembly.services import build_services
 from ticketd.core import identity, signing_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.demo import ensure_demo
-from ticketd.core.server_key import LEGACY_NAME, ServerKeyError, server_key
+from ticketd.core.server_key import LEGACY_NAME, ServerKeyError, rotate, server_key, server_keys
 from ticketd.core.signing_keys import Sealer
-from ticketd.core.tokens import issue_token
+from ticketd.core.tokens import issue_token, key_id
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import upgrade
@@ -118,3 +119,36 @@ def test_a_store_from_before_moves_off_the_key_it_kept(
             )
     finally:
         services.close()
+
+
+def test_a_rotation_signs_anew_and_keeps_what_was_signed(tmp_path: Path) -> None:
+    settings = _fresh(tmp_path / "ticketd.sqlite3")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with unit_of_work(app.services.sessions, write=True) as db:
+            demo = ensure_demo(db, server_key(settings))
+            db.commit()
+        login = {"tenant": demo.tenant, "username": "admin", "password": demo.passwords["admin"]}
+        before = client.post("/api/v1/auth/token", json=login).json()["access_token"]
+    old_key = server_key(settings)
+    rotate(settings)
+    keys = server_keys(settings)
+    assert keys[0] == old_key and len(keys) == 2
+    assert stat.S_IMODE((tmp_path / "ticketd.key").stat().st_mode) == 0o600
+    restarted = create_app(settings)  # a server's next start
+    with TestClient(restarted) as client:
+        after = client.post("/api/v1/auth/token", json=login).json()["access_token"]
+        assert jwt.get_unverified_header(after)["kid"] == key_id(keys[-1])
+        assert jwt.get_unverified_header(before)["kid"] == key_id(old_key)
+        for token in (before, after):
+            assert (
+                client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            )
+        with unit_of_work(restarted.services.sessions, write=False) as db:
+            row = db.get(SigningKey, demo.access_key)
+            assert row is not None
+            # Sealed again under the new key at the start: it opens with the new key alone.
+            assert Sealer(keys[-1]).open(bytes(row.secret_sealed), row.access_key) == demo.secret_key
+        # A token signed with a key the server does not hold is refused, whatever it claims.
+        forged = jwt.encode({"sub": "1"}, "y" * 40, algorithm="HS256", headers={"kid": key_id(old_key)})
+        assert client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {forged}"}).status_code == 401

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ticketd.cli import admin, demo, ops, serve, tickets, worker
+from ticketd.cli import admin, demo, ops, secrets, serve, tickets, worker
 from ticketd.cli.context import CliContext
 from ticketd.settings import Settings
 
@@ -45,6 +45,7 @@ app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.key_app, name="key")
 app.add_typer(tickets.ticket_app, name="ticket")
 app.add_typer(ops.ops_app, name="ops")
+app.add_typer(secrets.secrets_app, name="secrets")
 
 
 def main() -> None:

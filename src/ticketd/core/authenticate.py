@@ -15,7 +15,7 @@ from ticketd.core.api_keys import secret_matches
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Unauthenticated
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
-from ticketd.core.tokens import ClaimsMemo, TokenClaims, read_token
+from ticketd.core.tokens import ClaimsMemo, TokenClaims, TokenKeys, read_token
 from ticketd.store.fast_reads import FastReader, to_datetime
 from ticketd.store.rows import KeyRow, TicketStatusRow, UserRow
 
@@ -42,7 +42,7 @@ class Authenticator:
     own JWTs, or a face's tokens once the face has read them). Each has a `..._with_ticket` twin
     for the hot path, which reads the credential and the ticket together."""
 
-    def __init__(self, reader: FastReader, token_secret: str) -> None:
+    def __init__(self, reader: FastReader, token_secret: str | TokenKeys) -> None:
         self._reader = reader
         self._key_principals: dict[tuple[str, str, KeyRow], tuple[Principal, datetime | None]] = {}
         # ticketd's own bearer tokens, checked once and then memoised.

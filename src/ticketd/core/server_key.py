@@ -43,8 +43,15 @@ def key_file(settings: Settings) -> Path | None:
 
 
 def server_key(settings: Settings) -> str:
+    """The current key: the one that signs and seals."""
+    return server_keys(settings)[-1]
+
+
+def server_keys(settings: Settings) -> tuple[str, ...]:
+    """Every key of the keyring, oldest first; the last is current. A key file holds one key a line:
+    `ticketd secrets rotate` adds one, and the older ones go on verifying what they signed."""
     if settings.secret_key:
-        return _checked(settings.secret_key, "TICKETD_SECRET_KEY")
+        return (_checked(settings.secret_key, "TICKETD_SECRET_KEY"),)
     path = key_file(settings)
     if path is None:
         raise ServerKeyError(
@@ -56,10 +63,28 @@ def server_key(settings: Settings) -> str:
             raise ServerKeyError(f"TICKETD_SECRET_KEY_FILE: no file at {path}")
         _create(path)
     try:
-        text = path.read_text().strip()
+        lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     except OSError as exc:
         raise ServerKeyError(f"TICKETD_SECRET_KEY_FILE: cannot read {path}: {exc.strerror}") from exc
-    return _checked(text, "TICKETD_SECRET_KEY_FILE")
+    if not lines:
+        raise ServerKeyError(f"TICKETD_SECRET_KEY_FILE: {path} holds no key")
+    return tuple(_checked(line, "TICKETD_SECRET_KEY_FILE") for line in lines)
+
+
+def rotate(settings: Settings) -> Path:
+    """Adds a new current key to the key file (kept 0600, replaced whole so no reader sees half of
+    it). Servers take it up at their next start."""
+    if settings.secret_key:
+        raise ServerKeyError("TICKETD_SECRET_KEY: keys set in the environment rotate by hand; use a key file")
+    keys = server_keys(settings)
+    path = key_file(settings)
+    assert path is not None  # server_keys found one
+    new = path.with_name(path.name + ".new")
+    descriptor = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write("".join(f"{key}\n" for key in (*keys, secrets.token_urlsafe(48))))
+    os.replace(new, path)
+    return path
 
 
 def _checked(key: str, setting: str) -> str:
@@ -77,6 +102,22 @@ def _create(path: Path) -> None:
         return  # another process made it first: read theirs
     with os.fdopen(descriptor, "w") as file:
         file.write(secrets.token_urlsafe(48) + "\n")
+
+
+def reseal_access_keys(db: Session, keys: tuple[str, ...]) -> int:
+    """Access keys sealed under an older key of the keyring, sealed again under the current."""
+    sealer = Sealer(keys[-1], older=keys[:-1])
+    moved = 0
+    for row in db.scalars(select(SigningKey)):
+        sealed = bytes(row.secret_sealed)
+        if sealer.opens_current(sealed, row.access_key):
+            continue
+        secret = sealer.open(sealed, row.access_key)
+        if secret is not None:
+            row.secret_sealed = sealer.seal(secret, row.access_key)
+            moved += 1
+    db.flush()
+    return moved
 
 
 def retire_stored_key(db: Session, key: str) -> int:

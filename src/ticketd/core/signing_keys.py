@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -26,18 +27,35 @@ class AccessKeyPair:
 
 
 class Sealer:
-    def __init__(self, server_secret: str) -> None:
-        self._aead = AESGCM(hashlib.sha256(b"ticketd signing keys\x00" + server_secret.encode()).digest())
+    """Seals under the server's current key; opens under it or any older key still in the keyring
+    (what was sealed before a rotation, until the next start seals it again under the current)."""
+
+    def __init__(self, server_secret: str, older: Sequence[str] = ()) -> None:
+        self._aead = _aead(server_secret)
+        self._older = [_aead(key) for key in reversed(older)]
 
     def seal(self, secret: str, access_key: str) -> bytes:
         nonce = secrets.token_bytes(12)
         return nonce + self._aead.encrypt(nonce, secret.encode(), access_key.encode())
 
     def open(self, sealed: bytes, access_key: str) -> str | None:
+        for aead in (self._aead, *self._older):
+            try:
+                return aead.decrypt(sealed[:12], sealed[12:], access_key.encode()).decode()
+            except (InvalidTag, ValueError):
+                continue
+        return None
+
+    def opens_current(self, sealed: bytes, access_key: str) -> bool:
         try:
-            return self._aead.decrypt(sealed[:12], sealed[12:], access_key.encode()).decode()
+            self._aead.decrypt(sealed[:12], sealed[12:], access_key.encode())
         except (InvalidTag, ValueError):
-            return None
+            return False
+        return True
+
+
+def _aead(server_secret: str) -> AESGCM:
+    return AESGCM(hashlib.sha256(b"ticketd signing keys\x00" + server_secret.encode()).digest())
 
 
 def create(db: Session, sealer: Sealer, *, user: User, fixed: AccessKeyPair | None = None) -> AccessKeyPair:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,8 +24,47 @@ class TokenClaims:
     expires_at: int  # seconds since the epoch
 
 
+class TokenKeys:
+    """The keys one kind of token is signed with: the newest signs, its id in the token's `kid`
+    header; every key still in the server's keyring verifies, so tokens signed before a rotation
+    stay good until they expire. `purpose` derives a key of this kind's own from each server key."""
+
+    def __init__(self, server_keys: Sequence[str], purpose: str | None = None) -> None:
+        keys = [derived_secret(key, purpose) if purpose else key for key in server_keys]
+        self._by_id = {key_id(server_key): key for server_key, key in zip(server_keys, keys, strict=True)}
+        self._current = key_id(server_keys[-1])
+
+    def signing(self) -> tuple[str, str]:
+        return self._current, self._by_id[self._current]
+
+    def verifying(self, kid: object) -> str | None:
+        if kid is None:
+            return self._by_id[self._current]
+        return self._by_id.get(kid) if isinstance(kid, str) else None
+
+
+def key_id(server_key: str) -> str:
+    """A key's public name: the first 16 hex digits of its SHA-256, nothing that reveals the key."""
+    return hashlib.sha256(server_key.encode()).hexdigest()[:16]
+
+
+def as_keys(keys: str | TokenKeys) -> TokenKeys:
+    return keys if isinstance(keys, TokenKeys) else TokenKeys([keys])
+
+
+def sign(claims: dict[str, object], keys: str | TokenKeys, headers: dict[str, str] | None = None) -> str:
+    kid, secret = as_keys(keys).signing()
+    return jwt.encode(claims, secret, algorithm="HS256", headers={**(headers or {}), "kid": kid})
+
+
 def issue_token(
-    secret: str, *, user_id: int, tenant_id: int, credential_version: int, now: datetime, ttl: timedelta
+    secret: str | TokenKeys,
+    *,
+    user_id: int,
+    tenant_id: int,
+    credential_version: int,
+    now: datetime,
+    ttl: timedelta,
 ) -> str:
     payload = {
         "iss": ISSUER,
@@ -36,19 +75,19 @@ def issue_token(
         "nbf": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
-    return jwt.encode(payload, secret, algorithm="HS256")
+    return sign(payload, secret)
 
 
 class ExpiredToken(Unauthenticated):
     """A well-signed token past its expiry (some faces answer this one in words of their own)."""
 
 
-def read_token(secret: str, token: str) -> TokenClaims:
+def read_token(secret: str | TokenKeys, token: str) -> TokenClaims:
     return read_claims(secret, token, tenant_claim="tid", issuer=ISSUER, require=("exp", "sub", "iat"))
 
 
 def read_claims(
-    secret: str,
+    secret: str | TokenKeys,
     token: str,
     *,
     tenant_claim: str,
@@ -59,8 +98,11 @@ def read_claims(
 ) -> TokenClaims:
     """Checks an HS256 token of any face and reads the claims every face's tokens carry."""
     try:
+        key = as_keys(secret).verifying(jwt.get_unverified_header(token).get("kid"))
+        if key is None:
+            raise jwt.InvalidTokenError("signed with a key this server does not hold")
         claims = jwt.decode(
-            token, secret, algorithms=["HS256"], issuer=issuer, options={"require": list(require)}
+            token, key, algorithms=["HS256"], issuer=issuer, options={"require": list(require)}
         )
         return TokenClaims(
             user_id=int(claims["sub"]),

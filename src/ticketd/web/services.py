@@ -20,7 +20,9 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     reader: FastReader
+    # The server's current key (core/server_key.py), and every key of its keyring, oldest first.
     token_secret: str
+    server_keys: tuple[str, ...]
     authenticator: Authenticator
     # None when rate limits are off.
     admission: Admission | None

@@ -183,7 +183,7 @@ def test_get_record_has_exactly_the_seed_keys_and_types(client: TestClient, worl
 
 
 def test_expired_token_gets_the_seeds_exact_body(client: TestClient, world: World, app: TicketdApp) -> None:
-    secret = tokens.face_secret(app.services.token_secret)
+    secret = tokens.face_keys(app.services.server_keys)
     stale = tokens.issue(
         secret,
         issuer="x",

@@ -19,8 +19,8 @@ MEMO_LIMIT = 10_000
 class HuaweiAuth:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.token_secret = iam.face_secret(services.token_secret)
-        self.sealer = Sealer(services.token_secret)
+        self.token_secret = iam.face_keys(services.server_keys)
+        self.sealer = Sealer(services.token_secret, older=services.server_keys[:-1])
         self._claims = ClaimsMemo(lambda token: iam.read(self.token_secret, token))
         self._secrets: dict[tuple[str, bytes], str | None] = {}
 

@@ -5,21 +5,22 @@ disablement ends them at once on every process. They last 24 hours, as IAM's do.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-import jwt
-
-from ticketd.core.tokens import TokenClaims, derived_secret, read_claims
+from ticketd.core.tokens import TokenClaims, TokenKeys, read_claims, sign
 
 TTL = timedelta(hours=24)
 ISSUER = "ticketd-iam"
 
 
-def face_secret(server_secret: str) -> str:
-    return derived_secret(server_secret, "huawei-iam-tokens")
+def face_keys(server_keys: Sequence[str]) -> TokenKeys:
+    return TokenKeys(server_keys, "huawei-iam-tokens")
 
 
-def issue(secret: str, *, user_id: int, domain_id: int, credential_version: int, now: datetime) -> str:
+def issue(
+    secret: str | TokenKeys, *, user_id: int, domain_id: int, credential_version: int, now: datetime
+) -> str:
     issued = int(now.timestamp())
     claims = {
         "iss": ISSUER,
@@ -30,8 +31,8 @@ def issue(secret: str, *, user_id: int, domain_id: int, credential_version: int,
         "exp": issued + int(TTL.total_seconds()),
         "jti": secrets.token_urlsafe(16),
     }
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return sign(claims, secret)
 
 
-def read(secret: str, token: str) -> TokenClaims:
+def read(secret: str | TokenKeys, token: str) -> TokenClaims:
     return read_claims(secret, token, tenant_claim="did", issuer=ISSUER)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import FieldError, InvalidInput
 from ticketd.core.identity import login
-from ticketd.core.tokens import issue_token
+from ticketd.core.tokens import TokenKeys, issue_token
 from ticketd.faces.native.deps import ServicesDep
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_response
 from ticketd.faces.native.schemas import TokenOut, TokenRequest
@@ -72,7 +72,7 @@ async def post_token(
     )
     ttl = services.settings.access_token_ttl_seconds
     token = issue_token(
-        services.token_secret,
+        TokenKeys(services.server_keys),
         user_id=user.id,
         tenant_id=user.tenant_id,
         credential_version=user.credential_version,

@@ -20,7 +20,7 @@ def build_onecloud_app(services: Services) -> FastAPI:
         openapi_url="/api/onecloud/openapi.json",
         errors=ERROR_DOCS,
     )
-    app.state.token_secret = tokens.face_secret(services.token_secret)
+    app.state.token_secret = tokens.face_keys(services.server_keys)
     app.state.records = RecordFormat(services.settings.onecloud_time_zone)
     install_error_handlers(app)
     app.include_router(routes_auth.router)

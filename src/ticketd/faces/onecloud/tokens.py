@@ -8,19 +8,18 @@ password change or disablement ends every token at once.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-import jwt
-
-from ticketd.core.tokens import TokenClaims, derived_secret, read_claims
+from ticketd.core.tokens import TokenClaims, TokenKeys, read_claims, sign
 
 
-def face_secret(server_secret: str) -> str:
-    return derived_secret(server_secret, "onecloud-tokens")
+def face_keys(server_keys: Sequence[str]) -> TokenKeys:
+    return TokenKeys(server_keys, "onecloud-tokens")
 
 
 def issue(
-    secret: str,
+    secret: str | TokenKeys,
     *,
     issuer: str,
     user_id: int,
@@ -40,10 +39,10 @@ def issue(
         "sid": str(site_id),
         "cv": credential_version,
     }
-    return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": "JWT"})
+    return sign(claims, secret, headers={"typ": "JWT"})
 
 
-def read(secret: str, token: str) -> TokenClaims:
+def read(secret: str | TokenKeys, token: str) -> TokenClaims:
     # The vendor's words: "Expired token" has a body of its own (errors.EXPIRED_TOKEN_RECORDS).
     return read_claims(
         secret,
