@@ -19,6 +19,7 @@ from ticketd.web.asgi import Receive, Scope, Send
 from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
 from ticketd.web.hot_path import HotPaths
+from ticketd.web.last_resort import LastResort
 from ticketd.web.rate_limits import LimitedFace, ObservedResponses, RateLimitGate
 from ticketd.web.services import Services
 
@@ -34,8 +35,12 @@ class TicketdApp(HotPaths):
         self._worker: threading.Thread | None = None
         self.faces = build_faces(services)
         rules = [rule for face in self.faces for rule in face.rules]
-        dispatcher = FaceDispatcher(
-            [(rule.prefix, face.app) for face in self.faces for rule in face.rules], FALLBACK_RENDERER
+        dispatcher = LastResort(
+            FaceDispatcher(
+                [(rule.prefix, face.app) for face in self.faces for rule in face.rules], FALLBACK_RENDERER
+            ),
+            rules,
+            FALLBACK_RENDERER,
         )
         guarded = ObservedResponses(
             HeaderSizeGuard(

@@ -39,8 +39,25 @@ class Context:
 
 async def _context(
     request: Request,
-    x_language: Annotated[str | None, Header(min_length=1, max_length=32)] = None,
-    x_time_zone: Annotated[str | None, Header(min_length=1, max_length=32)] = None,
+    x_language: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=32,
+            description="zh-cn (the default) or en-us; another en-* reads as en-us, anything else as zh-cn",
+            examples=["en-us"],
+        ),
+    ] = None,
+    x_time_zone: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=32,
+            description="GMT+8 (the default); GMT±H[:MM] or UTC±H[:MM] up to 14 hours, or an IANA name "
+            "such as Asia/Shanghai. Any other value is refused (400 OSM.01010001)",
+            examples=["GMT+8"],
+        ),
+    ] = None,
 ) -> Context:
     zone = zone_of(x_time_zone)
     if zone is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -26,6 +27,17 @@ from ticketd.web.services import Services
 log = logging.getLogger(__name__)
 
 HELLO = orjson.dumps({"Hello": "World"})
+
+
+# What a bulk update by tag takes, with the limits the server enforces (core/operation_params.py).
+BULK_CHANGES: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **BulkSet.model_json_schema()["properties"],
+        "add_tags": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 50},
+        "remove_tags": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 50},
+    },
+}
 
 
 def build_wallet_app(services: Services) -> FastAPI:
@@ -59,6 +71,23 @@ def build_wallet_app(services: Services) -> FastAPI:
         f"{PREFIX}/tag/{{tag}}/tickets",
         summary="Update tickets by tag",
         description="Like 'update passes by tag': answers at once with the ticketId to poll.",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "description": "The changes, at the top level or under `fields`.",
+                            "properties": {
+                                "fields": BULK_CHANGES,
+                                **BULK_CHANGES["properties"],
+                            },
+                        }
+                    }
+                },
+            }
+        },
     )
     async def update_by_tag(tag: str, request: Request) -> Response:
         try:
