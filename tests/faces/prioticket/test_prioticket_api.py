@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,9 +17,10 @@ from starlette.testclient import TestClient
 from tests.conftest import World
 from ticketd.assembly.app import create_app
 from ticketd.core import identity
+from ticketd.core.clock import utcnow
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import User
+from ticketd.store.tables import ApiKey, User
 
 BASE = "/v3.8/distributor"
 BOOKING = "https://www.prioticketapis.com/auth/distributor.booking"
@@ -265,3 +267,27 @@ def test_dependency_failures(request: pytest.FixtureRequest, server: str, status
 def test_openapi_document_under_its_prefix(client: TestClient) -> None:
     document = client.get(f"{BASE}/openapi.json").json()
     assert {f"{BASE}/system/ping", f"{BASE}/system/status", f"{BASE}/oauth2/token"} <= set(document["paths"])
+
+
+def test_access_tokens_end_with_their_api_key(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    with unit_of_work(sessions, write=True) as db:
+        user = db.get(User, world.agent.user_id)
+        assert user is not None
+        issued = identity.create_api_key(db, user=user, name="client", scopes=frozenset({"tickets:read"}))
+        db.commit()
+    auth = (issued.key.id, issued.secret)
+    token = _token(client, auth)["access_token"]
+    assert client.get(f"{BASE}/system/status", headers=_bearer(token)).status_code == 200
+    with unit_of_work(sessions, write=True) as db:
+        key = db.get(ApiKey, issued.key.id)
+        assert key is not None
+        key.expires_at = utcnow() - timedelta(seconds=1)
+        db.commit()
+    assert client.get(f"{BASE}/system/status", headers=_bearer(token)).status_code == 401
+    with unit_of_work(sessions, write=True) as db:
+        identity.revoke_api_key(db, key_id=issued.key.id)
+        db.commit()
+    revoked = client.get(f"{BASE}/system/status", headers=_bearer(token))
+    assert revoked.status_code == 403 and revoked.json()["error"] == "TOKEN_REVOKED"
