@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ticketd.assembly.registry import FACE_NAMES
 from ticketd.cli.context import cli_context, console, tenant_user
@@ -208,19 +209,16 @@ def key_list(ctx: typer.Context, tenant: TenantOption) -> None:
         table.add_column(title)
     with cli_context(ctx).transaction() as db:
         owner = identity.tenant_by_slug(db, tenant)
-        names = {
-            row.id: row.username
-            for row in db.execute(select(User.id, User.username).where(User.tenant_id == owner.id))
-        }
+        names = _usernames(db, owner.id)
         for key in identity.list_api_keys(db, tenant_id=owner.id):
             table.add_row(
                 key.id,
                 key.name,
                 names.get(key.user_id, "?"),
                 key.scopes,
-                key.created_at.isoformat(timespec="seconds"),
-                key.expires_at.isoformat(timespec="seconds") if key.expires_at else "",
-                key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+                _stamp(key.created_at),
+                _stamp(key.expires_at),
+                _stamp(key.revoked_at),
             )
     console.print(table)
 
@@ -239,16 +237,13 @@ def key_list_access_keys(ctx: typer.Context, tenant: TenantOption) -> None:
     table = Table("access key", "user", "created", "revoked")
     with cli_context(ctx).transaction() as db:
         owner = identity.tenant_by_slug(db, tenant)
-        names = {
-            row.id: row.username
-            for row in db.execute(select(User.id, User.username).where(User.tenant_id == owner.id))
-        }
+        names = _usernames(db, owner.id)
         for key in signing_keys.list_keys(db, tenant_id=owner.id):
             table.add_row(
                 key.access_key,
                 names.get(key.user_id, "?"),
-                key.created_at.isoformat(timespec="seconds"),
-                key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+                _stamp(key.created_at),
+                _stamp(key.revoked_at),
             )
     console.print(table)
 
@@ -259,3 +254,14 @@ def key_revoke_access_key(ctx: typer.Context, access_key: Annotated[str, typer.A
     with cli_context(ctx).transaction() as db:
         signing_keys.revoke(db, access_key=access_key)
     typer.echo(f"access key {access_key} revoked")
+
+
+def _usernames(db: Session, tenant_id: int) -> dict[int, str]:
+    return {
+        row.id: row.username
+        for row in db.execute(select(User.id, User.username).where(User.tenant_id == tenant_id))
+    }
+
+
+def _stamp(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
