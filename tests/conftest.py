@@ -26,7 +26,7 @@ from ticketd.core.principal import ALL_SCOPES, Principal, Role
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import upgrade
-from ticketd.store.tables import Base, Tenant
+from ticketd.store.tables import Base, Tenant, User
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -207,3 +207,13 @@ def redis_url() -> str:
 def redis_prefix() -> str:
     """Keys of their own for each test, so tests sharing the machine's Redis never meet."""
     return f"ticketd-test-{secrets.token_hex(6)}"
+
+
+def scoped_key(sessions: sessionmaker[Session], actor: Actor, name: str, scopes: set[str]) -> tuple[str, str]:
+    """Another API key of the actor's user, with only these scopes: its id and secret."""
+    with unit_of_work(sessions, write=True) as db:
+        user = db.get(User, actor.user_id)
+        assert user is not None
+        issued = identity.create_api_key(db, user=user, name=name, scopes=frozenset(scopes))
+        db.commit()
+    return issued.key.id, issued.secret

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
-from ticketd.core.server_key import reseal_access_keys, retire_stored_key, server_keys
+from ticketd.core.server_key import needs_settling, reseal_access_keys, retire_stored_key, server_keys
 from ticketd.core.tokens import TokenKeys
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.config import TenantLimitsCache
@@ -59,6 +59,10 @@ def settle_keys(sessions: sessionmaker[Session], keys: tuple[str, ...]) -> None:
     the keyring are sealed again under the current (core/server_key.py). A store that does not
     answer now is not: the server starts and answers 503 meanwhile, and the next start settles it."""
     try:
+        # Usually nothing to do: one key, none kept in the store. Then no start takes the write lock.
+        with unit_of_work(sessions, write=False) as db:
+            if not needs_settling(db, keys):
+                return
         with unit_of_work(sessions, write=True) as db:
             retire_stored_key(db, keys[-1])
             reseal_access_keys(db, keys)

@@ -104,6 +104,11 @@ def _create(path: Path) -> None:
         file.write(secrets.token_urlsafe(48) + "\n")
 
 
+def needs_settling(db: Session, keys: tuple[str, ...]) -> bool:
+    """Whether a start has work here: a key kept in the store, or older keys to reseal from."""
+    return len(keys) > 1 or db.get(ServerSecret, LEGACY_NAME) is not None
+
+
 def reseal_access_keys(db: Session, keys: tuple[str, ...]) -> int:
     """Access keys sealed under an older key of the keyring, sealed again under the current."""
     sealer = Sealer(keys[-1], older=keys[:-1])

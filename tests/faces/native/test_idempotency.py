@@ -3,13 +3,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from tests.conftest import World, count_rows
+from tests.conftest import World, count_rows, scoped_key
 from ticketd.assembly.app import create_app
-from ticketd.core import identity
 from ticketd.core.clock import utcnow
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import IdempotencyRecord, User
+from ticketd.store.tables import IdempotencyRecord
 
 API = "/api/v1"
 
@@ -111,15 +110,11 @@ def test_failed_requests_are_not_stored(client: TestClient, world: World) -> Non
 def test_a_caller_without_write_scope_gets_no_key_recorded(
     client: TestClient, world: World, sessions: sessionmaker[Session]
 ) -> None:
-    with unit_of_work(sessions, write=True) as db:
-        user = db.get(User, world.agent.user_id)
-        assert user is not None
-        issued = identity.create_api_key(db, user=user, name="reader", scopes=frozenset({"tickets:read"}))
-        db.commit()
+    key_id, key_secret = scoped_key(sessions, world.agent, "reader", {"tickets:read"})
     refused = client.post(
         f"{API}/tickets",
         json={"subject": "x"},
-        auth=(issued.key.id, issued.secret),
+        auth=(key_id, key_secret),
         headers={"Idempotency-Key": "read-only"},
     )
     assert refused.status_code == 403

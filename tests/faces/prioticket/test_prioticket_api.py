@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from tests.conftest import World
+from tests.conftest import World, scoped_key
 from ticketd.assembly.app import create_app
 from ticketd.core import identity
 from ticketd.core.clock import utcnow
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import ApiKey, User
+from ticketd.store.tables import ApiKey
 
 BASE = "/v3.8/distributor"
 BOOKING = "https://www.prioticketapis.com/auth/distributor.booking"
@@ -126,13 +126,9 @@ def test_status_refusals(client: TestClient, world: World, sessions: sessionmake
     bad = client.get(f"{BASE}/system/status", headers=_bearer("not-a-token"))
     assert bad.status_code == 401
     _assert_error_model(bad.json(), "AUTHENTICATION_FAILED")
-    with unit_of_work(sessions, write=True) as db:
-        user = db.get(User, world.agent.user_id)
-        assert user is not None
-        issued = identity.create_api_key(db, user=user, name="writer", scopes=frozenset({"tickets:write"}))
-        db.commit()
+    key_id, key_secret = scoped_key(sessions, world.agent, "writer", {"tickets:write"})
     scoped = client.post(
-        f"{BASE}/oauth2/token", json={"grant_type": "client_credentials"}, auth=(issued.key.id, issued.secret)
+        f"{BASE}/oauth2/token", json={"grant_type": "client_credentials"}, auth=(key_id, key_secret)
     )
     assert scoped.status_code == 400  # the key cannot have the booking scope at all
     _assert_error_model(scoped.json(), "invalid_scope")
@@ -272,22 +268,18 @@ def test_openapi_document_under_its_prefix(client: TestClient) -> None:
 def test_access_tokens_end_with_their_api_key(
     client: TestClient, world: World, sessions: sessionmaker[Session]
 ) -> None:
-    with unit_of_work(sessions, write=True) as db:
-        user = db.get(User, world.agent.user_id)
-        assert user is not None
-        issued = identity.create_api_key(db, user=user, name="client", scopes=frozenset({"tickets:read"}))
-        db.commit()
-    auth = (issued.key.id, issued.secret)
+    key_id, key_secret = scoped_key(sessions, world.agent, "client", {"tickets:read"})
+    auth = (key_id, key_secret)
     token = _token(client, auth)["access_token"]
     assert client.get(f"{BASE}/system/status", headers=_bearer(token)).status_code == 200
     with unit_of_work(sessions, write=True) as db:
-        key = db.get(ApiKey, issued.key.id)
+        key = db.get(ApiKey, key_id)
         assert key is not None
         key.expires_at = utcnow() - timedelta(seconds=1)
         db.commit()
     assert client.get(f"{BASE}/system/status", headers=_bearer(token)).status_code == 401
     with unit_of_work(sessions, write=True) as db:
-        identity.revoke_api_key(db, key_id=issued.key.id)
+        identity.revoke_api_key(db, key_id=key_id)
         db.commit()
     revoked = client.get(f"{BASE}/system/status", headers=_bearer(token))
     assert revoked.status_code == 403 and revoked.json()["error"] == "TOKEN_REVOKED"
