@@ -81,7 +81,8 @@ def test_counts_in_redis_are_shared(redis_url: str, redis_prefix: str) -> None:
         await second.aclose()
 
     asyncio.run(scenario())
-    keys = redis.Redis.from_url(redis_url).keys(f"{redis_prefix}:*")
+    with redis.Redis.from_url(redis_url) as client:
+        keys = client.keys(f"{redis_prefix}:*")
     assert keys, "the counts are kept under the configured prefix"
 
 
@@ -109,7 +110,8 @@ def test_shared_counters_fail_open_and_recover(tmp_path: Path, caplog: pytest.Lo
             assert await counters.check() is None
             assert counters.shared
             await counters.hit(policy, "a")
-            assert redis.Redis.from_url(own.url).keys("t:*"), "counting in Redis again"
+            with redis.Redis.from_url(own.url) as client:
+                assert client.keys("t:*"), "counting in Redis again"
             await counters.aclose()
 
         asyncio.run(scenario())
