@@ -23,7 +23,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
+import psycopg
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core import identity, operations
@@ -31,11 +33,12 @@ from ticketd.core.principal import ALL_SCOPES, Role
 from ticketd.core.worker import Worker
 from ticketd.settings import Settings
 from ticketd.store.bulk import NewTicket, insert_tickets
-from ticketd.store.engine import build_engine, session_factory, unit_of_work
+from ticketd.store.engine import build_engine, libpq_arguments, session_factory, unit_of_work
 from ticketd.store.migrate import upgrade
 from ticketd.store.tables import Operation
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVER_CORE, WRK_CORE = "0", "1"
 DURATION = os.environ.get("BENCH_DURATION", "6s")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
@@ -95,15 +98,39 @@ class Store:
     rows_per_second: float
 
 
-def fresh_store(path: Path) -> tuple[Engine, sessionmaker[Session]]:
-    engine = build_engine(Settings(database_path=path))
+def store_settings(where: Path | str) -> Settings:
+    """A SQLite file's path, or a PostgreSQL URL."""
+    return Settings(database_url=where) if isinstance(where, str) else Settings(database_path=where)
+
+
+def fresh_store(where: Path | str) -> tuple[Engine, sessionmaker[Session]]:
+    engine = build_engine(store_settings(where))
     upgrade(engine)
     return engine, session_factory(engine)
 
 
-def load_store(path: Path, count: int) -> Store:
+def fresh_postgres_database() -> str:
+    """A database of the bench's own on the machine's PostgreSQL; dropped by `drop_postgres_database`."""
+    name = f"ticketd_bench_{os.getpid()}"
+    with psycopg.connect(
+        **libpq_arguments(Settings(database_url=POSTGRES_ADMIN_URL)), autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(
+        **libpq_arguments(Settings(database_url=POSTGRES_ADMIN_URL)), autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load_store(where: Path | str, count: int) -> Store:
     """A fresh store: one tenant, one admin with a key and a password, `count` tickets, one bulk operation."""
-    engine, sessions = fresh_store(path)
+    engine, sessions = fresh_store(where)
     with unit_of_work(sessions, write=True) as db:
         tenant = identity.create_tenant(db, slug="bench", name="Bench")
         user = identity.create_user(
@@ -163,7 +190,11 @@ def load_store(path: Path, count: int) -> Store:
         operation_id = parent.id
         db.commit()
     with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            connection.exec_driver_sql("COMMIT")
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     # Let the kernel write the new file out now, not while the servers are being measured.
     os.sync()
@@ -214,10 +245,12 @@ def free_port() -> int:
         return port
 
 
-def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        ["taskset", "-c", "0", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def start(
+    command: list[str], env: dict[str, str], port: int, log: Path | None = None, cores: str = SERVER_CORE
+) -> subprocess.Popen[bytes]:
+    # Its output goes to a file, as a terminal or a log collector would take it.
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
+    process = subprocess.Popen(["taskset", "-c", cores, *command], env=env, stdout=output, stderr=output)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -230,21 +263,43 @@ def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
 
 
 def peak_memory_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """The largest resident size of the process or of any of its children."""
+    peak = 0.0
+    for process in [pid, *_children(pid)]:
+        try:
+            lines = Path(f"/proc/{process}/status").read_text().splitlines()
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The CPU time of the process and of its children (the processes of `--workers N`)."""
+    total = 0.0
+    for process in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+    return [int(child) for child in found]
 
 
 def run_wrk(
     wrk: str, name: str, url: str, env: dict[str, str], script: Path | None, server_pid: int
 ) -> Result:
-    command = ["taskset", "-c", "1", wrk, "-t1", f"-c{CONNECTIONS}", "-d2s", url]
+    command = ["taskset", "-c", WRK_CORE, wrk, "-t1", f"-c{CONNECTIONS}", "-d2s", url]
     if script:
         command[5:5] = ["-s", str(script)]
     subprocess.run(command, env=env, check=True, capture_output=True)  # warm-up
@@ -276,11 +331,20 @@ UNREACHED = "1000000000/minute"
 LIMITS_OFF = {"TICKETD_RATE_LIMITS": "false"}
 LIMITS_IN_MEMORY = {"TICKETD_LIMIT_IP": UNREACHED, "TICKETD_LIMIT_CREDENTIAL": UNREACHED}
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def serve_ticketd(path: Path, port: int, limits: dict[str, str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TICKETD_DATABASE_PATH": str(path), "TICKETD_ACCESS_LOG": "false", **limits}
-    return start([sys.executable, "-m", "ticketd", "serve", "--port", str(port)], env, port)
+def serve_ticketd(
+    where: Path | str, port: int, limits: dict[str, str], log: Path, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """`ticketd serve` with its defaults: only the store, the port and the limits' quotas are set."""
+    store = (
+        {"TICKETD_DATABASE_URL": where} if isinstance(where, str) else {"TICKETD_DATABASE_PATH": str(where)}
+    )
+    env = {**os.environ, **store, **limits}
+    command = [sys.executable, "-m", "ticketd", "serve", "--port", str(port), "--workers", str(workers)]
+    # Two processes get both cores (and share them with wrk); one is pinned as the bare app is.
+    return start(command, env, port, log, cores=SERVER_CORE if workers == 1 else "0,1")
 
 
 def serve_bare(port: int) -> subprocess.Popen[bytes]:
@@ -317,6 +381,7 @@ def main() -> None:
     script = workdir / "status.lua"
     script.write_text(LUA)
     servers: list[subprocess.Popen[bytes]] = []
+    postgres_url = ""
     try:
         print(f"loading {LARGE:,} tickets into a fresh store ...", flush=True)
         large = load_store(workdir / "large.sqlite3", LARGE)
@@ -324,6 +389,10 @@ def main() -> None:
         print(f"  loaded at {rows_per_second:,.0f} tickets/s")
         print(f"loading {SMALL:,} tickets into another ...", flush=True)
         small = load_store(workdir / "small.sqlite3", SMALL)
+        print(f"loading {LARGE:,} tickets into a fresh PostgreSQL database ...", flush=True)
+        postgres_url = fresh_postgres_database()
+        postgres = load_store(postgres_url, LARGE)
+        print(f"  loaded at {postgres.rows_per_second:,.0f} tickets/s")
         print(f"importing {LARGE:,} rows as an operation ...", flush=True)
         import_rate, import_seconds = import_rows_per_second(workdir / "imports.sqlite3", LARGE)
         print(f"  imported in {import_seconds:.1f} s ({import_rate:,.0f} rows/s)")
@@ -339,30 +408,40 @@ def main() -> None:
         # scenarios alternate with the bare app for ROUNDS rounds and the medians are compared,
         # so a slow patch of the machine weighs on all of them alike.
         # The lookups compare the stores with limits off; the same store is then served with
-        # limits on, counted in memory (the embedded default) and in Redis (scaled out).
-        bare_port, large_port, small_port = free_port(), free_port(), free_port()
-        limited_port, redis_port = free_port(), free_port()
+        # limits on, counted in memory (the embedded default) and in Redis (scaled out), and the
+        # PostgreSQL store likewise; then two server processes of each.
         redis_limits = {
             **LIMITS_IN_MEMORY,
             "TICKETD_REDIS_URL": REDIS_URL,
             "TICKETD_REDIS_PREFIX": f"ticketd-bench-{os.getpid()}",
         }
-        servers = [
-            serve_bare(bare_port),
-            serve_ticketd(workdir / "large.sqlite3", large_port, LIMITS_OFF),
-            serve_ticketd(workdir / "small.sqlite3", small_port, LIMITS_OFF),
-            serve_ticketd(workdir / "large.sqlite3", limited_port, LIMITS_IN_MEMORY),
-            serve_ticketd(workdir / "large.sqlite3", redis_port, redis_limits),
+        big_file, small_file = workdir / "large.sqlite3", workdir / "small.sqlite3"
+        logs = workdir / "servers.log"
+        # (store, limits, processes) of each server after the bare app
+        configurations: list[tuple[Path | str, dict[str, str], int]] = [
+            (big_file, LIMITS_OFF, 1),
+            (small_file, LIMITS_OFF, 1),
+            (big_file, LIMITS_IN_MEMORY, 1),
+            (big_file, redis_limits, 1),
+            (postgres_url, LIMITS_IN_MEMORY, 1),
+            (postgres_url, redis_limits, 1),
+            (big_file, LIMITS_IN_MEMORY, 2),
+            (postgres_url, redis_limits, 2),
         ]
-        iam = iam_token(large_port)
+        ports = [free_port() for _ in range(len(configurations) + 1)]
+        servers = [serve_bare(ports[0])]
+        for port, (where, limits, processes) in zip(ports[1:], configurations, strict=True):
+            servers.append(serve_ticketd(where, port, limits, logs, processes))
+        iam = iam_token(ports[1])
+        postgres_iam = iam_token(ports[6])
         wallet_path = f"/v1/ticket/{large.operation_id}"
-        ports = [bare_port, large_port, small_port, limited_port, redis_port]
         big, few, memory, shared = (
             f"{LARGE:,} tickets",
             f"{SMALL:,} tickets",
             "limits in memory",
             "limits in Redis",
         )
+        pg = "PostgreSQL"
         # (name, which server, path, credential header, its value, tickets to pick from, revalidate)
         key = "Authorization"
         plans = [
@@ -375,9 +454,15 @@ def main() -> None:
             (f"status, {LARGE:,}, {shared}", 4, NATIVE_STATUS, key, large.basic, LARGE, "0"),
             (f"huawei status, {big}", 1, HUAWEI_STATUS, "X-Auth-Token", iam, LARGE, "0"),
             (f"wallet ticket, {big}", 1, wallet_path, key, large.basic, 1, "0"),
+            (f"{pg} status, {memory}", 5, NATIVE_STATUS, key, postgres.basic, LARGE, "0"),
+            (f"{pg} status, {shared}", 6, NATIVE_STATUS, key, postgres.basic, LARGE, "0"),
+            (f"{pg} status 304, {shared}", 6, NATIVE_STATUS, key, postgres.basic, LARGE, "1"),
+            (f"{pg} huawei status, {shared}", 6, HUAWEI_STATUS, "X-Auth-Token", postgres_iam, LARGE, "0"),
+            (f"status, {memory}, 2 processes", 7, NATIVE_STATUS, key, large.basic, LARGE, "0"),
+            (f"{pg} status, {shared}, 2 processes", 8, NATIVE_STATUS, key, postgres.basic, LARGE, "0"),
         ]
         scenarios: list[tuple[str, int, dict[str, str], Path | None, subprocess.Popen[bytes]]] = [
-            ("bare ASGI app", bare_port, dict(os.environ), None, servers[0]),
+            ("bare ASGI app", ports[0], dict(os.environ), None, servers[0]),
             *(
                 (name, ports[at], _wrk_env(path, value, count, again, header), script, servers[at])
                 for name, at, path, header, value, count, again in plans
@@ -393,10 +478,21 @@ def main() -> None:
                 path = "/" if lua is None else ""
                 url = f"http://127.0.0.1:{port}{path}"
                 runs[name].append(run_wrk(wrk, name, url, env, lua, server.pid))
+        print("propagation: commits on another connection, read back through a loaded server ...", flush=True)
+        delays = propagation_delays(
+            wrk,
+            ports[6],
+            postgres_url,
+            postgres.basic,
+            script,
+            _wrk_env(NATIVE_STATUS, postgres.basic, LARGE, "0"),
+        )
         results = [_median(name, runs[name], server) for name, *_, server in scenarios]
     finally:
         for server in servers:
             stop(server)
+        if postgres_url:
+            drop_postgres_database(postgres_url)
         shutil.rmtree(workdir, ignore_errors=True)
 
     bare_rps = results[0].requests_per_second
@@ -415,7 +511,12 @@ def main() -> None:
             f"{r.ratio_to_bare:>8.2f}{r.errors:>8}{r.peak_memory_mb:>9.1f}{r.server_cpu_us:>8.1f}"
         )
     print("cpu us: the server's CPU time per request (user + system)")
-    print(f"\nbulk load: {rows_per_second:,.0f} tickets/s")
+    print(
+        f"\npropagation, a commit on another connection to its lookup through a server under load"
+        f" ({len(delays)} commits): p50 {_percentile(delays, 50) * 1000:.1f} ms,"
+        f" p99 {_percentile(delays, 99) * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms"
+    )
+    print(f"bulk load: {rows_per_second:,.0f} tickets/s")
     print(f"import of {LARGE:,} rows as an operation: {import_seconds:.1f} s, {import_rate:,.0f} rows/s")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
@@ -426,12 +527,75 @@ def main() -> None:
                 "load_tickets_per_second": rows_per_second,
                 "import_rows_per_second": import_rate,
                 "import_seconds": import_seconds,
+                "propagation_ms": {
+                    "p50": _percentile(delays, 50) * 1000,
+                    "p99": _percentile(delays, 99) * 1000,
+                    "max": max(delays) * 1000,
+                },
             },
             indent=2,
         )
     )
     if any(r.errors for r in results):
         sys.exit("some requests failed: see the errors column")
+
+
+def propagation_delays(
+    wrk: str, port: int, postgres_url: str, basic: str, script: Path, load_env: dict[str, str]
+) -> list[float]:
+    """Seconds from the commit of a status change (on a connection of its own, as another process
+    on another host would make it) to the first lookup through the server that shows it, while
+    wrk keeps the server busy with lookups."""
+    load = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            WRK_CORE,
+            wrk,
+            "-t1",
+            f"-c{CONNECTIONS}",
+            "-d30s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        env=load_env,
+        stdout=subprocess.DEVNULL,
+    )
+    delays: list[float] = []
+    statuses = ("open", "pending")
+    try:
+        time.sleep(1)
+        arguments = libpq_arguments(Settings(database_url=postgres_url))
+        with (
+            psycopg.connect(**arguments, autocommit=True) as writer,
+            httpx2.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": basic}) as client,
+        ):
+            for attempt in range(300):
+                ticket_id = 1 + attempt * 3_001 % LARGE
+                status = statuses[attempt % 2]
+                version = writer.execute(
+                    "UPDATE tickets SET status = %s, version = version + 1 WHERE id = %s RETURNING version",
+                    (status, ticket_id),
+                ).fetchone()[0]  # type: ignore[index]
+                committed = time.perf_counter()
+                while True:
+                    answer = client.get(NATIVE_STATUS.format(id=ticket_id))
+                    if answer.status_code == 200 and answer.headers["etag"] == f'"{ticket_id}-{version}"':
+                        break
+                    if time.perf_counter() - committed > 10:
+                        raise RuntimeError(f"ticket {ticket_id} did not show its change within 10 s")
+                delays.append(time.perf_counter() - committed)
+                time.sleep(0.02)
+    finally:
+        load.terminate()
+        load.wait(10)
+    return delays
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
 
 
 def _wrk_env(

@@ -70,7 +70,7 @@ def main() -> None:
     script.write_text(LUA)
     store = load_store(workdir / "flood.sqlite3", TICKETS)
     port = free_port()
-    server = serve_ticketd(workdir / "flood.sqlite3", port, LIMITS_IN_MEMORY)
+    server = serve_ticketd(workdir / "flood.sqlite3", port, LIMITS_IN_MEMORY, workdir / "server.log")
     env = {
         **os.environ,
         "BENCH_PATH": "/api/v1/tickets/{id}/status",

@@ -29,7 +29,8 @@ from ticketd.store.bulk import NewTicket, insert_tickets
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader
 from ticketd.store.rows import TicketStatusRow
-from ticketd.store.status_mirror import SIZE, MirrorOff, StatusMirror
+from ticketd.store.status_mirror import MirrorOff, StatusMirror
+from ticketd.store.status_records import SIZE
 from ticketd.store.ticket_changes import prune_ticket_changes
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,21 @@ def unit_of_work(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Se
     """One transaction. The caller commits; anything not committed is rolled back on exit."""
     with sessions() as session:
         if write:
+            session.info[WRITE_OPTION] = True
             session.connection(execution_options={WRITE_OPTION: True})
         try:
             yield session
         except BaseException:
             session.rollback()
             raise
+
+
+def after_every_write_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` on the committing thread after each commit of a writing unit of work made by
+    any session of this process."""
+
+    def committed(session: Session) -> None:
+        if session.info.get(WRITE_OPTION):
+            callback()
+
+    event.listen(Session, "after_commit", committed)

@@ -3,10 +3,11 @@
 Status lookups are polled hard. Through the ORM a primary-key read costs tens of microseconds;
 on the driver with a cached statement it costs a few. Each thread keeps its own connection in
 autocommit mode, so every read sees the latest committed row and holds no transaction open.
-On PostgreSQL these reads block the event loop for one round trip; scale out with processes.
-
 On SQLite the tickets' status fields come from the process's StatusMirror instead, and a
 credential's row read since the last commit anywhere is not read again (see status_mirror.py).
+On PostgreSQL the tickets' status fields and every credential's row come from the process's
+PostgresMirror (postgres_mirror.py), so no lookup waits on a round trip on the event loop; what
+is still read here there (a Wallet operation) is read on a thread by its caller (`blocks`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 from ticketd.settings import Settings
 from ticketd.store.engine import configure_sqlite_connection, libpq_arguments
+from ticketd.store.postgres_mirror import MirrorUnavailable, PostgresMirror
 from ticketd.store.rows import (
     KEY_FIELDS,
     USER_FIELDS,
@@ -64,6 +67,8 @@ SQLITE_KEY_HINT = " INDEXED BY ix_api_keys_verify"
 CURRENT_ROWS_LIMIT = 10_000
 
 Row = TypeVar("Row", KeyRow, UserRow)
+Key = TypeVar("Key")
+Found = TypeVar("Found")
 
 
 class StoreError(Exception):
@@ -98,8 +103,12 @@ class FastReader:
         self._lock = threading.Lock()
         self._driver_errors: tuple[type[Exception], ...] = ()
         self._mirror: StatusMirror | None = None
+        self.postgres: PostgresMirror | None = None
         if self._sqlite and settings.status_mirror_mb > 0:
             self._mirror = StatusMirror(self._sqlite_path(), settings.status_mirror_mb * 1_048_576)
+        elif settings.status_mirror_mb > 0:
+            self.postgres = PostgresMirror(settings)
+        self._postgres_started = False
         # Credential rows by (statement, parameter): the mirror's generation they were read in, the row.
         self._current_rows: dict[tuple[str, object], tuple[int, Any]] = {}
 
@@ -110,6 +119,25 @@ class FastReader:
         """Load the status mirror now (at server start) rather than on the first lookup."""
         if self._mirror is not None:
             self._mirror.warm()
+        self._served_from_postgres_mirror()
+
+    @property
+    def blocks(self) -> bool:
+        """Whether reads not served from a mirror are a database round trip (not a local file)."""
+        return not self._sqlite
+
+    def _served_from_postgres_mirror(self) -> PostgresMirror | None:
+        """The PostgreSQL mirror when it serves lookups, started on first use."""
+        mirror = self.postgres
+        if mirror is None:
+            return None
+        if not self._postgres_started:
+            self._postgres_started = True
+            mirror.start()
+        if mirror.too_large:
+            self.postgres = None
+            return None
+        return mirror
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
@@ -172,14 +200,20 @@ class FastReader:
         return row
 
     def api_key(self, key_id: str) -> KeyRow | None:
+        if (postgres := self._served_from_postgres_mirror()) is not None:
+            return _mirrored(postgres.api_key, key_id)
         row = self._one(self._api_key_sql, key_id)
         return None if row is None else KeyRow._make(row)
 
     def user(self, user_id: int) -> UserRow | None:
+        if (postgres := self._served_from_postgres_mirror()) is not None:
+            return _mirrored(postgres.user, user_id)
         row = self._one(self._user_sql, user_id)
         return None if row is None else UserRow._make(row)
 
     def ticket_status(self, ticket_id: int) -> TicketStatusRow | None:
+        if (postgres := self._served_from_postgres_mirror()) is not None:
+            return _mirrored(postgres.ticket, ticket_id)
         mirrored = self._mirrored(ticket_id)
         if mirrored is not None:
             return mirrored[1]
@@ -208,15 +242,21 @@ class FastReader:
         raise StoreError(str(exc)) from exc
 
     def signing_key(self, access_key: str) -> SigningKeyRow | None:
+        if (postgres := self._served_from_postgres_mirror()) is not None:
+            return _mirrored(postgres.signing_key, access_key)
         row = self._one(self._signing_key_sql, access_key)
         return None if row is None else SigningKeyRow._make(row)
 
     def key_and_ticket(self, key_id: str, ticket_id: int) -> tuple[KeyRow | None, TicketStatusRow | None]:
         """The key (as `api_key`) and the ticket (as `ticket_status`), in one read."""
+        if (postgres := self._served_from_postgres_mirror()) is not None:
+            return _mirrored(postgres.api_key, key_id), _mirrored(postgres.ticket, ticket_id)
         return self._with_ticket(KeyRow, self._key_and_ticket_sql, self._api_key_sql, key_id, ticket_id)
 
     def user_and_ticket(self, user_id: int, ticket_id: int) -> tuple[UserRow | None, TicketStatusRow | None]:
         """The user (as `user`) and the ticket (as `ticket_status`), in one read."""
+        if (postgres := self._served_from_postgres_mirror()) is not None:
+            return _mirrored(postgres.user, user_id), _mirrored(postgres.ticket, ticket_id)
         return self._with_ticket(UserRow, self._user_and_ticket_sql, self._user_sql, user_id, ticket_id)
 
     def _with_ticket(
@@ -237,12 +277,22 @@ class FastReader:
     def close(self) -> None:
         if self._mirror is not None:
             self._mirror.close()
+        if self.postgres is not None:
+            self.postgres.close()
         with self._lock:
             for connection in self._connections:
                 with contextlib.suppress(*STORE_ERRORS):
                     connection.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def _mirrored(read: Callable[[Key], Found], key: Key) -> Found:
+    """A read from the PostgreSQL mirror; a mirror that cannot vouch for itself fails as the store."""
+    try:
+        return read(key)
+    except MirrorUnavailable as exc:
+        raise StoreError(str(exc)) from exc
 
 
 def to_datetime(value: StoredTime | None) -> datetime | None:

@@ -1,9 +1,7 @@
 """Every ticket's status fields in one compact array, kept current from SQLite's own commit signal.
 
-Status lookups are polled hard, by random id. Through the driver each one costs a statement (a few
-microseconds of Python and SQLite) and, at a million tickets, a walk down a B-tree whose pages no
-longer fit the CPU's caches, so lookups grew slower as the store grew. Here a lookup reads one
-24-byte record (24 MB for a million tickets): the same few hundred nanoseconds at any size.
+Status lookups are polled hard, by random id; here a lookup reads one record of StatusRecords
+(status_records.py) instead of running a statement.
 
 Staying current without asking the database on every request:
 
@@ -31,21 +29,18 @@ import contextlib
 import logging
 import mmap
 import sqlite3
-import struct
 import threading
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from ticketd.store.engine import configure_sqlite_connection
 from ticketd.store.rows import TicketStatusRow
+from ticketd.store.status_records import StatusRecords, TooLarge
 from ticketd.store.ticket_changes import HIGHEST_CHANGE_SQL
 
 log = logging.getLogger(__name__)
 
-# tenant, requester (0: none), version, status code, updated_at (epoch microseconds)
-RECORD = struct.Struct("<IIIBxxxq")
-SIZE = RECORD.size
 WAL_INDEX_HEADER_BYTES = 48
 RECHECK_SECONDS = 1.0
 FETCH_ROWS = 10_000
@@ -71,18 +66,16 @@ class MirrorOff(Exception):
 class StatusMirror:
     def __init__(self, path: str, max_bytes: int) -> None:
         self._path = path
-        self._max_tickets = max_bytes // SIZE
+        self._max_bytes = max_bytes
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._wal_index: mmap.mmap | None = None
         self._header = b""
         self._checked_at = 0.0
-        self._records = bytearray()
+        self._records = StatusRecords(0)
         self._loaded = False
         self._applied = 0
         self._highest_id = 0
-        self._statuses: list[str] = []
-        self._codes: dict[str, int] = {}
         self.generation = 0
         self.off = max_bytes <= 0
 
@@ -101,19 +94,7 @@ class StatusMirror:
             now = time.monotonic()
             if header != self._header or now - self._checked_at >= RECHECK_SECONDS:
                 self._catch_up(header, now)
-            offset = ticket_id * SIZE
-            if ticket_id < 0 or offset + SIZE > len(self._records):
-                return self.generation, None
-            tenant_id, requester_id, version, code, updated_at = RECORD.unpack_from(self._records, offset)
-            if not tenant_id:
-                return self.generation, None
-            return self.generation, TicketStatusRow(
-                tenant_id,
-                requester_id or None,
-                self._statuses[code],
-                version,
-                updated_at,
-            )
+            return self.generation, self._records.get(ticket_id)
 
     def warm(self) -> None:
         """Load now rather than on the first lookup (server start-up)."""
@@ -174,8 +155,11 @@ class StatusMirror:
         highest_id = self._highest_ticket_id(connection)
         # Until the pass ends the copy is incomplete; a pass that fails is made again.
         self._loaded = False
-        self._records = bytearray()  # the old copy goes before the new one is built
-        self._records = self._sized(highest_id)
+        self._records = StatusRecords(0)  # the old copy goes before the new one is built
+        try:
+            self._records = StatusRecords(self._max_bytes, highest_id)
+        except TooLarge as exc:
+            self._turn_off(str(exc))
         self._put_rows(connection.execute(ALL_SQL))
         self._applied, self._highest_id, self._loaded = highest, highest_id, True
         log.info("status mirror: %d ticket ids loaded in %.2f s", highest_id, time.perf_counter() - started)
@@ -189,43 +173,11 @@ class StatusMirror:
     def _highest_ticket_id(connection: sqlite3.Connection) -> int:
         return int(connection.execute(HIGHEST_ID_SQL).fetchone()[0] or 0)
 
-    def _put(self, ticket_id: int, row: tuple[Any, ...]) -> None:
-        tenant_id, requester_id, status, version, updated_at = row
-        offset = ticket_id * SIZE
-        if offset + SIZE > len(self._records):
-            self._grow(ticket_id)
-        if tenant_id is None:  # deleted
-            RECORD.pack_into(self._records, offset, 0, 0, 0, 0, 0)
-            return
-        code = self._codes.get(status)
-        if code is None:
-            code = len(self._statuses)
-            self._statuses.append(status)
-            self._codes[status] = code
+    def _put(self, ticket_id: int, row: tuple[object, ...]) -> None:
         try:
-            RECORD.pack_into(
-                self._records,
-                offset,
-                tenant_id,
-                requester_id or 0,
-                version,
-                code,
-                updated_at,
-            )
-        except struct.error as exc:
-            self._turn_off(f"ticket {ticket_id} does not fit a record ({exc})")
-
-    def _sized(self, highest_id: int) -> bytearray:
-        if highest_id >= self._max_tickets:
-            self._turn_off(f"ticket ids reach {highest_id:,}, more than TICKETD_STATUS_MIRROR_MB holds")
-        return bytearray((highest_id + 1) * SIZE)
-
-    def _grow(self, ticket_id: int) -> None:
-        # New tickets: room for an eighth more ids at a time, so the array seldom grows.
-        wanted = ticket_id + 1 + ticket_id // 8
-        if ticket_id >= self._max_tickets:
-            self._turn_off(f"ticket ids reach {ticket_id:,}, more than TICKETD_STATUS_MIRROR_MB holds")
-        self._records.extend(bytes(min(wanted, self._max_tickets) * SIZE - len(self._records)))
+            self._records.put(ticket_id, row)
+        except TooLarge as exc:
+            self._turn_off(str(exc))
 
     @staticmethod
     def _highest(connection: sqlite3.Connection) -> int:
@@ -245,4 +197,4 @@ class StatusMirror:
             with contextlib.suppress(sqlite3.Error):
                 self._connection.close()
         self._wal_index = self._connection = None
-        self._records = bytearray()
+        self._records = StatusRecords(0)

@@ -1,4 +1,4 @@
-"""The log of changed ticket ids that keeps every process's status mirror current (SQLite only).
+"""The log of changes that keeps every process's status mirror current.
 
 Triggers write it (migration 0009); StatusMirror reads it; the worker prunes it. Pruning is safe at
 any moment: a mirror further behind than what is kept finds entries missing and reloads in full.
@@ -15,9 +15,12 @@ HIGHEST_CHANGE_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'ticket_chang
 PRUNE_SQL = "DELETE FROM ticket_changes WHERE seq <= (SELECT max(seq) FROM ticket_changes) - :kept"
 
 
+POSTGRES_PRUNE_SQL = "DELETE FROM store_changes WHERE seq <= (SELECT max(seq) FROM store_changes) - :kept"
+
+
 def prune_ticket_changes(db: Session, kept: int = CHANGES_KEPT) -> int:
-    """Drop all but the newest `kept` entries. Returns how many went; 0 on stores without the log."""
-    if db.get_bind().dialect.name != "sqlite":
-        return 0
-    result = db.execute(text(PRUNE_SQL), {"kept": kept})
+    """Drop all but the newest `kept` entries of the change log (SQLite's `ticket_changes`,
+    PostgreSQL's `store_changes`: see postgres_mirror.py). Returns how many went."""
+    sql = PRUNE_SQL if db.get_bind().dialect.name == "sqlite" else POSTGRES_PRUNE_SQL
+    result = db.execute(text(sql), {"kept": kept})
     return int(result.rowcount)  # type: ignore[attr-defined]
