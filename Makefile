@@ -26,7 +26,7 @@ install: $(STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/ticketd db upgrade
 	$(BIN)/ticketd demo
-	$(BIN)/ticketd serve
+	TICKETD_LOG_FORMAT=console $(BIN)/ticketd serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

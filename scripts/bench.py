@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -39,6 +40,8 @@ from ticketd.store.tables import Operation
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE, WRK_CORE = "0", "1"
+# Every process on PostgreSQL shares one server key, kept outside the store (a throwaway one here).
+SECRET_KEY = secrets.token_urlsafe(32)
 DURATION = os.environ.get("BENCH_DURATION", "6s")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
@@ -189,12 +192,11 @@ def load_store(where: Path | str, count: int) -> Store:
             )
         operation_id = parent.id
         db.commit()
-    with engine.connect() as connection:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if engine.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
-            connection.exec_driver_sql("COMMIT")
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+            connection.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     # Let the kernel write the new file out now, not while the servers are being measured.
     os.sync()
@@ -251,7 +253,7 @@ def start(
     # Its output goes to a file, as a terminal or a log collector would take it.
     output = log.open("ab") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(["taskset", "-c", cores, *command], env=env, stdout=output, stderr=output)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             httpx2.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -259,7 +261,8 @@ def start(
         except httpx2.TransportError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"server on port {port} did not start")
+    tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
+    raise RuntimeError(f"server on port {port} did not start:\n{tail}")
 
 
 def peak_memory_mb(pid: int) -> float:
@@ -341,7 +344,7 @@ def serve_ticketd(
     store = (
         {"TICKETD_DATABASE_URL": where} if isinstance(where, str) else {"TICKETD_DATABASE_PATH": str(where)}
     )
-    env = {**os.environ, **store, **limits}
+    env = {**os.environ, **store, "TICKETD_SECRET_KEY": SECRET_KEY, **limits}
     command = [sys.executable, "-m", "ticketd", "serve", "--port", str(port), "--workers", str(workers)]
     # Two processes get both cores (and share them with wrk); one is pinned as the bare app is.
     return start(command, env, port, log, cores=SERVER_CORE if workers == 1 else "0,1")

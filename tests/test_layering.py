@@ -1,4 +1,5 @@
-"""The layers import only downward: settings <- store <- core <- limiting <- web <- faces <- assembly <- cli.
+"""The layers import only downward:
+settings <- telemetry <- store <- core <- limiting <- web <- faces <- assembly <- cli.
 
 Read from the source with `ast`, so an import inside a function counts as much as one at the top.
 """
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import ticketd
 
-LAYERS = ("settings", "store", "core", "limiting", "web", "faces", "assembly", "cli")
+LAYERS = ("settings", "telemetry", "store", "core", "limiting", "web", "faces", "assembly", "cli")
 # Outside the layers: the package's marker modules, which import nothing of ticketd's but `cli`.
 ENTRY_POINTS = {"__init__", "__main__"}
 PACKAGE = Path(ticketd.__file__).parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
     access_log: bool = False
     # The public base URL printed by `ticketd demo` and used in absolute links.
     base_url: str = ""
+    # Logs: one JSON object a line, or "console" for people at a terminal (`make run`).
+    log_format: Literal["json", "console"] = "json"
+    # Who may read /metrics: set, any client presenting `Authorization: Bearer <token>`; empty, only
+    # clients on this host's loopback.
+    metrics_token: str = ""
 
     # The server's key: signs every face's tokens and seals access keys (core/server_key.py). Kept
     # outside the store: this (at least 32 bytes), or a file; empty on the embedded store means

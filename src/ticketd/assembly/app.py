@@ -1,7 +1,8 @@
 """The app factory: settings in, one ASGI app out, with every enabled face mounted.
 
-Layers, outermost first: rate limits by client IP (when on), the polled status paths, the header-size
-guard, HEAD-as-GET, per-face request guards (406/413/415), then the face whose prefix matches.
+Layers, outermost first: request ids and metrics, rate limits by client IP (when on), the polled
+status paths, `/metrics`, the header-size guard, HEAD-as-GET, per-face request guards
+(406/413/415), then the face whose prefix matches.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
 from ticketd.web.hot_path import HotPaths
 from ticketd.web.last_resort import LastResort
+from ticketd.web.metrics_endpoint import MetricsEndpoint, store_gauges
 from ticketd.web.rate_limits import LimitedFace, ObservedResponses, RateLimitGate
+from ticketd.web.request_telemetry import RequestTelemetry
 from ticketd.web.services import Services
 
 MAX_HEADER_BYTES = 16_384
@@ -47,9 +50,23 @@ class TicketdApp(HotPaths):
                 HeadAsGet(FaceRequestGuard(dispatcher, rules)), rules, MAX_HEADER_BYTES, FALLBACK_RENDERER
             )
         )
-        super().__init__(
-            guarded, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
+        prefixes = sorted(
+            ((rule.prefix, face.name) for face in self.faces for rule in face.rules),
+            key=lambda entry: len(entry[0]),
+            reverse=True,
         )
+        self.telemetry = RequestTelemetry(lambda path: _face_for(prefixes, path))
+        self._answer = super().__call__
+        metrics = MetricsEndpoint(guarded, services.settings, lambda: store_gauges(services))
+        super().__init__(
+            metrics, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.telemetry.around(scope, receive, send, self._answer)
+            return
+        await self._answer(scope, receive, send)
 
     def _start_worker(self) -> None:
         # The embedded default: operations run in a thread of the server. With PostgreSQL and
@@ -97,7 +114,7 @@ class LimitedTicketdApp(TicketdApp):
 
     def __init__(self, services: Services, admission: Admission) -> None:
         super().__init__(services)
-        self._route = super().__call__
+        self._route = self._answer
         self.gate = RateLimitGate(
             admission,
             [
@@ -108,9 +125,19 @@ class LimitedTicketdApp(TicketdApp):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self.gate(scope, receive, send, self._route)
+            await self.telemetry.around(scope, receive, send, self._gated)
             return
         await self._route(scope, receive, send)
+
+    async def _gated(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.gate(scope, receive, send, self._route)
+
+
+def _face_for(prefixes: list[tuple[str, str]], path: str) -> str:
+    for prefix, name in prefixes:
+        if path == prefix or path.startswith(prefix + "/"):
+            return name
+    return ""
 
 
 def create_app(settings: Settings) -> TicketdApp:

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from ticketd.cli import admin, demo, ops, secrets, serve, tickets, worker
-from ticketd.cli.context import CliContext
+from ticketd.cli.context import CliContext, console
 from ticketd.settings import Settings
 
 app = typer.Typer(
@@ -31,7 +32,15 @@ def root(
         overrides["database_url"] = database_url
     if database_path:
         overrides["database_path"] = database_path
-    context = CliContext(Settings(**overrides))  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        # Named as the operator sets it, never as a stack trace.
+        for error in exc.errors():
+            name = "TICKETD_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+            console.print(f"[red]error:[/red] {name}: {error['msg']}")
+        raise typer.Exit(2) from None
+    context = CliContext(settings)
     ctx.obj = context
     ctx.call_on_close(context.close)
 

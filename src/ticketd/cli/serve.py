@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from ticketd.assembly.registry import check_face_limits
 from ticketd.cli.context import cli_context, console
@@ -15,6 +19,15 @@ from ticketd.core.server_key import ServerKeyError, server_key
 from ticketd.limiting.config import check_settings
 from ticketd.limiting.policies import PolicyError
 from ticketd.settings import Settings
+from ticketd.telemetry.logs import configure_logging, logging_config
+from ticketd.telemetry.metrics import MULTIPROCESS_DIRECTORY
+
+log = logging.getLogger("ticketd.serve")
+
+
+def safe_url(where: str) -> str:
+    """The store's address without its password."""
+    return make_url(where).render_as_string(hide_password=True) if "://" in where else where
 
 
 def register(app: typer.Typer) -> None:
@@ -49,14 +62,30 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from exc
         context.engine()  # migrates
         where = settings.database_url or str(settings.database_path)
-        console.print(f"store: [bold]{where}[/bold]")
-        console.print(f"serving on [bold]http://{settings.host}:{settings.port}[/bold]  (docs: /api/v1/docs)")
+        if settings.log_format == "json":
+            # The same one-object-a-line shape as everything the server logs after.
+            configure_logging(settings.log_format)
+            log.info("store: %s", safe_url(where))
+            log.info("serving on http://%s:%s (docs: /api/v1/docs)", settings.host, settings.port)
+        else:
+            console.print(f"store: [bold]{safe_url(where)}[/bold]")
+            console.print(
+                f"serving on [bold]http://{settings.host}:{settings.port}[/bold]  (docs: /api/v1/docs)"
+            )
         # Each server process builds its app from the environment: hand the settings over there.
         os.environ.update(settings_environment(settings))
+        runtime = Path(tempfile.mkdtemp(prefix="ticketd-serve-"))
+        log_config = runtime / "logging.json"
+        log_config.write_text(json.dumps(logging_config(settings.log_format)))
+        if settings.workers > 1 and not os.environ.get(MULTIPROCESS_DIRECTORY):
+            # Every server process writes its metrics here; a scrape of any of them adds them up.
+            (runtime / "metrics").mkdir()
+            os.environ[MULTIPROCESS_DIRECTORY] = str(runtime / "metrics")
         context.close()
         # Replace this process with a fresh interpreter running only the server: the migration
         # and command-line libraries loaded so far would otherwise stay in its memory for good.
-        os.execv(sys.executable, [sys.executable, *uvicorn_arguments(settings)])  # noqa: S606 - fixed argv
+        arguments = [*uvicorn_arguments(settings), "--log-config", str(log_config)]
+        os.execv(sys.executable, [sys.executable, *arguments])  # noqa: S606 - fixed argv
 
 
 def uvicorn_arguments(settings: Settings) -> list[str]:

@@ -12,6 +12,8 @@ import typer
 from ticketd.cli.context import cli_context, console
 from ticketd.core.worker import worker_for
 from ticketd.store.engine import session_factory
+from ticketd.telemetry.logs import configure_logging
+from ticketd.web.metrics_endpoint import serve_worker_metrics
 
 
 def register(app: typer.Typer) -> None:
@@ -21,13 +23,22 @@ def register(app: typer.Typer) -> None:
         lease_seconds: Annotated[
             int | None, typer.Option(min=1, help="How long a claim lasts without progress.")
         ] = None,
+        metrics_port: Annotated[
+            int | None, typer.Option(min=1, max=65535, help="Serve Prometheus metrics on this port.")
+        ] = None,
+        metrics_host: Annotated[str, typer.Option(help="Address of the metrics port.")] = "127.0.0.1",
     ) -> None:
         """Run long-running operations until stopped (SIGTERM or Ctrl-C)."""
         context = cli_context(ctx)
         settings = context.settings
+        configure_logging(settings.log_format)
         if lease_seconds:
             settings = settings.model_copy(update={"worker_lease_seconds": lease_seconds})
-        runner = worker_for(settings, session_factory(context.engine()))
+        sessions = session_factory(context.engine())
+        runner = worker_for(settings, sessions)
+        if metrics_port is not None:
+            serve_worker_metrics(metrics_host, metrics_port, sessions, context.engine())
+            console.print(f"metrics on http://{metrics_host}:{metrics_port}/metrics")
         stop = threading.Event()
 
         def finish(_signal: int, _frame: FrameType | None) -> None:

@@ -32,6 +32,7 @@ from ticketd.core.operations import FINISHED, OperationStatus
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, Stamp
+from ticketd.telemetry.metrics import LEASE_LOSSES, OPERATIONS_FINISHED
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,20 @@ class Worker:
         try:
             run_job(lease, kind, params)
         except Lost:
+            LEASE_LOSSES.inc()
             log.info("worker %s: operation %s is no longer ours", self.name, lease.operation_id)
+            return True
         except Exception as exc:
             log.exception("worker %s: operation %s failed", self.name, lease.operation_id)
             self._fail(lease.operation_id, error={"code": "internal", "message": type(exc).__name__})
+        self._count_finished(lease.operation_id, kind)
         return True
+
+    def _count_finished(self, operation_id: int, kind: str) -> None:
+        with unit_of_work(self.sessions, write=False) as db:
+            status = db.scalar(select(Operation.status).where(Operation.id == operation_id))
+        if status in FINISHED:
+            OPERATIONS_FINISHED.labels(kind, status).inc()
 
     def _claim(self) -> tuple[Lease, str, dict[str, Any]] | None:
         now = utcnow()

@@ -14,6 +14,7 @@ from ticketd.core.principal import Principal
 from ticketd.limiting.config import FaceLimits, TenantLimitsCache
 from ticketd.limiting.counters import Counters, Hit
 from ticketd.limiting.policies import Policy
+from ticketd.telemetry.metrics import RATE_LIMIT_REFUSALS
 
 WHOLE_DAY = "00:00 - 24:00"
 
@@ -62,6 +63,7 @@ class RequestLimits:
         blocked = await self.admission.counters.blocked_for(self.block_key(client))
         if blocked:
             self.refused = True
+            RATE_LIMIT_REFUSALS.labels(self.face, "fair-use").inc()
             raise RateLimited(
                 f"too many failed requests from this client; blocked for {blocked} s",
                 blocked,
@@ -76,6 +78,7 @@ class RequestLimits:
         self.seen.append((policy, hit))
         if not hit.allowed:
             self.refused = True
+            RATE_LIMIT_REFUSALS.labels(self.face, policy.name).inc()
             raise RateLimited(
                 f"the {policy.name} limit of {policy.quota} requests per {policy.window} s is reached; "
                 f"try again in {hit.reset} s",
@@ -99,6 +102,7 @@ class RequestLimits:
             local = datetime.now(limits.time_zone)
             if not hours.is_open(local):
                 self.refused = True
+                RATE_LIMIT_REFUSALS.labels(self.face, "service-hours").inc()
                 raise RateLimited(
                     f"outside the service hours {hours_text}",
                     hours.seconds_until_open(local),

@@ -25,6 +25,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from ticketd.limiting.auto_pipeline import AutoPipeline
 from ticketd.limiting.policies import Policy
+from ticketd.telemetry.metrics import REDIS_FAIL_OPEN
 
 log = logging.getLogger(__name__)
 
@@ -302,6 +303,7 @@ class SharedCounters(Counters):
         self._retry_at = time.monotonic() + RETRY_SHARED_AFTER_SECONDS
         if self._down_since is None:
             self._down_since = time.monotonic()
+            REDIS_FAIL_OPEN.set(1)
             log.warning(
                 "rate limits: Redis cannot be reached (%s); counting in this process until it returns",
                 self._last_error,
@@ -314,3 +316,4 @@ class SharedCounters(Counters):
                 time.monotonic() - self._down_since,
             )
             self._down_since = None
+            REDIS_FAIL_OPEN.set(0)

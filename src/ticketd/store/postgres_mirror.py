@@ -36,6 +36,7 @@ from ticketd.settings import Settings
 from ticketd.store.engine import after_every_write_commit, libpq_arguments
 from ticketd.store.rows import KeyRow, SigningKeyRow, TicketStatusRow, UserRow
 from ticketd.store.status_records import StatusRecords, TooLarge
+from ticketd.telemetry.metrics import MIRROR_LAG, MIRROR_RELOADS
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,7 @@ class PostgresMirror:
                         self.catch_up()
                         if notified:
                             self.lag_seconds = time.monotonic() - heard
+                            MIRROR_LAG.set(self.lag_seconds)
             except MirrorTooLarge:
                 return
             except Exception as exc:
@@ -223,6 +225,7 @@ class PostgresMirror:
         gaps = {seq: now for seq in range(max(1, high - GAPS_KEPT + 1), high) if seq not in recent}
         self._high, self._gaps, self._loaded = high, gaps, True
         self.reloads += 1
+        MIRROR_RELOADS.inc()
         log.info(
             "status mirror: %d ticket ids, %d keys, %d users loaded in %.2f s",
             highest_id,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
 from ticketd.web.header_size import header_block_size
+from ticketd.web.request_telemetry import FACE_KEY, ROUTE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,22 @@ class HotRoute:
     prefix: str
     suffix: str
     handler: HotHandler
+    # The face that answers, and the route's template as its document writes it (for the metrics).
+    face: str = ""
+    template: str = ""
+
+    @property
+    def route_template(self) -> str:
+        return self.template or f"{self.prefix}{{id}}{self.suffix}"
 
 
 class HotPaths:
     def __init__(self, app: ASGIApp, routes: list[HotRoute], max_header_bytes: int) -> None:
         self.app = app
-        self.routes = [(route.prefix, route.suffix, len(route.prefix), route.handler) for route in routes]
+        self.routes = [
+            (route.prefix, route.suffix, len(route.prefix), route.handler, route.route_template, route.face)
+            for route in routes
+        ]
         self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,7 +53,7 @@ class HotPaths:
             method = scope["method"]
             if method == "GET" or method == "HEAD":
                 path: str = scope["path"]
-                for prefix, suffix, start, handler in self.routes:
+                for prefix, suffix, start, handler, template, face in self.routes:
                     if not (path.startswith(prefix) and path.endswith(suffix)):
                         continue
                     found = path[start : len(path) - len(suffix)]
@@ -51,6 +62,8 @@ class HotPaths:
                     if header_block_size(scope["headers"]) > self.max_header_bytes:
                         # On to the size guard, which refuses it in the face's format.
                         break
+                    scope[ROUTE_KEY] = template
+                    scope[FACE_KEY] = face
                     try:
                         await handler(scope, send if method == "GET" else _without_body(send), found)
                     except Exception:

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from ticketd.telemetry.request_ids import current_request_id
+
 PROBLEM_JSON = "application/problem+json"
 VALIDATION_TYPE = "urn:ticketd:problem:validation-error"
 MALFORMED_TYPE = "urn:ticketd:problem:malformed-request"
@@ -33,6 +35,10 @@ def problem(
     if instance:
         body["instance"] = instance
     body.update(extensions)
+    # An extension member (RFC 9457 §3.2): the id the logs carry for this request.
+    request_id = current_request_id()
+    if request_id is not None:
+        body.setdefault("request_id", request_id)
     return orjson.dumps(body)
 
 

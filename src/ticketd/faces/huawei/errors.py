@@ -23,6 +23,7 @@ from ticketd.core.errors import (
     Unavailable,
 )
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
+from ticketd.telemetry.request_ids import current_request_id
 
 log = logging.getLogger("ticketd.faces.huawei")
 
@@ -52,7 +53,11 @@ ERROR_DOCS = ErrorDocs(
     schema={
         "type": "object",
         "required": ["error_code", "error_msg"],
-        "properties": {"error_code": {"type": "string"}, "error_msg": {"type": "string"}},
+        "properties": {
+            "error_code": {"type": "string"},
+            "error_msg": {"type": "string"},
+            "request_id": {"type": "string"},
+        },
     },
     media_type=JSON,
     statuses={
@@ -71,7 +76,11 @@ ERROR_DOCS = ErrorDocs(
 
 
 def body(code: str, message: str) -> bytes:
-    return orjson.dumps({"error_code": code, "error_msg": message})
+    # Huawei Cloud's error bodies carry the request's id; the SDK also reads it from X-Request-Id.
+    request_id = current_request_id()
+    if request_id is None:
+        return orjson.dumps({"error_code": code, "error_msg": message})
+    return orjson.dumps({"error_code": code, "error_msg": message, "request_id": request_id})
 
 
 def error_response(status: int, code: str | None = None, message: str | None = None) -> Response:

@@ -83,7 +83,13 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
         payload = orjson.dumps({"status": STATUS_CODES[view.status]})
         await respond(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)
 
-    return HotRoute(prefix="/v2/servicerequest/cases/", suffix="/status", handler=handle)
+    return HotRoute(
+        prefix="/v2/servicerequest/cases/",
+        suffix="/status",
+        handler=handle,
+        face="huawei",
+        template="/v2/servicerequest/cases/{case_id}/status",
+    )
 
 
 async def _error(send: Send, status: int, code: str, message: str) -> None:

@@ -88,7 +88,13 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
             headers += limits.header_fields()
         await respond(send, 200, headers, body)
 
-    return HotRoute(prefix="/api/v1/tickets/", suffix="/status", handler=handle)
+    return HotRoute(
+        prefix="/api/v1/tickets/",
+        suffix="/status",
+        handler=handle,
+        face="native",
+        template="/api/v1/tickets/{ticket_id}/status",
+    )
 
 
 def _fields(limits: RequestLimits | None) -> list[tuple[bytes, bytes]]:

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from ticketd.core.errors import Forbidden, RateLimited, Revoked, Unauthenticated
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
+from ticketd.telemetry.request_ids import current_request_id
 
 log = logging.getLogger("ticketd.faces.prioticket")
 
@@ -64,7 +65,8 @@ def error_body(
     status: int, message: str, *, error: str | None = None, errors: list[str] | None = None
 ) -> bytes:
     code, description = CODES.get(status, ("ERROR", "The request failed."))
-    reference = f"ERR-{uuid.uuid4().hex}"
+    # The request's id: what the logs carry, so a support conversation can find the request.
+    reference = current_request_id() or f"ERR-{uuid.uuid4().hex}"
     log.warning("prioticket error %s: %s %s %s", reference, status, error or code, message)
     return orjson.dumps(
         {

@@ -70,7 +70,9 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
             return
         await respond(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(body))], body)
 
-    return HotRoute(prefix="/v1/ticket/", suffix="", handler=handle)
+    return HotRoute(
+        prefix="/v1/ticket/", suffix="", handler=handle, face="wallet", template="/v1/ticket/{ticketId}"
+    )
 
 
 async def _error(
