@@ -32,7 +32,6 @@ def test_a_sane_client_id_is_echoed_and_others_replaced(client: TestClient, worl
     [
         ("/api/v1/tickets/1/status", lambda body: body["request_id"]),  # native, the polled path
         ("/api/v1/tickets?limit=oops", lambda body: body["request_id"]),  # native, through the framework
-        ("/v2/servicerequest/cases/1/status", lambda body: body["request_id"]),  # Huawei
         ("/v3.8/distributor/no-such-thing", lambda body: body["error_reference"]),  # Prioticket
     ],
 )

@@ -105,3 +105,22 @@ def after_every_write_commit(callback: Callable[[], None]) -> None:
             callback()
 
     event.listen(Session, "after_commit", committed)
+
+
+def is_store_outage(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached (down, restarting, unreachable), which
+    every face answers as 503 in its own format, rather than a fault of ticketd's (500)."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, DisconnectionError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        original = exc.orig
+        return type(original).__module__.startswith("psycopg") and type(original).__name__ in (
+            "OperationalError",
+            "InterfaceError",
+        )
+    return type(exc).__name__ == "StoreError" and type(exc).__module__ == "ticketd.store.fast_reads"

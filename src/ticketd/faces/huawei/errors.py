@@ -23,7 +23,7 @@ from ticketd.core.errors import (
     Unavailable,
 )
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
-from ticketd.telemetry.request_ids import current_request_id
+from ticketd.store.engine import is_store_outage
 
 log = logging.getLogger("ticketd.faces.huawei")
 
@@ -53,11 +53,7 @@ ERROR_DOCS = ErrorDocs(
     schema={
         "type": "object",
         "required": ["error_code", "error_msg"],
-        "properties": {
-            "error_code": {"type": "string"},
-            "error_msg": {"type": "string"},
-            "request_id": {"type": "string"},
-        },
+        "properties": {"error_code": {"type": "string"}, "error_msg": {"type": "string"}},
     },
     media_type=JSON,
     statuses={
@@ -76,11 +72,9 @@ ERROR_DOCS = ErrorDocs(
 
 
 def body(code: str, message: str) -> bytes:
-    # Huawei Cloud's error bodies carry the request's id; the SDK also reads it from X-Request-Id.
-    request_id = current_request_id()
-    if request_id is None:
-        return orjson.dumps({"error_code": code, "error_msg": message})
-    return orjson.dumps({"error_code": code, "error_msg": message, "request_id": request_id})
+    # OSM's body has no room for more (the contract is these two members); the request's id is in
+    # the X-Request-Id header, where the vendor's SDK reads it.
+    return orjson.dumps({"error_code": code, "error_msg": message})
 
 
 def error_response(status: int, code: str | None = None, message: str | None = None) -> Response:
@@ -129,6 +123,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(400, "OSM.0001", exc.message)
         if isinstance(exc, HTTPException):
             return error_response(exc.status_code)
+        if is_store_outage(exc):
+            log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
+            return error_response(503, "APIGW.0203", "Backend unavailable: the store is not answering")
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500)
 

@@ -25,6 +25,7 @@ from ticketd.core.errors import (
     Unavailable,
 )
 from ticketd.core.operations import UploadTooLarge
+from ticketd.store.engine import is_store_outage
 from ticketd.web.credentials import CHALLENGE
 from ticketd.web.problems import (
     MALFORMED_TYPE,
@@ -155,6 +156,10 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if is_store_outage(exc):
+        log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
+        body = problem(503, "the store is not answering; try again shortly", instance=request.url.path)
+        return problem_response(503, body, headers={"Retry-After": "5"})
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     body = problem(500, "an unexpected error occurred; it has been logged", instance=request.url.path)
     return problem_response(500, body)

@@ -22,6 +22,7 @@ from ticketd.core.errors import (
 )
 from ticketd.core.tokens import ExpiredToken
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
+from ticketd.store.engine import is_store_outage
 
 log = logging.getLogger("ticketd.faces.onecloud")
 
@@ -162,6 +163,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, error_body(exc.status_code, message), dict(exc.headers or {}))
 
     async def unexpected(request: Request, exc: Exception) -> Response:
+        if is_store_outage(exc):
+            log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
+            return error_response(503, error_body(503, "The store is not answering"), {"Retry-After": "5"})
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500, error_body(500, "Internal server error"))
 

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from ticketd.core.errors import Forbidden, RateLimited, Revoked, Unauthenticated
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
+from ticketd.store.engine import is_store_outage
 from ticketd.telemetry.request_ids import current_request_id
 
 log = logging.getLogger("ticketd.faces.prioticket")
@@ -163,6 +164,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 else f"no resource at {request.url.path}"
             )
             return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+        if is_store_outage(exc):
+            log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
+            return error_response(
+                503, "the store is not answering; try again shortly", headers={"Retry-After": "5"}
+            )
         # Nothing internal leaks: the reference in the body finds the details in the log.
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500, "the server encountered an unexpected condition")

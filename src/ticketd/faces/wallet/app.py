@@ -19,7 +19,7 @@ from ticketd.core.principal import Principal, Scope
 from ticketd.faces.apps import face_app
 from ticketd.faces.wallet.errors import ERROR_DOCS, JSON, error_body, rate_limited
 from ticketd.faces.wallet.face import PREFIX
-from ticketd.store.engine import unit_of_work
+from ticketd.store.engine import is_store_outage, unit_of_work
 from ticketd.web.credentials import decode_basic
 from ticketd.web.rate_limits import admit
 from ticketd.web.services import Services
@@ -141,6 +141,10 @@ def build_wallet_app(services: Services) -> FastAPI:
         )
 
     async def unexpected(request: Request, exc: Exception) -> Response:
+        if is_store_outage(exc):
+            log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
+            body = error_body(503, "the store is not answering; try again shortly")
+            return Response(body, 503, {"Retry-After": "5"}, media_type=JSON)
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return Response(error_body(500, "an unexpected error occurred"), 500, media_type=JSON)
 
