@@ -11,6 +11,7 @@ so every row lands once.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -53,7 +54,8 @@ class Worker:
         self.retention = retention
         self.idempotency_ttl = idempotency_ttl
         self._last_purge = 0.0
-        self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        # Host and process: an operator (or a test) can tell which process holds a lease.
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 0.5) -> None:
         while not stop.is_set():
