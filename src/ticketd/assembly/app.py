@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from functools import partial
 
 from ticketd.assembly.registry import FALLBACK_RENDERER, build_faces
 from ticketd.assembly.services import build_services
@@ -16,7 +17,7 @@ from ticketd.core.worker import worker_for
 from ticketd.limiting.admission import Admission
 from ticketd.settings import Settings
 from ticketd.web import log_safety
-from ticketd.web.asgi import Receive, Scope, Send
+from ticketd.web.asgi import ASGIApp, Receive, Scope, Send
 from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
 from ticketd.web.hot_path import HotPaths
@@ -57,16 +58,24 @@ class TicketdApp(HotPaths):
         )
         self.telemetry = RequestTelemetry(lambda path: _face_for(prefixes, path))
         self._answer = super().__call__
+        # What answers once the request's telemetry has begun: the hot paths (and the rest), or
+        # the rate limits' gate before them.
+        self._inner: ASGIApp = self._answer
         metrics = MetricsEndpoint(guarded, services.settings, lambda: store_gauges(services))
         super().__init__(
             metrics, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self.telemetry.around(scope, receive, send, self._answer)
+        if scope["type"] != "http":
+            await self._answer(scope, receive, send)
             return
-        await self._answer(scope, receive, send)
+        telemetry = self.telemetry
+        observed = telemetry.begin(scope, send)
+        try:
+            await self._inner(scope, receive, observed)
+        finally:
+            telemetry.end(scope, observed)
 
     def _start_worker(self) -> None:
         # The embedded default: operations run in a thread of the server. With PostgreSQL and
@@ -114,7 +123,6 @@ class LimitedTicketdApp(TicketdApp):
 
     def __init__(self, services: Services, admission: Admission) -> None:
         super().__init__(services)
-        self._route = self._answer
         self.gate = RateLimitGate(
             admission,
             [
@@ -122,15 +130,7 @@ class LimitedTicketdApp(TicketdApp):
                 for face in self.faces
             ],
         )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self.telemetry.around(scope, receive, send, self._gated)
-            return
-        await self._route(scope, receive, send)
-
-    async def _gated(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.gate(scope, receive, send, self._route)
+        self._inner = partial(self.gate.__call__, app=self._answer)
 
 
 def _face_for(prefixes: list[tuple[str, str]], path: str) -> str:

@@ -9,13 +9,13 @@ and the polled paths' answers included.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any
 
 from ticketd.telemetry.metrics import REQUESTS
 from ticketd.telemetry.request_ids import HEADER, begin, request_id_for
-from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send
+from ticketd.web.asgi import Message, Scope, Send
 
 # Set by the layer that knows them (the polled paths), read when the request ends.
 ROUTE_KEY = "ticketd.route"
@@ -28,21 +28,26 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 class ObservedSend:
     """Passes messages on; notes the status and adds the request id to the response's fields."""
 
-    __slots__ = ("field", "send", "status")
+    __slots__ = ("field", "send", "started", "status")
 
-    def __init__(self, send: Send, request_id: bytes) -> None:
+    def __init__(self, send: Send, request_id: bytes, started: float) -> None:
         self.send = send
         self.field = (HEADER, request_id)
         self.status = 0
+        self.started = started
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # Not a coroutine of its own: the server's `send` is what the caller awaits, which spares a
+        # coroutine a message.
         if message["type"] == "http.response.start":
             self.status = message["status"]
             message["headers"] = [*message.get("headers", ()), self.field]
-        await self.send(message)
+        return self.send(message)
 
 
 class RequestTelemetry:
+    """`begin` before the app runs, `end` after (plain calls: no layer of its own on the hot path)."""
+
     def __init__(self, face_for_path: Callable[[str], str]) -> None:
         self.face_for_path = face_for_path
         self._ticking = False
@@ -53,7 +58,7 @@ class RequestTelemetry:
         REQUESTS.flush()
         asyncio.get_running_loop().call_later(REQUESTS.FLUSH_EVERY_SECONDS, self._tick)
 
-    async def around(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+    def begin(self, scope: Scope, send: Send) -> ObservedSend:
         started = perf_counter()
         if not self._ticking:
             self._ticking = True
@@ -65,27 +70,25 @@ class RequestTelemetry:
                 break
         request_id = request_id_for(offered)
         begin(request_id)
-        observed = ObservedSend(send, request_id.encode())
-        durations = REQUESTS
-        durations.active += 1
-        try:
-            await app(scope, receive, observed)
-        finally:
-            durations.active -= 1
-            route = scope.get(ROUTE_KEY)
-            if route is None:
-                route = _framework_route(scope)
-                face = self.face_for_path(scope["path"])
-            else:
-                face = scope[FACE_KEY]
-            method = scope["method"]
-            durations.observe(
-                method if method in KNOWN_METHODS else "_OTHER",
-                route,
-                observed.status or 500,
-                face,
-                perf_counter() - started,
-            )
+        REQUESTS.active += 1
+        return ObservedSend(send, request_id.encode(), started)
+
+    def end(self, scope: Scope, observed: ObservedSend) -> None:
+        REQUESTS.active -= 1
+        route = scope.get(ROUTE_KEY)
+        if route is None:
+            route = _framework_route(scope)
+            face = self.face_for_path(scope["path"])
+        else:
+            face = scope[FACE_KEY]
+        method = scope["method"]
+        REQUESTS.observe(
+            method if method in KNOWN_METHODS else "_OTHER",
+            route,
+            observed.status or 500,
+            face,
+            perf_counter() - observed.started,
+        )
 
 
 def _framework_route(scope: Scope) -> str:
