@@ -144,3 +144,19 @@ def test_memory_counting_starts_no_threads() -> None:
     time.sleep(1.05)
     storage.incr("k", 1)  # a due sweep runs on this call
     assert "gone" not in storage.storage
+
+
+def test_ended_windows_are_swept_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        counters = LocalCounters()
+        policy = parse_policy("ip", "5/second")
+        for n in range(100):
+            await counters.hit(policy, "native", "ip", f"10.0.0.{n}")
+        assert len(counters._windows) == 100
+        later = time.time() + 10
+        monkeypatch.setattr(time, "time", lambda: later)
+        await counters.hit(policy, "native", "ip", "10.0.1.1")
+        # Only the window just opened is left: the hundred that ended went with the sweep.
+        assert list(counters._windows) == [policy.key_for(("native", "ip", "10.0.1.1"))]
+
+    asyncio.run(scenario())

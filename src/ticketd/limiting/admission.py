@@ -57,7 +57,12 @@ class RequestLimits:
         """The checks every request of the face passes first; raises RateLimited."""
         if self.limits.errors is not None:
             await self._refuse_if_blocked(f"ip:{self.ip}")
-        await self.count(self.limits.ip, self.face, "ip", self.ip)
+        policy = self.limits.ip
+        hit = self.admission.counters.hit_now(policy, self.face, "ip", self.ip)
+        if hit is None:
+            await self.count(policy, self.face, "ip", self.ip)
+        else:
+            self._record(policy, hit)
 
     async def _refuse_if_blocked(self, client: str) -> None:
         blocked = await self.admission.counters.blocked_for(self.block_key(client))
@@ -72,9 +77,16 @@ class RequestLimits:
             )
 
     async def count(self, policy: Policy, *identifiers: str, reset: int | None = None) -> Hit:
-        hit = await self.admission.counters.hit(policy, *identifiers)
+        # In memory the count is made at once: no coroutine of the counters' own a request.
+        hit = self.admission.counters.hit_now(policy, *identifiers)
+        if hit is None:
+            hit = await self.admission.counters.hit(policy, *identifiers)
         if reset is not None:
             hit = Hit(hit.allowed, hit.remaining, reset)
+        return self._record(policy, hit)
+
+    def _record(self, policy: Policy, hit: Hit) -> Hit:
+        """Keeps the hit for the RateLimit fields; raises RateLimited if it was refused."""
         self.seen.append((policy, hit))
         if not hit.allowed:
             self.refused = True
@@ -94,7 +106,10 @@ class RequestLimits:
         self.admitted = principal.credential_id
         if self.limits.errors is not None:
             await self._refuse_if_blocked(principal.credential_id)
-        limits = await self.admission.tenants.limits_for(principal.tenant_id, self.face, self.limits)
+        tenants = self.admission.tenants
+        limits = tenants.limits_now(principal.tenant_id, self.face, self.limits)
+        if limits is None:
+            limits = await tenants.limits_for(principal.tenant_id, self.face, self.limits)
         tenant = str(principal.tenant_id)
         hours = limits.service_hours
         hours_text = hours.text if hours is not None else WHOLE_DAY
@@ -110,7 +125,11 @@ class RequestLimits:
                     reason="service-hours",
                     service_hours=hours_text,
                 )
-        await self.count(limits.credential, self.face, tenant, principal.credential_id)
+        hit = self.admission.counters.hit_now(limits.credential, self.face, tenant, principal.credential_id)
+        if hit is None:
+            await self.count(limits.credential, self.face, tenant, principal.credential_id)
+        else:
+            self._record(limits.credential, hit)
         if limits.ip is not None:
             await self.count(limits.ip, self.face, tenant, "ip", self.ip)
         if limits.daily is not None:
@@ -138,8 +157,20 @@ class RequestLimits:
 
     def header_fields(self) -> list[tuple[bytes, bytes]]:
         """`RateLimit-Policy` and `RateLimit` for every policy this request was counted against."""
-        if not self.seen:
+        seen = self.seen
+        if not seen:
             return []
-        policies = ", ".join(policy.header for policy, _ in self.seen)
-        state = ", ".join(f'"{policy.name}";r={hit.remaining};t={hit.reset}' for policy, hit in self.seen)
-        return [(b"ratelimit-policy", policies.encode()), (b"ratelimit", state.encode())]
+        policies = tuple(policy for policy, _ in seen)
+        header = _POLICY_HEADERS.get(policies)
+        if header is None:
+            header = ", ".join(policy.header for policy in policies).encode()
+            if len(_POLICY_HEADERS) >= POLICY_HEADERS_LIMIT:
+                _POLICY_HEADERS.clear()
+            _POLICY_HEADERS[policies] = header
+        state = ", ".join([f'"{policy.name}";r={hit.remaining};t={hit.reset}' for policy, hit in seen])
+        return [(b"ratelimit-policy", header), (b"ratelimit", state.encode())]
+
+
+# `RateLimit-Policy` by the policies counted: the same few sets on every request.
+_POLICY_HEADERS: dict[tuple[Policy, ...], bytes] = {}
+POLICY_HEADERS_LIMIT = 1_000

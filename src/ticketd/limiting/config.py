@@ -119,6 +119,12 @@ class TenantLimitsCache:
         self._loaded_at = float("-inf")
         self._reloading = False
 
+    def limits_now(self, tenant_id: int, face: str, defaults: FaceLimits) -> TenantFaceLimits | None:
+        """The tenant's limits when they need no reading from the store first; else None."""
+        if time.monotonic() - self._loaded_at >= self._refresh_seconds:
+            return None
+        return self._resolved.get((tenant_id, face))
+
     async def limits_for(self, tenant_id: int, face: str, defaults: FaceLimits) -> TenantFaceLimits:
         if time.monotonic() - self._loaded_at >= self._refresh_seconds and not self._reloading:
             # Read on a thread, so a slow or failing store never holds the event loop; requests

@@ -83,6 +83,10 @@ class Counters(ABC):
         """Whether the counts are those of every process (Redis answering)."""
         return False
 
+    def hit_now(self, policy: Policy, *identifiers: str) -> Hit | None:
+        """The hit counted without waiting, where the counters can (in memory); else None."""
+        return None
+
     async def check(self) -> str | None:
         """None when the counters can be used, else what is wrong."""
         return None
@@ -137,21 +141,62 @@ class StorageCounters(Counters):
 
 
 class LocalCounters(StorageCounters):
-    """In this process's memory (threads included): the embedded default."""
+    """In this process's memory: the embedded default.
+
+    Fixed windows are a dictionary of [count, end] a key. Every call comes from the event loop's
+    thread (the counters are async), so no lock is needed; `limits`' memory storage takes a lock
+    and four layers of wrappers an increment, which measured 3 µs of the 7 µs two counts cost a
+    status lookup. Rolling windows use `limits`' moving window as they are.
+    """
+
+    SWEEP_EVERY_SECONDS = 5.0
 
     def __init__(self) -> None:
         super().__init__()
         self.storage = ProcessMemoryStorage()
         self.moving = MovingWindowRateLimiter(self.storage)
+        self._windows: dict[str, list[float]] = {}
+        self._next_sweep = time.time() + self.SWEEP_EVERY_SECONDS
+
+    def _count(self, key: str, window: int, now: float) -> list[float]:
+        entry = self._windows.get(key)
+        if entry is None or entry[1] <= now:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            entry = self._windows[key] = [0, now + window]
+        entry[0] += 1
+        return entry
+
+    def _sweep(self, now: float) -> None:
+        """Drops the windows that have ended, so keys never seen again do not stay."""
+        self._next_sweep = now + self.SWEEP_EVERY_SECONDS
+        for key in [key for key, (_, end) in self._windows.items() if end <= now]:
+            del self._windows[key]
+
+    async def hit(self, policy: Policy, *identifiers: str) -> Hit:
+        if policy.rolling:
+            return await self._rolling_hit(policy, identifiers)
+        return self._fixed_hit(policy, identifiers)
+
+    def hit_now(self, policy: Policy, *identifiers: str) -> Hit | None:
+        return None if policy.rolling else self._fixed_hit(policy, identifiers)
+
+    def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
+        now = time.time()
+        count, end = self._count(policy.key_for(identifiers), policy.window, now)
+        quota = policy.quota
+        return Hit(count <= quota, max(0, quota - int(count)), max(1, round(end - now)))
 
     async def _incr(self, key: str, expiry: int) -> int:
-        return self.storage.incr(key, expiry)
+        return int(self._count(key, expiry, time.time())[0])
 
     async def _expiry(self, key: str) -> float:
-        return self.storage.get_expiry(key)
+        entry = self._windows.get(key)
+        return entry[1] if entry is not None else time.time()
 
     async def _get(self, key: str) -> int:
-        return self.storage.get(key)
+        entry = self._windows.get(key)
+        return int(entry[0]) if entry is not None and entry[1] > time.time() else 0
 
     async def _rolling_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
         allowed = self.moving.hit(policy.item, *identifiers)
