@@ -123,4 +123,6 @@ def is_store_outage(exc: BaseException) -> bool:
             "OperationalError",
             "InterfaceError",
         )
-    return type(exc).__name__ == "StoreError" and type(exc).__module__ == "ticketd.store.fast_reads"
+    from ticketd.store.fast_reads import StoreError  # here: fast_reads imports this module
+
+    return isinstance(exc, StoreError)
