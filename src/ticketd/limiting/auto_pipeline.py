@@ -8,7 +8,8 @@ commands are queued and written together at the start of the next turn, and each
 is resolved, in order, from the replies hiredis parses (auto-pipelining, as ioredis and
 node-redis do). Measured in-process, 32 concurrent callers, two counts a request, client CPU:
 77 µs through the `limits` library one command at a time, 22 µs through a redis-py pipeline a
-turn, 18 µs through redis-py's connection a turn, 6 µs here.
+turn, 18 µs through redis-py's connection a turn. In the server, a status lookup counted in Redis
+took 64 µs of CPU with redis-py's connection a turn and 46 µs written as here.
 
 Nothing about exactness changes: each command is still atomic in Redis, the batch is not a
 transaction, and each reply goes to the caller that asked. A connection that fails or does not
