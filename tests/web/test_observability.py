@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.web.test_server import _demo, _env, _free_port, serving, serving_logged
+from tests.web.test_server import _demo, _env, _free_port, _native_key, serving, serving_logged
 from ticketd.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("settings", ["sqlite"], indirect=True)]
@@ -89,10 +89,7 @@ def _counted(scrape: str, route: str) -> float:
 
 
 def test_metrics_add_up_across_two_server_processes(settings: Settings) -> None:
-    demo = _demo(settings)
-    native = demo["native"]
-    assert isinstance(native, dict)
-    auth = (native["api_key_id"], native["api_key_secret"])
+    _, auth = _native_key(_demo(settings))
     port = _free_port()
     with serving(settings, port, TICKETD_WORKERS="2"):
         base = f"http://127.0.0.1:{port}"

@@ -75,6 +75,13 @@ def serving_logged(
                 process.wait(10)
 
 
+def _native_key(demo: dict[str, object]) -> tuple[dict[str, object], tuple[str, str]]:
+    """The demo's native credentials, and its API key as Basic auth."""
+    native = demo["native"]
+    assert isinstance(native, dict)
+    return native, (str(native["api_key_id"]), str(native["api_key_secret"]))
+
+
 def _demo(settings: Settings) -> dict[str, object]:
     output = subprocess.run(
         [sys.executable, "-m", "ticketd", "demo", "--json"],
@@ -88,9 +95,7 @@ def _demo(settings: Settings) -> dict[str, object]:
 
 def test_serve_answers_status_over_real_http(settings: Settings) -> None:
     demo = _demo(settings)
-    native = demo["native"]
-    assert isinstance(native, dict)
-    auth = (native["api_key_id"], native["api_key_secret"])
+    native, auth = _native_key(demo)
     port = _free_port()
     with serving(settings, port):
         base = f"http://127.0.0.1:{port}/api/v1"
@@ -112,10 +117,7 @@ def test_serve_answers_status_over_real_http(settings: Settings) -> None:
 
 
 def test_acknowledged_writes_survive_kill_9(settings: Settings) -> None:
-    demo = _demo(settings)
-    native = demo["native"]
-    assert isinstance(native, dict)
-    auth = (native["api_key_id"], native["api_key_secret"])
+    _, auth = _native_key(_demo(settings))
     port = _free_port()
     created: list[int] = []
     with serving(settings, port) as process:
@@ -159,9 +161,7 @@ def _seen(
 
 def test_two_servers_on_one_store_see_each_others_writes(settings: Settings) -> None:
     demo = _demo(settings)
-    native = demo["native"]
-    assert isinstance(native, dict)
-    auth = (native["api_key_id"], native["api_key_secret"])
+    native, auth = _native_key(demo)
     first, second = _free_port(), _free_port()
     with serving(settings, first), serving(settings, second):
         writer, reader = f"http://127.0.0.1:{first}/api/v1", f"http://127.0.0.1:{second}/api/v1"

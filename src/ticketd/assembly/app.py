@@ -19,10 +19,10 @@ from ticketd.settings import Settings
 from ticketd.web import log_safety
 from ticketd.web.asgi import ASGIApp, Receive, Scope, Send
 from ticketd.web.dispatch import FaceDispatcher
-from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard
+from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard, face_for
 from ticketd.web.hot_path import HotPaths
 from ticketd.web.last_resort import LastResort
-from ticketd.web.metrics_endpoint import MetricsEndpoint, store_gauges
+from ticketd.web.metrics_endpoint import MetricsEndpoint, gauges_of_store
 from ticketd.web.rate_limits import LimitedFace, ObservedResponses, RateLimitGate
 from ticketd.web.request_telemetry import RequestTelemetry
 from ticketd.web.services import Services
@@ -51,17 +51,20 @@ class TicketdApp(HotPaths):
                 HeadAsGet(FaceRequestGuard(dispatcher, rules)), rules, MAX_HEADER_BYTES, FALLBACK_RENDERER
             )
         )
-        prefixes = sorted(
-            ((rule.prefix, face.name) for face in self.faces for rule in face.rules),
-            key=lambda entry: len(entry[0]),
-            reverse=True,
-        )
-        self.telemetry = RequestTelemetry(lambda path: _face_for(prefixes, path))
+        names = {rule.prefix: face.name for face in self.faces for rule in face.rules}
+
+        def face_name(path: str) -> str:
+            rule = face_for(rules, path)  # as the guards find a path's face
+            return names[rule.prefix] if rule is not None else ""
+
+        self.telemetry = RequestTelemetry(face_name)
         self._answer = super().__call__
         # What answers once the request's telemetry has begun: the hot paths (and the rest), or
         # the rate limits' gate before them.
         self._inner: ASGIApp = self._answer
-        metrics = MetricsEndpoint(guarded, services.settings, lambda: store_gauges(services))
+        metrics = MetricsEndpoint(
+            guarded, services.settings, gauges_of_store(services.sessions, services.engine)
+        )
         super().__init__(
             metrics, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
         )
@@ -131,13 +134,6 @@ class LimitedTicketdApp(TicketdApp):
             ],
         )
         self._inner = partial(self.gate.__call__, app=self._answer)
-
-
-def _face_for(prefixes: list[tuple[str, str]], path: str) -> str:
-    for prefix, name in prefixes:
-        if path == prefix or path.startswith(prefix + "/"):
-            return name
-    return ""
 
 
 def create_app(settings: Settings) -> TicketdApp:

@@ -57,12 +57,8 @@ class RequestLimits:
         """The checks every request of the face passes first; raises RateLimited."""
         if self.limits.errors is not None:
             await self._refuse_if_blocked(f"ip:{self.ip}")
-        policy = self.limits.ip
-        hit = self.admission.counters.hit_now(policy, self.face, "ip", self.ip)
-        if hit is None:
-            await self.count(policy, self.face, "ip", self.ip)
-        else:
-            self._record(policy, hit)
+        if not self._counted_now(self.limits.ip, self.face, "ip", self.ip):
+            await self.count(self.limits.ip, self.face, "ip", self.ip)
 
     async def _refuse_if_blocked(self, client: str) -> None:
         blocked = await self.admission.counters.blocked_for(self.block_key(client))
@@ -76,8 +72,16 @@ class RequestLimits:
                 reason="blocked",
             )
 
+    def _counted_now(self, policy: Policy, *identifiers: str) -> bool:
+        """Counted (and recorded) without waiting, where the counters can (in memory): the polled
+        paths then pay no coroutine for their counts. False: `count` must be awaited."""
+        hit = self.admission.counters.hit_now(policy, *identifiers)
+        if hit is None:
+            return False
+        self._record(policy, hit)
+        return True
+
     async def count(self, policy: Policy, *identifiers: str, reset: int | None = None) -> Hit:
-        # In memory the count is made at once: no coroutine of the counters' own a request.
         hit = self.admission.counters.hit_now(policy, *identifiers)
         if hit is None:
             hit = await self.admission.counters.hit(policy, *identifiers)
@@ -125,11 +129,8 @@ class RequestLimits:
                     reason="service-hours",
                     service_hours=hours_text,
                 )
-        hit = self.admission.counters.hit_now(limits.credential, self.face, tenant, principal.credential_id)
-        if hit is None:
+        if not self._counted_now(limits.credential, self.face, tenant, principal.credential_id):
             await self.count(limits.credential, self.face, tenant, principal.credential_id)
-        else:
-            self._record(limits.credential, hit)
         if limits.ip is not None:
             await self.count(limits.ip, self.face, tenant, "ip", self.ip)
         if limits.daily is not None:

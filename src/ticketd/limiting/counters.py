@@ -1,10 +1,9 @@
-"""Counting hits against policies with the `limits` library: in this process's memory, or in Redis
-shared by every process on every host.
+"""Counting hits against policies: in this process's memory, or in Redis shared by every process
+on every host.
 
-Fixed windows go through the storage's atomic increment, which is all `FixedWindowRateLimiter.hit`
-does, so that one round trip gives both the verdict and the count the `RateLimit` header needs;
-the window's end is remembered per key rather than asked for on every hit. Rolling windows use
-`MovingWindowRateLimiter` as it is.
+Fixed windows: in memory a dictionary of counts and window ends; in Redis one script call that
+counts and reads the window's end, so one round trip gives both the verdict and what the
+`RateLimit` header needs. Rolling windows use the `limits` library's `MovingWindowRateLimiter`.
 
 With Redis, a failing call does not fail the request: the process counts in its own memory for a
 second, then tries Redis again (fail-open; see `SharedCounters`).
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-EXPIRY_MEMO_LIMIT = 50_000
 RETRY_SHARED_AFTER_SECONDS = 1.0
 
 
@@ -99,25 +97,10 @@ class Counters(ABC):
 class StorageCounters(Counters):
     """The counting itself, over one `limits` storage's primitives."""
 
-    def __init__(self) -> None:
-        # Key -> when its fixed window ends (epoch seconds). Every process that sees a key learns
-        # its end once per window; the one that opens a window knows it without asking.
-        self._ends: dict[str, float] = {}
-
     async def hit(self, policy: Policy, *identifiers: str) -> Hit:
         if policy.rolling:
             return await self._rolling_hit(policy, identifiers)
-        key = policy.key_for(identifiers)
-        window = policy.window
-        count = await self._incr(key, window)
-        now = time.time()
-        end = self._ends.get(key)
-        if count == 1 or end is None or end <= now:
-            end = now + window if count == 1 else await self._expiry(key)
-            if len(self._ends) >= EXPIRY_MEMO_LIMIT:
-                self._ends.clear()
-            self._ends[key] = end
-        return Hit(count <= policy.quota, max(0, policy.quota - count), max(1, round(end - now)))
+        return await self._fixed_hit(policy, identifiers)
 
     async def blocked_for(self, key: str) -> int:
         if await self._get(key) <= 0:
@@ -137,6 +120,9 @@ class StorageCounters(Counters):
     async def _get(self, key: str) -> int: ...
 
     @abstractmethod
+    async def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit: ...
+
+    @abstractmethod
     async def _rolling_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit: ...
 
 
@@ -152,7 +138,6 @@ class LocalCounters(StorageCounters):
     SWEEP_EVERY_SECONDS = 5.0
 
     def __init__(self) -> None:
-        super().__init__()
         self.storage = ProcessMemoryStorage()
         self.moving = MovingWindowRateLimiter(self.storage)
         self._windows: dict[str, list[float]] = {}
@@ -173,15 +158,13 @@ class LocalCounters(StorageCounters):
         for key in [key for key, (_, end) in self._windows.items() if end <= now]:
             del self._windows[key]
 
-    async def hit(self, policy: Policy, *identifiers: str) -> Hit:
-        if policy.rolling:
-            return await self._rolling_hit(policy, identifiers)
-        return self._fixed_hit(policy, identifiers)
-
     def hit_now(self, policy: Policy, *identifiers: str) -> Hit | None:
-        return None if policy.rolling else self._fixed_hit(policy, identifiers)
+        return None if policy.rolling else self._count_fixed(policy, identifiers)
 
-    def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
+    async def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
+        return self._count_fixed(policy, identifiers)
+
+    def _count_fixed(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
         now = time.time()
         count, end = self._count(policy.key_for(identifiers), policy.window, now)
         quota = policy.quota
@@ -218,7 +201,6 @@ class RedisCounters(StorageCounters):
     same event-loop turn (see auto_pipeline.py); rolling windows through `limits` as they are."""
 
     def __init__(self, url: str, prefix: str, timeout: float) -> None:
-        super().__init__()
         self.prefix = prefix
         # Imported here: only processes configured with Redis pay for the client (~6 MB).
         from redis.asyncio import ConnectionPool
@@ -242,9 +224,7 @@ class RedisCounters(StorageCounters):
         self.moving = SharedMovingWindow(self.storage)
         self.pipeline = AutoPipeline(url, timeout)
 
-    async def hit(self, policy: Policy, *identifiers: str) -> Hit:
-        if policy.rolling:
-            return await self._rolling_hit(policy, identifiers)
+    async def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
         count, left_ms = await self._count(policy.key_for(identifiers), policy.window)
         reset = max(1, round(left_ms / 1000)) if left_ms > 0 else policy.window
         return Hit(count <= policy.quota, max(0, policy.quota - count), reset)

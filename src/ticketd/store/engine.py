@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.settings import Settings
@@ -110,9 +112,6 @@ def after_every_write_commit(callback: Callable[[], None]) -> None:
 def is_store_outage(exc: BaseException) -> bool:
     """Whether `exc` means the database cannot be reached (down, restarting, unreachable), which
     every face answers as 503 in its own format, rather than a fault of ticketd's (500)."""
-    from sqlalchemy.exc import DBAPIError, DisconnectionError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
     if isinstance(exc, DisconnectionError | PoolTimeout):
         return True
     if isinstance(exc, DBAPIError):

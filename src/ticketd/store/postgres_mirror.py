@@ -26,6 +26,7 @@ the threads that commit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -340,15 +341,18 @@ class PostgresMirror:
 
 _live: weakref.WeakSet[PostgresMirror] = weakref.WeakSet()
 _following = threading.Lock()
-_hooked = [False]
 
 
 def _follow_this_process(mirror: PostgresMirror) -> None:
     with _following:
-        if not _hooked[0]:
-            after_every_write_commit(_catch_up_live)
-            _hooked[0] = True
+        if not _live:
+            _hook_commits_once()
         _live.add(mirror)
+
+
+@functools.cache
+def _hook_commits_once() -> None:
+    after_every_write_commit(_catch_up_live)
 
 
 def _catch_up_live() -> None:

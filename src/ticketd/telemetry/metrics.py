@@ -12,7 +12,6 @@ The hot path's share: two clock reads, a dictionary lookup and a bisect a reques
 from __future__ import annotations
 
 import os
-import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 
@@ -88,7 +87,6 @@ class RequestDurations:
         # Label values -> [count per bucket (the last is +Inf)..., sum of seconds]
         self._pending: dict[tuple[str, str, int, str], list[float]] = {}
         self.active = 0
-        self._lock = threading.Lock()
 
     def observe(self, method: str, route: str, status: int, face: str, seconds: float) -> None:
         """On the event loop's thread only, as `flush` is (no lock between them)."""
@@ -102,18 +100,18 @@ class RequestDurations:
         counts[-1] += seconds
 
     def flush(self) -> None:
-        """Adds what was counted since the last flush to the exported histogram."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            ACTIVE_REQUESTS.set(self.active)
-            for (method, route, status, face), counts in pending.items():
-                child = REQUEST_DURATION.labels(method, route, str(status), face)
-                # prometheus-client keeps one value per bucket (not cumulative) and the sum; these
-                # are the same values its `observe` adds to, added to in bulk.
-                for index, count in enumerate(counts[:-1]):
-                    if count:
-                        child._buckets[index].inc(count)
-                child._sum.inc(counts[-1])
+        """Adds what was counted since the last flush to the exported histogram. On the event loop's
+        thread, as `observe` is."""
+        pending, self._pending = self._pending, {}
+        ACTIVE_REQUESTS.set(self.active)
+        for (method, route, status, face), counts in pending.items():
+            child = REQUEST_DURATION.labels(method, route, str(status), face)
+            # prometheus-client keeps one value per bucket (not cumulative) and the sum; these are
+            # the same values its `observe` adds to, added to in bulk.
+            for index, count in enumerate(counts[:-1]):
+                if count:
+                    child._buckets[index].inc(count)
+            child._sum.inc(counts[-1])
 
 
 REQUESTS = RequestDurations()
@@ -135,11 +133,10 @@ class GaugesAtScrape(Collector):
 
 def exposition(at_scrape: Iterable[Collector] = ()) -> tuple[bytes, str]:
     """The body and content type of a scrape: every process's values, and those read now."""
+    registry = CollectorRegistry()
     if multiprocess():
-        registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        registry = CollectorRegistry()
         registry.register(_Everything())
     for collector in at_scrape:
         registry.register(collector)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily
@@ -23,16 +23,13 @@ from ticketd.store.tables import Operation
 from ticketd.telemetry.metrics import REQUESTS, GaugesAtScrape, exposition
 from ticketd.web.asgi import ASGIApp, Receive, Scope, Send, header, respond
 from ticketd.web.request_telemetry import FACE_KEY, ROUTE_KEY
-from ticketd.web.services import Services
 
 PATH = "/metrics"
 TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
 
 class MetricsEndpoint:
-    def __init__(
-        self, app: ASGIApp, settings: Settings, at_scrape: Callable[[], Iterable[Collector]]
-    ) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, at_scrape: list[Collector]) -> None:
         self.app = app
         self.token = settings.metrics_token.encode()
         self.at_scrape = at_scrape
@@ -50,7 +47,7 @@ class MetricsEndpoint:
             await respond(send, *refusal)
             return
         REQUESTS.flush()  # here, on the event loop, where requests are counted
-        body, content_type = await asyncio.to_thread(exposition, list(self.at_scrape()))
+        body, content_type = await asyncio.to_thread(exposition, self.at_scrape)
         headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-store")]
         await respond(send, 200, headers, b"" if scope["method"] == "HEAD" else body)
 
@@ -73,10 +70,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def store_gauges(services: Services) -> list[Collector]:
-    return gauges_of_store(services.sessions, services.engine)
 
 
 def gauges_of_store(sessions: sessionmaker[Session], engine: Engine) -> list[Collector]:
