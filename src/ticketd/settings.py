@@ -87,6 +87,29 @@ class Settings(BaseSettings):
     onecloud_service_hours: str = "00:00-24:00"
     onecloud_daily_allowance: int = 100_000
 
+    # Webhooks (core/webhooks/). Endpoint URLs may not reach loopback, private, link-local or
+    # otherwise reserved addresses unless this is on (a receiver on this machine, in tests and demos).
+    webhook_allow_private: bool = False
+    # Seconds from a message's first attempt to each retry; a message fails after the last.
+    webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: float = 15
+    # An endpoint that has failed every attempt for this long is disabled (5 days).
+    webhook_disable_after_seconds: float = 432_000
+    # After a rotation the previous secret signs too, for this long.
+    webhook_secret_overlap_seconds: float = 86_400
+    # Attempts in flight at once to one endpoint, per delivering process.
+    webhook_concurrency: int = 8
+    # A claimed attempt not recorded within this long is taken by another worker.
+    webhook_lease_seconds: float = 60
+    # How often the event log is looked at for new changes (webhooks and the event stream).
+    events_poll_seconds: float = 0.1
+    # Event stream: a comment line this often keeps proxies from closing an idle connection.
+    events_heartbeat_seconds: float = 15
+
+    @property
+    def webhook_retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.webhook_retry_schedule.split(",") if part.strip())
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

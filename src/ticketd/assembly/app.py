@@ -13,6 +13,7 @@ from functools import partial
 
 from ticketd.assembly.registry import FALLBACK_RENDERER, build_faces
 from ticketd.assembly.services import build_services
+from ticketd.core.webhooks.dispatcher import WebhookDispatcher
 from ticketd.core.worker import worker_for
 from ticketd.limiting.admission import Admission
 from ticketd.settings import Settings
@@ -36,7 +37,7 @@ class TicketdApp(HotPaths):
     def __init__(self, services: Services) -> None:
         self.services = services
         self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.faces = build_faces(services)
         rules = [rule for face in self.faces for rule in face.rules]
         dispatcher = LastResort(
@@ -84,10 +85,19 @@ class TicketdApp(HotPaths):
         # The embedded default: operations run in a thread of the server. With PostgreSQL and
         # separate `ticketd worker` processes, set TICKETD_EMBEDDED_WORKER=false.
         worker = worker_for(self.services.settings, self.services.sessions)
-        self._worker = threading.Thread(
-            target=worker.run_forever, args=(self._stop,), name="ticketd-worker", daemon=True
+        dispatcher = WebhookDispatcher(
+            self.services.sessions, self.services.settings, self.services.server_keys, worker.name
         )
-        self._worker.start()
+        self._threads = [
+            threading.Thread(
+                target=worker.run_forever, args=(self._stop,), name="ticketd-worker", daemon=True
+            ),
+            threading.Thread(
+                target=dispatcher.run_forever, args=(self._stop,), name="ticketd-webhooks", daemon=True
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     async def other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -111,8 +121,8 @@ class TicketdApp(HotPaths):
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self._stop.set()
-                if self._worker is not None:
-                    self._worker.join(10)
+                for thread in self._threads:
+                    thread.join(10)
                 if self.services.admission is not None:
                     await self.services.admission.counters.aclose()
                 self.services.close()

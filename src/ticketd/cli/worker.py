@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from ticketd.cli.context import cli_context, console
+from ticketd.core.server_key import server_keys
+from ticketd.core.webhooks.dispatcher import WebhookDispatcher
 from ticketd.core.worker import worker_for
 from ticketd.store.engine import session_factory
 from ticketd.telemetry.logs import configure_logging
@@ -48,4 +50,11 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGINT, finish)
         store = context.settings.database_url or context.settings.database_path
         console.print(f"worker {runner.name} running; store: {store}")
+        # Webhook deliveries in a thread of their own, so a long operation never delays a message.
+        dispatcher = WebhookDispatcher(sessions, settings, server_keys(settings), runner.name)
+        deliveries = threading.Thread(
+            target=dispatcher.run_forever, args=(stop,), name="ticketd-webhooks", daemon=True
+        )
+        deliveries.start()
         runner.run_forever(stop)
+        deliveries.join(10)

@@ -30,6 +30,7 @@ from ticketd.core.jobs.imports import run_import
 from ticketd.core.jobs.lease import Lease, Lost
 from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
 from ticketd.core.operations import FINISHED, OperationStatus
+from ticketd.core.webhooks.fanout import announce_finished
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, Stamp
@@ -161,6 +162,7 @@ class Worker:
             operation.status, operation.error = OperationStatus.FAILED.value, error
             operation.finished_at, operation.lease_owner = utcnow(), None
             operation.version += 1
+            announce_finished(db, operation)
             db.commit()
 
 

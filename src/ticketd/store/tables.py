@@ -361,6 +361,9 @@ class TicketEvent(Base):
     field: Mapped[str | None] = mapped_column(String(64))
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # PostgreSQL: the writing transaction's id (a column default), so readers take events in an
+    # order no later commit can fall behind (core/event_feed.py). SQLite commits one at a time: 0.
+    txid: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class IdempotencyRecord(Base):
@@ -376,3 +379,84 @@ class IdempotencyRecord(Base):
     headers: Mapped[list[list[str]] | None] = mapped_column(JSON)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(Stamp, index=True)
+
+
+class WebhookEndpoint(Base):
+    """Where a tenant's messages go. The signing secrets are sealed (core/signing_keys.Sealer)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # Event types sent here; empty means all.
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    previous_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(Stamp)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    # Since when every attempt has failed; cleared by a success.
+    failing_since: Mapped[datetime | None] = mapped_column(Stamp)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WebhookMessage(Base):
+    """One message, sent with the same body and `webhook-id` on every attempt to every endpoint."""
+
+    __tablename__ = "webhook_messages"
+    __table_args__ = (Index("ix_webhook_messages_tenant_created", "tenant_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    type: Mapped[str] = mapped_column(String(64))
+    # The event log entry it was made from (ticket events), else None.
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class WebhookDelivery(Base):
+    """A message on its way to one endpoint: pending until an attempt succeeds or retries run out."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "endpoint_id", name="uq_webhook_deliveries_message_endpoint"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    message_id: Mapped[str] = mapped_column(ForeignKey("webhook_messages.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Stamp)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(Stamp)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(Stamp)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    # The first kilobyte of the response, as text.
+    response: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class EventFeedCursor(Base):
+    """How far a reader of the event log (the webhooks' fan-out) has got, in (txid, id) order."""
+
+    __tablename__ = "event_feed_cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    txid: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[int] = mapped_column(BigInteger)

@@ -69,6 +69,16 @@ REDIS_FAIL_OPEN = Gauge(
     multiprocess_mode="max",
 )
 
+WEBHOOK_ATTEMPTS = Counter(
+    "ticketd_webhook_attempts", "Webhook delivery attempts, by outcome (succeeded or failed).", ("outcome",)
+)
+WEBHOOK_LATENCY = Histogram(
+    "ticketd_webhook_attempt_duration_seconds",
+    "Duration of webhook delivery attempts.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15),
+)
+EVENT_STREAMS = Gauge("ticketd_event_streams", "Open event-stream connections.", multiprocess_mode="livesum")
+
 
 class RequestDurations:
     """The request histogram, counted in plain lists on the hot path and added to prometheus-client's

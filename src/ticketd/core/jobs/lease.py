@@ -13,11 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from ticketd.core.clock import utcnow
 from ticketd.core.operations import FINISHED, OperationStatus
 from ticketd.core.principal import Principal, Role
+from ticketd.core.webhooks.fanout import announce_finished
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation, User
 
@@ -71,6 +72,9 @@ class Lease:
         operation.finished_at = utcnow()
         operation.lease_owner = None
         operation.version += 1
+        db = object_session(operation)
+        if db is not None:
+            announce_finished(db, operation)
 
     def acting(self, db: Session) -> Principal:
         """Who the job acts as: the user who started the operation, as they are now."""

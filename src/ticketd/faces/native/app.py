@@ -14,6 +14,7 @@ from ticketd.faces.native import (
     routes_health,
     routes_operations,
     routes_tickets,
+    routes_webhooks,
 )
 from ticketd.faces.native.errors import install_error_handlers, render_error
 from ticketd.faces.native.face import PREFIX
@@ -70,7 +71,14 @@ def build_native_app(services: Services) -> FastAPI:
         operation_ids=OPERATION_IDS,
     )
     install_error_handlers(app)
-    for module in (routes_tickets, routes_operations, routes_auth, routes_health, routes_access_keys):
+    for module in (
+        routes_tickets,
+        routes_operations,
+        routes_auth,
+        routes_health,
+        routes_access_keys,
+        routes_webhooks,
+    ):
         app.include_router(module.router, prefix=PREFIX)
     original_openapi = app.openapi
 

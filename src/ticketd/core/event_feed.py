@@ -1,0 +1,69 @@
+"""Reading the event log in an order no later commit can fall behind.
+
+A reader of the log (the webhooks' fan-out, the event stream) remembers a position and asks for
+what comes after it. On PostgreSQL ids are handed out at insert time, so id order is not commit
+order: id 11 may be visible while id 10's transaction is still running. Each event therefore
+carries its transaction's id (`txid`), and readers take events in (txid, id) order and only from
+transactions older than every transaction still running (the snapshot's xmin). Any transaction
+that commits later has a txid at or above that bound, so it lands after every position read so far.
+SQLite has one writer at a time, ids are in commit order, txid is 0 and there is no bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.orm import Session
+
+from ticketd.store.tables import TicketEvent
+
+
+class Position(NamedTuple):
+    txid: int
+    event_id: int
+
+
+START = Position(0, 0)
+
+
+def _horizon(db: Session) -> int | None:
+    """The lowest transaction id that may still commit (PostgreSQL); None where commits are ordered."""
+    if db.get_bind().dialect.name != "postgresql":
+        return None
+    return int(db.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")) or 0)
+
+
+def events_after(db: Session, position: Position, limit: int) -> Sequence[TicketEvent]:
+    """The next events after `position`, in feed order, of transactions that can no longer commit."""
+    query = (
+        select(TicketEvent)
+        .where(tuple_(TicketEvent.txid, TicketEvent.id) > tuple_(position.txid, position.event_id))
+        .order_by(TicketEvent.txid, TicketEvent.id)
+        .limit(limit)
+    )
+    horizon = _horizon(db)
+    if horizon is not None:
+        query = query.where(TicketEvent.txid < horizon)
+    return db.scalars(query).all()
+
+
+def position_of(event: TicketEvent) -> Position:
+    return Position(event.txid, event.id)
+
+
+def latest(db: Session) -> Position:
+    """The position after every event readable now: where a reader starts that wants only news."""
+    query = select(TicketEvent.txid, TicketEvent.id).order_by(TicketEvent.txid.desc(), TicketEvent.id.desc())
+    horizon = _horizon(db)
+    if horizon is not None:
+        query = query.where(TicketEvent.txid < horizon)
+    row = db.execute(query.limit(1)).first()
+    return START if row is None else Position(int(row[0]), int(row[1]))
+
+
+def position_of_id(db: Session, event_id: int) -> Position | None:
+    """The position of an event named by its id (an event stream's `Last-Event-ID`)."""
+    txid = db.scalar(select(TicketEvent.txid).where(TicketEvent.id == event_id))
+    return None if txid is None else Position(int(txid), event_id)

@@ -1,0 +1,328 @@
+"""Deliveries: claiming due attempts, recording what came of them, retrying, and the delivery log.
+
+A worker claims due deliveries by setting a lease in a conditional update (a row another worker
+claimed in the meantime no longer matches), sends, and records each outcome with the lease
+released. A worker killed after sending and before recording leaves the lease to run out; another
+worker sends again: delivery is at least once, and receivers deduplicate on `webhook-id`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ticketd.core.clock import utcnow
+from ticketd.core.errors import FieldError, InvalidInput, NotFound
+from ticketd.core.signing_keys import Sealer
+from ticketd.core.webhooks.endpoints import get_endpoint, signing_secrets, wants
+from ticketd.core.webhooks.fanout import PENDING, announce
+from ticketd.core.webhooks.messages import EventType
+from ticketd.store.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+MAX_RESPONSE_CHARS = 1024
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    endpoint_id: str
+    url: str
+    message_id: str
+    payload: str
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    endpoint_id: str
+    at: datetime
+    latency_ms: int
+    status_code: int | None = None
+    response: str = ""
+    error: str | None = None
+    # From a 429 or 503's Retry-After: the earliest the receiver wants the next attempt.
+    retry_after_seconds: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class Policy:
+    retry_delays: Sequence[float]
+    disable_after: timedelta
+    lease: timedelta
+
+
+def claim(
+    db: Session,
+    sealer: Sealer,
+    *,
+    owner: str,
+    lease: timedelta,
+    free: Mapping[str, int],
+    capacity: int,
+    limit: int = 200,
+) -> list[Claimed]:
+    """Due deliveries of enabled endpoints, at most `free[endpoint]` (else `capacity`) per endpoint,
+    leased to `owner`. The caller commits."""
+    now = utcnow()
+    due = (
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at < now),
+            WebhookEndpoint.disabled.is_(False),
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit * 4)
+    )
+    exhausted = [endpoint for endpoint, slots in free.items() if slots <= 0]
+    if exhausted:
+        due = due.where(WebhookDelivery.endpoint_id.not_in(exhausted))
+    taken: dict[str, int] = defaultdict(int)
+    chosen: list[int] = []
+    for delivery_id, endpoint_id in db.execute(due):
+        # One endpoint's backlog takes only its own slots: the rest go to the others.
+        if taken[endpoint_id] < free.get(endpoint_id, capacity) and len(chosen) < limit:
+            taken[endpoint_id] += 1
+            chosen.append(delivery_id)
+    if not chosen:
+        return []
+    claimed_ids = db.scalars(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id.in_(chosen),
+            WebhookDelivery.status == PENDING,
+            or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at < now),
+        )
+        .values(lease_owner=owner, lease_expires_at=now + lease)
+        .returning(WebhookDelivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not claimed_ids:
+        return []
+    rows = db.execute(
+        select(WebhookDelivery, WebhookMessage.payload, WebhookEndpoint)
+        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.id.in_(claimed_ids))
+    ).all()
+    secrets_of: dict[str, tuple[str, ...]] = {}
+    result = []
+    for delivery, payload, endpoint in rows:
+        if endpoint.id not in secrets_of:
+            secrets_of[endpoint.id] = tuple(signing_secrets(endpoint, sealer, now))
+        result.append(
+            Claimed(
+                delivery.id, endpoint.id, endpoint.url, delivery.message_id, payload, secrets_of[endpoint.id]
+            )
+        )
+    return result
+
+
+def record(db: Session, *, owner: str, outcomes: Sequence[Outcome], policy: Policy) -> list[str]:
+    """Records attempts, schedules retries or ends deliveries, and disables endpoints that asked for
+    it (410 Gone) or have failed everything for `policy.disable_after`. Returns the disabled
+    endpoints' ids. The caller commits."""
+    disabled: list[str] = []
+    deliveries = {
+        row.id: row
+        for row in db.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.id.in_([outcome.delivery_id for outcome in outcomes])
+            )
+        )
+    }
+    endpoints = {
+        row.id: row
+        for row in db.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.id.in_({outcome.endpoint_id for outcome in outcomes})
+            )
+        )
+    }
+    for outcome in outcomes:
+        delivery = deliveries.get(outcome.delivery_id)
+        if delivery is None:
+            continue  # purged, or its endpoint deleted, while the attempt was out
+        db.add(
+            WebhookAttempt(
+                tenant_id=delivery.tenant_id,
+                delivery_id=delivery.id,
+                at=outcome.at,
+                status_code=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                response=outcome.response[:MAX_RESPONSE_CHARS],
+                error=outcome.error[:500] if outcome.error else None,
+            )
+        )
+        endpoint = endpoints.get(outcome.endpoint_id)
+        if delivery.lease_owner != owner or delivery.status != PENDING:
+            continue  # another worker took it over: its own attempt decides
+        delivery.lease_owner, delivery.lease_expires_at = None, None
+        delivery.attempts += 1
+        if outcome.succeeded:
+            delivery.status, delivery.finished_at = SUCCEEDED, outcome.at
+            if endpoint is not None:
+                endpoint.failing_since = None
+            continue
+        _schedule_retry(delivery, outcome, policy)
+        if endpoint is None or endpoint.disabled:
+            continue
+        if endpoint.failing_since is None:
+            endpoint.failing_since = outcome.at
+        reason = None
+        if outcome.status_code == 410:
+            reason = "the endpoint answered 410 Gone"
+        elif outcome.at - endpoint.failing_since >= policy.disable_after:
+            reason = f"every attempt failed since {endpoint.failing_since.isoformat()}"
+        if reason is not None:
+            _disable(db, endpoint, reason, outcome.at)
+            disabled.append(endpoint.id)
+    db.flush()
+    return disabled
+
+
+def _schedule_retry(delivery: WebhookDelivery, outcome: Outcome, policy: Policy) -> None:
+    delays = policy.retry_delays
+    if delivery.attempts >= len(delays):
+        delivery.status, delivery.finished_at, delivery.next_attempt_at = FAILED, outcome.at, None
+        return
+    delay = delays[delivery.attempts]
+    if outcome.retry_after_seconds is not None:
+        # Honoured, within the schedule's longest wait: a receiver cannot park a message for ever.
+        delay = max(delay, min(outcome.retry_after_seconds, max(delays)))
+    delivery.next_attempt_at = outcome.at + timedelta(seconds=delay)
+
+
+def _disable(db: Session, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+    endpoint.disabled, endpoint.disabled_reason = True, reason
+    endpoint.updated_at, endpoint.version = now, endpoint.version + 1
+    announce(
+        db,
+        tenant_id=endpoint.tenant_id,
+        event_type=EventType.WEBHOOK_DISABLED,
+        data={"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
+        exclude_endpoint=endpoint.id,
+    )
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    delivery_id: int
+    message_id: str
+    event_type: str
+    delivery_status: str
+    attempt_id: int | None
+    at: datetime | None
+    status_code: int | None
+    latency_ms: int | None
+    response: str | None
+    error: str | None
+    next_attempt_at: datetime | None
+
+
+def delivery_log(
+    db: Session, *, tenant_id: int, endpoint_id: str, limit: int, before: int | None = None
+) -> list[AttemptView]:
+    """The endpoint's deliveries, newest first, each with its attempts (a pending one without any)."""
+    get_endpoint(db, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    query = (
+        select(WebhookDelivery, WebhookMessage.type, WebhookAttempt)
+        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
+        .outerjoin(WebhookAttempt, WebhookAttempt.delivery_id == WebhookDelivery.id)
+        .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.endpoint_id == endpoint_id)
+        .order_by(WebhookDelivery.id.desc(), WebhookAttempt.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(WebhookDelivery.id < before)
+    views = []
+    for delivery, event_type, attempt in db.execute(query):
+        views.append(
+            AttemptView(
+                delivery_id=delivery.id,
+                message_id=delivery.message_id,
+                event_type=event_type,
+                delivery_status=delivery.status,
+                attempt_id=attempt.id if attempt else None,
+                at=attempt.at if attempt else None,
+                status_code=attempt.status_code if attempt else None,
+                latency_ms=attempt.latency_ms if attempt else None,
+                response=attempt.response if attempt else None,
+                error=attempt.error if attempt else None,
+                next_attempt_at=delivery.next_attempt_at,
+            )
+        )
+    return views
+
+
+def redeliver(db: Session, *, tenant_id: int, endpoint_id: str, message_id: str) -> WebhookDelivery:
+    """The message sent to the endpoint again, now, with a fresh set of retries."""
+    endpoint = get_endpoint(db, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    message = db.get(WebhookMessage, message_id)
+    if message is None or message.tenant_id != tenant_id:
+        raise NotFound(f"message {message_id} does not exist")
+    return _requeue(db, endpoint, message_id, utcnow())
+
+
+def replay(db: Session, *, tenant_id: int, endpoint_id: str, since: datetime) -> int:
+    """Every message since `since` the endpoint wants and has not received, queued again (failed
+    ones, and those made while it was disabled). Returns how many."""
+    endpoint = get_endpoint(db, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    now = utcnow()
+    if since > now:
+        raise InvalidInput("since is in the future", [FieldError("/since", "must not be in the future")])
+    done = select(WebhookDelivery.message_id).where(
+        WebhookDelivery.endpoint_id == endpoint.id,
+        or_(WebhookDelivery.status == SUCCEEDED, WebhookDelivery.status == PENDING),
+    )
+    candidates = db.execute(
+        select(WebhookMessage.id, WebhookMessage.type).where(
+            WebhookMessage.tenant_id == tenant_id,
+            WebhookMessage.created_at >= since,
+            WebhookMessage.id.not_in(done),
+        )
+    ).all()
+    count = 0
+    for message_id, event_type in candidates:
+        if wants(endpoint, event_type):
+            _requeue(db, endpoint, message_id, now)
+            count += 1
+    return count
+
+
+def _requeue(db: Session, endpoint: WebhookEndpoint, message_id: str, now: datetime) -> WebhookDelivery:
+    delivery = db.scalars(
+        select(WebhookDelivery).where(
+            and_(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.message_id == message_id)
+        )
+    ).first()
+    if delivery is None:
+        delivery = WebhookDelivery(
+            tenant_id=endpoint.tenant_id, message_id=message_id, endpoint_id=endpoint.id, created_at=now
+        )
+        db.add(delivery)
+    delivery.status, delivery.attempts, delivery.next_attempt_at = PENDING, 0, now
+    delivery.finished_at = None
+    db.flush()
+    return delivery
+
+
+def pending_count(db: Session) -> int:
+    return (
+        db.scalar(select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == PENDING))
+        or 0
+    )

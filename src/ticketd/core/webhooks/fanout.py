@@ -1,0 +1,219 @@
+"""Messages come into being only from committed changes.
+
+Ticket changes: the fan-out reads the event log after its cursor (core/event_feed.py) and, in one
+transaction, writes a message for each event some endpoint of its tenant wants, a delivery for
+each such endpoint, and the cursor's new position. A fan-out killed midway commits nothing, and
+the next one reads the same events again.
+
+Operations finishing and endpoints being disabled are not in the event log: their messages are
+written by `announce`, in the transaction of the change itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ticketd.core.clock import utcnow
+from ticketd.core.event_feed import Position, events_after, latest, position_of
+from ticketd.core.webhooks import messages
+from ticketd.core.webhooks.endpoints import wants
+from ticketd.store.tables import (
+    Comment,
+    EventFeedCursor,
+    Operation,
+    Ticket,
+    TicketEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+
+FEED = "webhooks"
+PENDING = "pending"
+
+
+def ensure_cursor(db: Session) -> EventFeedCursor:
+    """The fan-out's cursor; made at the log's end the first time, so only news is sent."""
+    cursor = db.get(EventFeedCursor, FEED)
+    if cursor is None:
+        start = latest(db)
+        cursor = EventFeedCursor(name=FEED, txid=start.txid, event_id=start.event_id)
+        db.add(cursor)
+        db.flush()
+    return cursor
+
+
+def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
+    """Turns the next events into messages and deliveries; how many events were read. The caller
+    commits. Returns 0 if another process holds the cursor (PostgreSQL) or nothing is new."""
+    cursor = _locked_cursor(db)
+    if cursor is None:
+        return 0
+    events = events_after(db, Position(cursor.txid, cursor.event_id), limit)
+    if not events:
+        return 0
+    now = utcnow()
+    endpoints = _endpoints_by_tenant(db, {event.tenant_id for event in events})
+    if endpoints:
+        wanted = [event for event in events if event.tenant_id in endpoints]
+        tickets = _by_id(db, Ticket, {event.ticket_id for event in wanted})
+        comments = _by_id(db, Comment, set(_comment_ids(wanted)))
+        for event in wanted:
+            event_type = messages.type_of(event)
+            targets = [
+                endpoint
+                for endpoint in endpoints[event.tenant_id]
+                if wants(endpoint, event_type) and event.at >= endpoint.created_at
+            ]
+            if not targets:
+                continue
+            comment_id = _comment_id(event)
+            data = messages.event_data(
+                event,
+                tickets.get(event.ticket_id),
+                comments.get(comment_id) if comment_id is not None else None,
+            )
+            _write(db, event.tenant_id, event_type, data, targets, now, first_delay, event_id=event.id)
+    last = position_of(events[-1])
+    cursor.txid, cursor.event_id = last.txid, last.event_id
+    db.flush()
+    return len(events)
+
+
+def announce(
+    db: Session,
+    *,
+    tenant_id: int,
+    event_type: messages.EventType,
+    data: Mapping[str, Any],
+    first_delay: timedelta = timedelta(0),
+    exclude_endpoint: str | None = None,
+) -> WebhookMessage | None:
+    """A message about a change made in this transaction, to the tenant's endpoints that want it."""
+    targets = [
+        endpoint
+        for endpoint in _endpoints_by_tenant(db, {tenant_id}).get(tenant_id, [])
+        if wants(endpoint, event_type) and endpoint.id != exclude_endpoint
+    ]
+    if not targets:
+        return None
+    return _write(db, tenant_id, event_type, data, targets, utcnow(), first_delay, event_id=None)
+
+
+def announce_finished(db: Session, operation: Operation) -> None:
+    """`operation.completed` or `operation.failed`, in the transaction that finishes the operation."""
+    event_type = (
+        messages.EventType.OPERATION_COMPLETED
+        if operation.status == "completed"
+        else messages.EventType.OPERATION_FAILED
+    )
+    data = {
+        "operation": {
+            "id": operation.id,
+            "kind": operation.kind,
+            "status": operation.status,
+            # An import's rejected rows are in its result, read from the API; a message names a few.
+            "result": _brief(operation.result),
+            "error": operation.error,
+            "created_at": messages.stamp(operation.created_at),
+            "finished_at": messages.stamp(operation.finished_at),
+        }
+    }
+    announce(db, tenant_id=operation.tenant_id, event_type=event_type, data=data)
+
+
+def _brief(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    if result is None or not isinstance(result.get("errors"), list):
+        return result
+    return {**result, "errors": result["errors"][:10]}
+
+
+def _write(
+    db: Session,
+    tenant_id: int,
+    event_type: str,
+    data: Mapping[str, Any],
+    targets: Iterable[WebhookEndpoint],
+    now: datetime,
+    first_delay: timedelta,
+    *,
+    event_id: int | None,
+) -> WebhookMessage:
+    message = WebhookMessage(
+        id=messages.new_message_id(),
+        tenant_id=tenant_id,
+        type=event_type,
+        event_id=event_id,
+        payload=messages.body(event_type, now, data),
+        created_at=now,
+    )
+    db.add(message)
+    db.add_all(
+        WebhookDelivery(
+            tenant_id=tenant_id,
+            message_id=message.id,
+            endpoint_id=endpoint.id,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now + first_delay,
+            created_at=now,
+        )
+        for endpoint in targets
+    )
+    return message
+
+
+def _locked_cursor(db: Session) -> EventFeedCursor | None:
+    if db.get_bind().dialect.name == "postgresql":
+        query = select(EventFeedCursor).where(EventFeedCursor.name == FEED).with_for_update(skip_locked=True)
+        cursor = db.scalars(query).first()
+        if cursor is not None:
+            return cursor
+        if db.get(EventFeedCursor, FEED) is not None:
+            return None  # another process is fanning out
+        try:
+            with db.begin_nested():
+                return ensure_cursor(db)
+        except IntegrityError:
+            return None
+    return ensure_cursor(db)
+
+
+def _endpoints_by_tenant(db: Session, tenant_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.tenant_id.in_(tenant_ids), WebhookEndpoint.disabled.is_(False)
+    )
+    found: dict[int, list[WebhookEndpoint]] = defaultdict(list)
+    for endpoint in db.scalars(query):
+        found[endpoint.tenant_id].append(endpoint)
+    return dict(found)
+
+
+Row = TypeVar("Row", Ticket, Comment)
+
+
+def _by_id(db: Session, model: type[Row], ids: set[int]) -> dict[int, Row]:
+    if not ids:
+        return {}
+    return {row.id: row for row in db.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def _comment_id(event: TicketEvent) -> int | None:
+    value = event.new_value
+    if isinstance(value, Mapping) and isinstance(value.get("comment_id"), int):
+        return int(value["comment_id"])
+    return None
+
+
+def _comment_ids(events: Iterable[TicketEvent]) -> Iterable[int]:
+    for event in events:
+        comment_id = _comment_id(event)
+        if comment_id is not None:
+            yield comment_id

@@ -1,0 +1,120 @@
+"""What a message says: its type and its body, made from one event of the event log (or, for
+operations and endpoints, from the change itself in its own transaction)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from ticketd.core.events import EventKind
+from ticketd.store.tables import Comment, Ticket, TicketEvent
+
+# A changed value longer than this (a description, a comment) is cut, so a body stays under 20 kB.
+MAX_VALUE_CHARS = 4000
+
+
+class EventType(StrEnum):
+    TICKET_CREATED = "ticket.created"
+    TICKET_UPDATED = "ticket.updated"
+    TICKET_STATUS_CHANGED = "ticket.status_changed"
+    # Public comments and internal notes are separate types, so an endpoint takes only the ones it may.
+    TICKET_COMMENTED = "ticket.commented"
+    TICKET_COMMENTED_INTERNAL = "ticket.commented_internal"
+    TICKET_DELETED = "ticket.deleted"
+    OPERATION_COMPLETED = "operation.completed"
+    OPERATION_FAILED = "operation.failed"
+    WEBHOOK_DISABLED = "webhook.disabled"
+
+
+EVENT_TYPES = frozenset(EventType)
+
+
+def new_message_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+def type_of(event: TicketEvent) -> EventType:
+    match EventKind(event.kind):
+        case EventKind.CREATED:
+            return EventType.TICKET_CREATED
+        case EventKind.STATUS_CHANGED | EventKind.REOPENED:
+            return EventType.TICKET_STATUS_CHANGED
+        case EventKind.COMMENTED:
+            public = bool((event.new_value or {}).get("public"))
+            return EventType.TICKET_COMMENTED if public else EventType.TICKET_COMMENTED_INTERNAL
+        case EventKind.DELETED:
+            return EventType.TICKET_DELETED
+        case EventKind.FIELD_CHANGED:
+            return EventType.TICKET_UPDATED
+
+
+def is_public(event: TicketEvent) -> bool:
+    """Whether the ticket's requester may see this event (as the REST history shows it)."""
+    if event.kind == EventKind.DELETED:
+        return False
+    return not (event.kind == EventKind.COMMENTED and not (event.new_value or {}).get("public"))
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's fields a tenant's own systems see, as they stood when the message was made."""
+    return {
+        "id": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "type": ticket.type,
+        "channel": ticket.channel,
+        "requester_id": ticket.requester_id,
+        "assignee_ids": ticket.assignee_ids,
+        "tags": ticket.tags,
+        "version": ticket.version,
+        "created_at": stamp(ticket.created_at),
+        "updated_at": stamp(ticket.updated_at),
+        "due_at": stamp(ticket.due_at),
+    }
+
+
+def event_data(event: TicketEvent, ticket: Ticket | None, comment: Comment | None = None) -> dict[str, Any]:
+    """The `data` of a ticket event's message: the ticket, and exactly the change the event recorded."""
+    data: dict[str, Any] = {
+        "event_id": event.id,
+        "ticket_id": event.ticket_id,
+        "actor_id": event.actor_id,
+        "ticket": ticket_summary(ticket) if ticket is not None else None,
+    }
+    kind = EventKind(event.kind)
+    if kind in (EventKind.STATUS_CHANGED, EventKind.REOPENED):
+        data["change"] = {"field": "status", "old": event.old_value, "new": event.new_value}
+        data["reopened"] = kind is EventKind.REOPENED
+    elif kind is EventKind.FIELD_CHANGED:
+        data["change"] = {"field": event.field, "old": _cut(event.old_value), "new": _cut(event.new_value)}
+    elif kind is EventKind.COMMENTED:
+        value = event.new_value if isinstance(event.new_value, Mapping) else {}
+        data["comment"] = {
+            "id": value.get("comment_id"),
+            "public": bool(value.get("public")),
+            "body": _cut(comment.body) if comment is not None else None,
+        }
+    return data
+
+
+def body(event_type: str, timestamp: datetime, data: Mapping[str, Any]) -> str:
+    """The exact bytes every attempt sends (and signs)."""
+    return orjson.dumps({"type": event_type, "timestamp": stamp(timestamp), "data": data}).decode()
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[:MAX_VALUE_CHARS] + "…"
+    if isinstance(value, list | dict) and len(orjson.dumps(value)) > MAX_VALUE_CHARS:
+        return {"truncated": True}
+    return value
+
+
+def stamp(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
