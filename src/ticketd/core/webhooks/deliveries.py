@@ -63,6 +63,22 @@ class Policy:
     lease: timedelta
 
 
+def any_due(db: Session) -> bool:
+    now = utcnow()
+    query = (
+        select(WebhookDelivery.id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookEndpoint.disabled.is_(False),
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at < now),
+        )
+        .limit(1)
+    )
+    return db.scalar(query) is not None
+
+
 def claim(
     db: Session,
     sealer: Sealer,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketd.core.signing_keys import Sealer
 from ticketd.core.webhooks import deliveries
 from ticketd.core.webhooks.deliveries import Claimed, Outcome, Policy
-from ticketd.core.webhooks.fanout import fan_out
+from ticketd.core.webhooks.fanout import fan_out, news_for_fan_out
 from ticketd.core.webhooks.sender import Sender
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
@@ -131,12 +131,19 @@ class WebhookDispatcher:
         return await loop.run_in_executor(self._store, partial(function, *args, **kwargs))
 
     def _fan_out(self) -> int:
+        # Most turns find nothing new: a read says so without taking SQLite's write lock.
+        with unit_of_work(self.sessions, write=False) as db:
+            if not news_for_fan_out(db):
+                return 0
         with unit_of_work(self.sessions, write=True) as db:
             count = fan_out(db, first_delay=self.first_delay, limit=FAN_OUT_BATCH)
             db.commit()
             return count
 
     def _claim(self, free: dict[str, int]) -> list[Claimed]:
+        with unit_of_work(self.sessions, write=False) as db:
+            if not deliveries.any_due(db):
+                return []
         with unit_of_work(self.sessions, write=True) as db:
             claimed = deliveries.claim(
                 db, self.sealer, owner=self.name, lease=self.policy.lease, free=free, capacity=self.capacity

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,12 @@ def ensure_cursor(db: Session) -> EventFeedCursor:
     return cursor
 
 
+def news_for_fan_out(db: Session) -> bool:
+    """Whether the fan-out has anything to read (or its cursor is still to be made)."""
+    cursor = db.get(EventFeedCursor, FEED)
+    return cursor is None or bool(events_after(db, Position(cursor.txid, cursor.event_id), 1))
+
+
 def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
     """Turns the next events into messages and deliveries; how many events were read. The caller
     commits. Returns 0 if another process holds the cursor (PostgreSQL) or nothing is new."""
@@ -62,6 +68,7 @@ def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
     now = utcnow()
     endpoints = _endpoints_by_tenant(db, {event.tenant_id for event in events})
     if endpoints:
+        batch = _Batch()
         wanted = [event for event in events if event.tenant_id in endpoints]
         tickets = _by_id(db, Ticket, {event.ticket_id for event in wanted})
         comments = _by_id(db, Comment, set(_comment_ids(wanted)))
@@ -80,7 +87,8 @@ def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
                 tickets.get(event.ticket_id),
                 comments.get(comment_id) if comment_id is not None else None,
             )
-            _write(db, event.tenant_id, event_type, data, targets, now, first_delay, event_id=event.id)
+            batch.add(event.tenant_id, event_type, data, targets, now, first_delay, event_id=event.id)
+        batch.insert(db)
     last = position_of(events[-1])
     cursor.txid, cursor.event_id = last.txid, last.event_id
     db.flush()
@@ -95,7 +103,7 @@ def announce(
     data: Mapping[str, Any],
     first_delay: timedelta = timedelta(0),
     exclude_endpoint: str | None = None,
-) -> WebhookMessage | None:
+) -> str | None:
     """A message about a change made in this transaction, to the tenant's endpoints that want it."""
     targets = [
         endpoint
@@ -104,7 +112,10 @@ def announce(
     ]
     if not targets:
         return None
-    return _write(db, tenant_id, event_type, data, targets, utcnow(), first_delay, event_id=None)
+    batch = _Batch()
+    message_id = batch.add(tenant_id, event_type, data, targets, utcnow(), first_delay, event_id=None)
+    batch.insert(db)
+    return message_id
 
 
 def announce_finished(db: Session, operation: Operation) -> None:
@@ -135,39 +146,53 @@ def _brief(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**result, "errors": result["errors"][:10]}
 
 
-def _write(
-    db: Session,
-    tenant_id: int,
-    event_type: str,
-    data: Mapping[str, Any],
-    targets: Iterable[WebhookEndpoint],
-    now: datetime,
-    first_delay: timedelta,
-    *,
-    event_id: int | None,
-) -> WebhookMessage:
-    message = WebhookMessage(
-        id=messages.new_message_id(),
-        tenant_id=tenant_id,
-        type=event_type,
-        event_id=event_id,
-        payload=messages.body(event_type, now, data),
-        created_at=now,
-    )
-    db.add(message)
-    db.add_all(
-        WebhookDelivery(
-            tenant_id=tenant_id,
-            message_id=message.id,
-            endpoint_id=endpoint.id,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now + first_delay,
-            created_at=now,
+class _Batch:
+    """Messages and their deliveries, inserted together: messages first, for the foreign keys."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        tenant_id: int,
+        event_type: str,
+        data: Mapping[str, Any],
+        targets: Iterable[WebhookEndpoint],
+        now: datetime,
+        first_delay: timedelta,
+        *,
+        event_id: int | None,
+    ) -> str:
+        message_id = messages.new_message_id()
+        self.messages.append(
+            {
+                "id": message_id,
+                "tenant_id": tenant_id,
+                "type": event_type,
+                "event_id": event_id,
+                "payload": messages.body(event_type, now, data),
+                "created_at": now,
+            }
         )
-        for endpoint in targets
-    )
-    return message
+        self.deliveries.extend(
+            {
+                "tenant_id": tenant_id,
+                "message_id": message_id,
+                "endpoint_id": endpoint.id,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now + first_delay,
+                "created_at": now,
+            }
+            for endpoint in targets
+        )
+        return message_id
+
+    def insert(self, db: Session) -> None:
+        if self.messages:
+            db.execute(insert(WebhookMessage), self.messages)
+            db.execute(insert(WebhookDelivery), self.deliveries)
 
 
 def _locked_cursor(db: Session) -> EventFeedCursor | None:
