@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     events_poll_seconds: float = 0.1
     # Event stream: a comment line this often keeps proxies from closing an idle connection.
     events_heartbeat_seconds: float = 15
+    # Event streams open at once per server process; more are answered 503 with Retry-After.
+    events_max_streams: int = 1000
 
     @property
     def webhook_retry_delays(self) -> tuple[float, ...]:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
+from ticketd.core.event_stream import EventTail
 from ticketd.core.server_key import needs_settling, reseal_access_keys, retire_stored_key, server_keys
 from ticketd.core.tokens import TokenKeys
 from ticketd.limiting.admission import Admission
@@ -40,6 +41,7 @@ def build_services(settings: Settings) -> Services:
         authenticator=Authenticator(reader, TokenKeys(keys)),
         admission=admission,
         login_guard=LoginGuard(admission.counters if admission is not None else LocalCounters()),
+        event_tail=EventTail(sessions, settings.events_poll_seconds),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from ticketd.cli import admin, demo, ops, secrets, serve, tickets, worker
+from ticketd.cli import admin, demo, ops, secrets, serve, tickets, webhooks, worker
 from ticketd.cli.context import CliContext, console
 from ticketd.settings import Settings
 
@@ -55,6 +55,7 @@ app.add_typer(admin.key_app, name="key")
 app.add_typer(tickets.ticket_app, name="ticket")
 app.add_typer(ops.ops_app, name="ops")
 app.add_typer(secrets.secrets_app, name="secrets")
+app.add_typer(webhooks.webhook_app, name="webhook")
 
 
 def main() -> None:

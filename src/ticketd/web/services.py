@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
+from ticketd.core.event_stream import EventTail
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.logins import LoginGuard
 from ticketd.settings import Settings
@@ -28,6 +29,8 @@ class Services:
     admission: Admission | None
     # Failed sign-ins per account and source (on whether or not rate limits are).
     login_guard: LoginGuard
+    # The event log's tail, shared by this process's event-stream subscribers.
+    event_tail: EventTail
 
     def close(self) -> None:
         self.reader.close()

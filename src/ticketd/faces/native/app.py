@@ -11,6 +11,7 @@ from ticketd.faces.apps import face_app
 from ticketd.faces.native import (
     routes_access_keys,
     routes_auth,
+    routes_events,
     routes_health,
     routes_operations,
     routes_tickets,
@@ -31,7 +32,13 @@ def face_rules(services: Services) -> FaceRules:
     return FaceRules(
         prefix=PREFIX,
         render_error=render_error,
-        offered=("application/json", "application/problem+json", "application/health+json", "text/html"),
+        offered=(
+            "application/json",
+            "application/problem+json",
+            "application/health+json",
+            "text/html",
+            "text/event-stream",
+        ),
         body_types=JSON_TYPES,
         body_types_by_path={
             f"{PREFIX}/auth/token": (*JSON_TYPES, "application/x-www-form-urlencoded"),
@@ -78,6 +85,7 @@ def build_native_app(services: Services) -> FastAPI:
         routes_health,
         routes_access_keys,
         routes_webhooks,
+        routes_events,
     ):
         app.include_router(module.router, prefix=PREFIX)
     original_openapi = app.openapi
