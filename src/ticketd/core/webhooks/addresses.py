@@ -83,7 +83,7 @@ def resolve(host: str, port: int, *, allow_private: bool) -> list[str]:
         for candidate in candidates:
             reason = forbidden_reason(candidate)
             if reason is not None:
-                raise Refused(f"{host} resolves to {reason}")
+                raise Refused(reason if literal is not None else f"{host} resolves to {reason}")
     return [str(candidate) for candidate in candidates]
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import FieldError, InvalidInput, NotFound
 from ticketd.core.signing_keys import Sealer
-from ticketd.core.webhooks.endpoints import get_endpoint, signing_secrets, wants
-from ticketd.core.webhooks.fanout import PENDING, announce
+from ticketd.core.webhooks.endpoints import get_endpoint, signing_secrets
+from ticketd.core.webhooks.fanout import PENDING, announce, wants
 from ticketd.core.webhooks.messages import EventType
 from ticketd.store.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 
@@ -218,8 +218,9 @@ def _schedule_retry(delivery: WebhookDelivery, outcome: Outcome, policy: Policy)
         return
     delay = delays[delivery.attempts]
     if outcome.retry_after_seconds is not None:
-        # Honoured, within the schedule's longest wait: a receiver cannot park a message for ever.
-        delay = max(delay, min(outcome.retry_after_seconds, max(delays)))
+        # Honoured, up to the schedule's longest wait (an hour at least): a receiver cannot park a
+        # message for ever.
+        delay = max(delay, min(outcome.retry_after_seconds, max(3600.0, *delays)))
     delivery.next_attempt_at = outcome.at + timedelta(seconds=delay)
 
 

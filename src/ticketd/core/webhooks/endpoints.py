@@ -21,6 +21,7 @@ from ticketd.core.errors import FieldError, InvalidInput, NotFound
 from ticketd.core.signing_keys import Sealer
 from ticketd.core.text import require_storable
 from ticketd.core.webhooks.addresses import checked_url
+from ticketd.core.webhooks.fanout import ensure_cursor
 from ticketd.core.webhooks.messages import EVENT_TYPES
 from ticketd.store.tables import WebhookEndpoint
 
@@ -63,12 +64,14 @@ def create_endpoint(
     now = utcnow()
     endpoint_id = "ep_" + secrets.token_urlsafe(15)
     secret = new_secret()
+    checked_events, checked_description = _checked_events(events), _checked_description(description)
     endpoint = WebhookEndpoint(
         id=endpoint_id,
         tenant_id=tenant_id,
+        # Last: it may ask DNS, and the cheap checks answer first.
         url=checked_url(url, allow_private=allow_private),
-        events=_checked_events(events),
-        description=_checked_description(description),
+        events=checked_events,
+        description=checked_description,
         secret_sealed=sealer.seal(secret, endpoint_id),
         previous_secret_sealed=None,
         previous_secret_until=None,
@@ -80,6 +83,8 @@ def create_endpoint(
         version=1,
     )
     db.add(endpoint)
+    # The fan-out reads the log from here on if it never has: this endpoint's first change is after.
+    ensure_cursor(db)
     db.flush()
     return endpoint, secret
 
@@ -149,10 +154,6 @@ def signing_secrets(endpoint: WebhookEndpoint, sealer: Sealer, now: datetime) ->
     ):
         found.append(sealer.open(bytes(endpoint.previous_secret_sealed), endpoint.id))
     return [secret for secret in found if secret is not None]
-
-
-def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
-    return not endpoint.events or event_type in endpoint.events
 
 
 def _checked_events(events: Sequence[str]) -> list[str]:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from ticketd.core.clock import utcnow
 from ticketd.core.event_feed import Position, events_after, latest, position_of
 from ticketd.core.webhooks import messages
-from ticketd.core.webhooks.endpoints import wants
 from ticketd.store.tables import (
     Comment,
     EventFeedCursor,
@@ -37,6 +36,10 @@ from ticketd.store.tables import (
 
 FEED = "webhooks"
 PENDING = "pending"
+
+
+def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return not endpoint.events or event_type in endpoint.events
 
 
 def ensure_cursor(db: Session) -> EventFeedCursor:

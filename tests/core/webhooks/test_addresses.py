@@ -1,0 +1,63 @@
+"""Which URLs a webhook may reach: the checks made when an endpoint is saved and at every send."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticketd.core.errors import InvalidInput
+from ticketd.core.webhooks.addresses import Refused, checked_url, target_of
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://localhost:8000/x",  # a name: what it resolves to is checked
+        "http://[::1]/x",
+        "http://[::ffff:127.0.0.1]/x",  # IPv4 in IPv6 clothing
+        "http://10.0.0.1/x",
+        "http://172.16.5.4/x",
+        "http://192.168.1.1/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://100.64.0.1/x",  # shared address space
+        "http://0.0.0.0/x",
+        "http://224.0.0.1/x",
+        "http://[fe80::1]/x",
+        "http://[fc00::1]/x",
+    ],
+)
+def test_private_and_reserved_addresses_are_refused(url: str) -> None:
+    with pytest.raises(Refused):
+        target_of(url, allow_private=False)
+    assert target_of(url, allow_private=True).address
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://8.8.8.8/x",
+        "javascript:alert(1)",
+        "http:///nohost",
+        "http://user:secret@8.8.8.8/x",
+        "http://8.8.8.8:0/x",
+        "http://8.8.8.8:99999/x",
+        "http://8.8.8.8/a b",
+        "http://8.8.8.8/" + "x" * 2001,
+        "http://no-such-host.invalid/x",
+    ],
+)
+def test_malformed_urls_are_refused(url: str) -> None:
+    with pytest.raises(Refused):
+        target_of(url, allow_private=True)
+
+
+def test_a_public_address_passes_and_is_what_is_connected_to() -> None:
+    target = target_of("https://8.8.8.8:8443/hook?x=1", allow_private=False)
+    assert (target.scheme, target.host, target.port, target.address) == ("https", "8.8.8.8", 8443, "8.8.8.8")
+
+
+def test_refusals_read_as_invalid_input_on_the_url() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        checked_url("http://127.0.0.1/x", allow_private=False)
+    assert caught.value.errors[0].pointer == "/url"
+    assert "loopback" in caught.value.errors[0].detail
