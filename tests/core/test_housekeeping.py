@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World, count_rows
 from ticketd.core.clock import utcnow
+from ticketd.core.signing_keys import Sealer
+from ticketd.core.webhooks import endpoints
 from ticketd.core.worker import Worker
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import AccessToken, IdempotencyRecord
+from ticketd.store.tables import (
+    AccessToken,
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookMessage,
+)
 
 
 def test_the_worker_purges_old_idempotency_records_and_expired_tokens(
@@ -50,3 +59,48 @@ def test_the_worker_purges_old_idempotency_records_and_expired_tokens(
     engine = sessions.kw["bind"]
     assert count_rows(engine, "idempotency_records") == 1
     assert count_rows(engine, "access_tokens") == 1
+
+
+def test_the_worker_purges_old_webhook_messages_but_not_pending_ones(
+    sessions: sessionmaker[Session], world: World, engine: Engine
+) -> None:
+    now = utcnow()
+    with unit_of_work(sessions, write=True) as db:
+        endpoint, _ = endpoints.create_endpoint(
+            db, Sealer("k" * 40), tenant_id=world.tenant_id, url="https://8.8.8.8/x", allow_private=False
+        )
+        for name, age, status in (
+            ("msg_old_done", timedelta(days=8), "succeeded"),
+            ("msg_old_pending", timedelta(days=8), "pending"),
+            ("msg_new_done", timedelta(days=1), "failed"),
+        ):
+            db.add(
+                WebhookMessage(
+                    id=name,
+                    tenant_id=world.tenant_id,
+                    type="ticket.created",
+                    payload="{}",
+                    created_at=now - age,
+                )
+            )
+            db.flush()
+            delivery = WebhookDelivery(
+                tenant_id=world.tenant_id,
+                message_id=name,
+                endpoint_id=endpoint.id,
+                status=status,
+                attempts=1,
+                created_at=now - age,
+            )
+            db.add(delivery)
+            db.flush()
+            db.add(
+                WebhookAttempt(tenant_id=world.tenant_id, delivery_id=delivery.id, at=now - age, latency_ms=1)
+            )
+        db.commit()
+    purged = Worker(sessions, retention=timedelta(days=7)).purge()
+    assert purged.webhook_messages == 1
+    with unit_of_work(sessions, write=False) as db:
+        assert set(db.scalars(select(WebhookMessage.id))) == {"msg_old_pending", "msg_new_done"}
+    assert count_rows(engine, "webhook_deliveries") == 2
+    assert count_rows(engine, "webhook_attempts") == 2

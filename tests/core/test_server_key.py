@@ -23,10 +23,11 @@ from ticketd.core.demo import ensure_demo
 from ticketd.core.server_key import LEGACY_NAME, ServerKeyError, rotate, server_key, server_keys
 from ticketd.core.signing_keys import Sealer
 from ticketd.core.tokens import issue_token, key_id
+from ticketd.core.webhooks import endpoints
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.migrate import upgrade
-from ticketd.store.tables import ServerSecret, SigningKey, User
+from ticketd.store.tables import ServerSecret, SigningKey, Tenant, User, WebhookEndpoint
 
 
 def _fresh(path: Path) -> Settings:
@@ -127,6 +128,14 @@ def test_a_rotation_signs_anew_and_keeps_what_was_signed(tmp_path: Path) -> None
     with TestClient(app) as client:
         with unit_of_work(app.services.sessions, write=True) as db:
             demo = ensure_demo(db, server_key(settings))
+            tenant_id = db.scalars(select(Tenant.id).where(Tenant.slug == demo.tenant)).one()
+            endpoint, webhook_secret = endpoints.create_endpoint(
+                db,
+                Sealer(server_key(settings)),
+                tenant_id=tenant_id,
+                url="https://8.8.8.8/x",
+                allow_private=False,
+            )
             db.commit()
         login = {"tenant": demo.tenant, "username": "admin", "password": demo.passwords["admin"]}
         before = client.post("/api/v1/auth/token", json=login).json()["access_token"]
@@ -149,6 +158,9 @@ def test_a_rotation_signs_anew_and_keeps_what_was_signed(tmp_path: Path) -> None
             assert row is not None
             # Sealed again under the new key at the start: it opens with the new key alone.
             assert Sealer(keys[-1]).open(bytes(row.secret_sealed), row.access_key) == demo.secret_key
+            hook = db.get(WebhookEndpoint, endpoint.id)
+            assert hook is not None
+            assert Sealer(keys[-1]).open(bytes(hook.secret_sealed), hook.id) == webhook_secret
         # A token signed with a key the server does not hold is refused, whatever it claims.
         forged = jwt.encode({"sub": "1"}, "y" * 40, algorithm="HS256", headers={"kid": key_id(old_key)})
         assert client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {forged}"}).status_code == 401

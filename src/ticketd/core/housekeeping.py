@@ -1,6 +1,7 @@
 """What the worker removes once it has outlived its use: finished operations with their files, the
-mirror's change log beyond its newest entries, idempotency records past their lifetime, and access
-tokens past their expiry. Every step is idempotent, so any worker may run it at any time."""
+mirror's change log beyond its newest entries, idempotency records past their lifetime, access
+tokens past their expiry, and webhook messages (with their delivery log) as old as finished
+operations. Every step is idempotent, so any worker may run it at any time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from ticketd.core.operations import purge_finished
+from ticketd.core.webhooks.deliveries import purge_finished_messages
 from ticketd.store.tables import AccessToken, IdempotencyRecord
 from ticketd.store.ticket_changes import prune_ticket_changes
 
@@ -20,6 +22,7 @@ class Purged:
     operations: int
     idempotency_records: int
     access_tokens: int
+    webhook_messages: int = 0
 
 
 def purge(db: Session, *, now: datetime, retention: timedelta, idempotency_ttl: timedelta) -> Purged:
@@ -30,7 +33,8 @@ def purge(db: Session, *, now: datetime, retention: timedelta, idempotency_ttl: 
     )
     # An expired token answers as an unknown one, so nothing is lost by forgetting it.
     tokens = db.execute(delete(AccessToken).where(AccessToken.expires_at < now))
-    return Purged(operations, _count(records), _count(tokens))
+    messages = purge_finished_messages(db, created_before=now - retention)
+    return Purged(operations, _count(records), _count(tokens), messages)
 
 
 def _count(result: object) -> int:

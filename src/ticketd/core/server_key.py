@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ticketd.core.signing_keys import Sealer
 from ticketd.settings import Settings
-from ticketd.store.tables import ServerSecret, SigningKey
+from ticketd.store.tables import ServerSecret, SigningKey, WebhookEndpoint
 
 MIN_BYTES = 32
 KEY_FILE_NAME = "ticketd.key"
@@ -121,7 +121,24 @@ def reseal_access_keys(db: Session, keys: tuple[str, ...]) -> int:
         if secret is not None:
             row.secret_sealed = sealer.seal(secret, row.access_key)
             moved += 1
+    moved += _reseal_webhook_secrets(db, sealer, sealer)
     db.flush()
+    return moved
+
+
+def _reseal_webhook_secrets(db: Session, opener: Sealer, sealer: Sealer) -> int:
+    """Webhook endpoints' secrets (and previous secrets) opened with `opener`, sealed with `sealer`
+    where they are not under its key already."""
+    moved = 0
+    for endpoint in db.scalars(select(WebhookEndpoint)):
+        for column in ("secret_sealed", "previous_secret_sealed"):
+            sealed = getattr(endpoint, column)
+            if sealed is None or (opener is sealer and sealer.opens_current(bytes(sealed), endpoint.id)):
+                continue
+            secret = opener.open(bytes(sealed), endpoint.id)
+            if secret is not None:
+                setattr(endpoint, column, sealer.seal(secret, endpoint.id))
+                moved += 1
     return moved
 
 
@@ -139,6 +156,7 @@ def retire_stored_key(db: Session, key: str) -> int:
         if secret is not None:
             row.secret_sealed = new.seal(secret, row.access_key)
             moved += 1
+    moved += _reseal_webhook_secrets(db, old, new)
     db.delete(stored)
     db.flush()
     return moved

@@ -80,7 +80,7 @@ class Worker:
         with unit_of_work(self.sessions, write=True) as db:
             purged = purge(db, now=utcnow(), retention=self.retention, idempotency_ttl=self.idempotency_ttl)
             db.commit()
-        if purged.operations or purged.idempotency_records or purged.access_tokens:
+        if purged.operations or purged.idempotency_records or purged.access_tokens or purged.webhook_messages:
             log.info("worker %s: purged %s", self.name, purged)
         return purged
 

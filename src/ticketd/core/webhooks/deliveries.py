@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
@@ -343,3 +343,27 @@ def pending_count(db: Session) -> int:
         db.scalar(select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == PENDING))
         or 0
     )
+
+
+def purge_finished_messages(db: Session, *, created_before: datetime, batch: int = 10_000) -> int:
+    """Messages older than the cut-off with no delivery still pending, with their deliveries and
+    attempts (the delivery log keeps what the operations keep). Returns how many messages."""
+    still_pending = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.message_id == WebhookMessage.id, WebhookDelivery.status == PENDING)
+        .exists()
+    )
+    old = list(
+        db.scalars(
+            select(WebhookMessage.id)
+            .where(WebhookMessage.created_at < created_before, ~still_pending)
+            .limit(batch)
+        )
+    )
+    if not old:
+        return 0
+    their_deliveries = select(WebhookDelivery.id).where(WebhookDelivery.message_id.in_(old))
+    db.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(their_deliveries)))
+    db.execute(delete(WebhookDelivery).where(WebhookDelivery.message_id.in_(old)))
+    db.execute(delete(WebhookMessage).where(WebhookMessage.id.in_(old)))
+    return len(old)
