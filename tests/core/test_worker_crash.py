@@ -22,7 +22,11 @@ ROWS = 100_000
 
 
 def _worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TICKETD_DATABASE_URL": settings.resolved_database_url}
+    env = {
+        **os.environ,
+        "TICKETD_DATABASE_URL": settings.resolved_database_url,
+        "TICKETD_SECRET_KEY": settings.secret_key,
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "ticketd", "worker", "--lease-seconds", "2"],
         env=env,

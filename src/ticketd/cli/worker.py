@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ticketd.cli.context import cli_context, console
-from ticketd.core.server_key import server_keys
+from ticketd.core.server_key import ServerKeyError, server_keys
 from ticketd.core.webhooks.dispatcher import WebhookDispatcher
 from ticketd.core.worker import worker_for
 from ticketd.store.engine import session_factory
@@ -50,8 +50,13 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGINT, finish)
         store = context.settings.database_url or context.settings.database_path
         console.print(f"worker {runner.name} running; store: {store}")
+        try:
+            keys = server_keys(settings)  # webhook secrets are sealed with it
+        except ServerKeyError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
         # Webhook deliveries in a thread of their own, so a long operation never delays a message.
-        dispatcher = WebhookDispatcher(sessions, settings, server_keys(settings), runner.name)
+        dispatcher = WebhookDispatcher(sessions, settings, keys, runner.name)
         deliveries = threading.Thread(
             target=dispatcher.run_forever, args=(stop,), name="ticketd-webhooks", daemon=True
         )

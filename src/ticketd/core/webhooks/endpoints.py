@@ -21,7 +21,7 @@ from ticketd.core.errors import FieldError, InvalidInput, NotFound
 from ticketd.core.signing_keys import Sealer
 from ticketd.core.text import require_storable
 from ticketd.core.webhooks.addresses import checked_url
-from ticketd.core.webhooks.fanout import ensure_cursor
+from ticketd.core.webhooks.fanout import start_listening
 from ticketd.core.webhooks.messages import EVENT_TYPES
 from ticketd.store.tables import WebhookEndpoint
 
@@ -82,9 +82,9 @@ def create_endpoint(
         updated_at=now,
         version=1,
     )
+    # The fan-out reads the log from here on if nobody listened: this endpoint's first change is after.
+    start_listening(db)
     db.add(endpoint)
-    # The fan-out reads the log from here on if it never has: this endpoint's first change is after.
-    ensure_cursor(db)
     db.flush()
     return endpoint, secret
 
@@ -112,6 +112,8 @@ def update_endpoint(
     if changes.description is not None:
         endpoint.description = _checked_description(changes.description)
     if changes.disabled is not None and changes.disabled != endpoint.disabled:
+        if not changes.disabled:
+            start_listening(db)
         endpoint.disabled = changes.disabled
         endpoint.disabled_reason = "disabled by an admin" if changes.disabled else None
         # Enabled again: its failures so far no longer count toward disabling it.

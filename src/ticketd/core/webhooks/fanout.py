@@ -54,9 +54,21 @@ def ensure_cursor(db: Session) -> EventFeedCursor:
 
 
 def news_for_fan_out(db: Session) -> bool:
-    """Whether the fan-out has anything to read (or its cursor is still to be made)."""
+    """Whether the fan-out has anything to do: its cursor to make, or news for some endpoint."""
     cursor = db.get(EventFeedCursor, FEED)
-    return cursor is None or bool(events_after(db, Position(cursor.txid, cursor.event_id), 1))
+    if cursor is None:
+        return True
+    return _any_endpoint(db) and bool(events_after(db, Position(cursor.txid, cursor.event_id), 1))
+
+
+def start_listening(db: Session) -> None:
+    """Called before an endpoint is added or enabled: if none was listening, the fan-out's cursor
+    moves to the log's end, so it never reads what was written while nobody listened."""
+    cursor = ensure_cursor(db)
+    if not _any_endpoint(db):
+        end = latest(db)
+        cursor.txid, cursor.event_id = end.txid, end.event_id
+        db.flush()
 
 
 def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
@@ -64,6 +76,12 @@ def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
     commits. Returns 0 if another process holds the cursor (PostgreSQL) or nothing is new."""
     cursor = _locked_cursor(db)
     if cursor is None:
+        return 0
+    if not _any_endpoint(db):
+        # Nobody listens: the cursor jumps to the end, without reading (an import's million events).
+        end = latest(db)
+        cursor.txid, cursor.event_id = end.txid, end.event_id
+        db.flush()
         return 0
     events = events_after(db, Position(cursor.txid, cursor.event_id), limit)
     if not events:
@@ -90,7 +108,16 @@ def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
                 tickets.get(event.ticket_id),
                 comments.get(comment_id) if comment_id is not None else None,
             )
-            batch.add(event.tenant_id, event_type, data, targets, now, first_delay, event_id=event.id)
+            batch.add(
+                event.tenant_id,
+                event_type,
+                data,
+                targets,
+                now,
+                first_delay,
+                event_id=event.id,
+                timestamp=event.at,
+            )
         batch.insert(db)
     last = position_of(events[-1])
     cursor.txid, cursor.event_id = last.txid, last.event_id
@@ -166,7 +193,9 @@ class _Batch:
         first_delay: timedelta,
         *,
         event_id: int | None,
+        timestamp: datetime | None = None,
     ) -> str:
+        """`timestamp`: when the change happened (the body's `timestamp`), if not now."""
         message_id = messages.new_message_id()
         self.messages.append(
             {
@@ -174,7 +203,7 @@ class _Batch:
                 "tenant_id": tenant_id,
                 "type": event_type,
                 "event_id": event_id,
-                "payload": messages.body(event_type, now, data),
+                "payload": messages.body(event_type, timestamp or now, data),
                 "created_at": now,
             }
         )
@@ -212,6 +241,11 @@ def _locked_cursor(db: Session) -> EventFeedCursor | None:
         except IntegrityError:
             return None
     return ensure_cursor(db)
+
+
+def _any_endpoint(db: Session) -> bool:
+    query = select(WebhookEndpoint.id).where(WebhookEndpoint.disabled.is_(False)).limit(1)
+    return db.scalar(query) is not None
 
 
 def _endpoints_by_tenant(db: Session, tenant_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
