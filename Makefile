@@ -26,7 +26,7 @@ install: $(STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/ticketd db upgrade
 	$(BIN)/ticketd demo
-	TICKETD_LOG_FORMAT=console $(BIN)/ticketd serve
+	TICKETD_LOG_FORMAT=console TICKETD_WEBHOOK_ALLOW_PRIVATE=true $(BIN)/ticketd serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

@@ -75,6 +75,9 @@ def running_receiver(path: str = "/hook") -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
+            if len(body) < length:
+                self.close_connection = True  # the sender went away mid-request: nothing arrived
+                return
             headers = {key.lower(): value for key, value in self.headers.items()}
             with receiver.lock:
                 number = len(receiver.deliveries)
@@ -85,6 +88,9 @@ def running_receiver(path: str = "/hook") -> Iterator[Receiver]:
             self.send_response(status)
             for key, value in extra.items():
                 self.send_header(key, value)
+            if status in (204, 304):
+                self.end_headers()  # no body may follow these
+                return
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

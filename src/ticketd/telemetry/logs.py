@@ -91,6 +91,10 @@ def logging_config(format_name: str, level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": ["default"], "level": level, "propagate": False},
+            # A line per webhook attempt, with the endpoint's URL (which may carry a token in its
+            # query): the delivery log has every attempt already; only warnings are logged.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
         },
         "root": {"handlers": ["default"], "level": level},
     }

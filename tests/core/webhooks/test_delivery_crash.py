@@ -47,8 +47,10 @@ def _worker(settings: Settings) -> subprocess.Popen[bytes]:
     )
 
 
-def _make_changes(sessions: sessionmaker[Session], world: World, ticket_ids: list[int]) -> None:
-    for number in range(CHANGES):
+def _make_changes(
+    sessions: sessionmaker[Session], world: World, ticket_ids: list[int], count: int = CHANGES
+) -> None:
+    for number in range(count):
         ticket_id = ticket_ids[number % len(ticket_ids)]
         # open <-> pending, round after round: every change is a status change.
         target = Status.PENDING if (number // len(ticket_ids)) % 2 == 0 else Status.OPEN
@@ -123,3 +125,42 @@ def test_kill_9_while_delivering_loses_no_message(
     assert expected == set(seen)  # every one delivered, nothing unknown
     assert all(delivery.verified for delivery in receiver.deliveries)
     assert killed_at < CHANGES  # the kill did land mid-way
+
+
+@pytest.mark.slow
+def test_two_workers_at_once_never_send_one_attempt_twice(
+    settings: Settings, sessions: sessionmaker[Session], world: World
+) -> None:
+    with running_receiver() as receiver, unit_of_work(sessions, write=True) as db:
+        ticket_ids = []
+        for number in range(10):
+            created = tickets.create_ticket(
+                db, world.agent.principal, Changes(values={"subject": f"T{number}"})
+            )
+            tickets.transition(db, world.agent.principal, created.id, Status.OPEN)
+            ticket_ids.append(created.id)
+        db.commit()
+        _, secret = endpoints.create_endpoint(
+            db,
+            Sealer(settings.secret_key),
+            tenant_id=world.tenant_id,
+            url=receiver.url,
+            events=["ticket.status_changed"],
+            allow_private=True,
+        )
+        db.commit()
+        db.close()
+        receiver.secrets.append(secret)
+        workers = [_worker(settings), _worker(settings)]
+        try:
+            _make_changes(sessions, world, ticket_ids, count=300)
+            receiver.wait_for(300, timeout=60)
+            time.sleep(1)  # a second sending of any of them would arrive by now
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(10)
+    seen = Counter(delivery.webhook_id for delivery in receiver.deliveries)
+    assert len(seen) == 300
+    assert max(seen.values()) == 1
+    assert all(delivery.verified for delivery in receiver.deliveries)
