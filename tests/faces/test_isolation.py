@@ -18,6 +18,9 @@ from ticketd.assembly.app import TicketdApp
 from ticketd.assembly.registry import FACES
 from ticketd.core import signing_keys
 from ticketd.core.signing_keys import Sealer
+from ticketd.core.webhooks import endpoints
+from ticketd.core.webhooks.fanout import announce
+from ticketd.core.webhooks.messages import EventType
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Ticket, User
 
@@ -31,6 +34,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v2/servicerequest/cases/{case_id}/action"): {"params": {"action_id": "close"}},
     ("post", "/v2/servicerequest/cases/{case_id}/labels"): {"params": {"label_ids": "1"}},
     ("delete", "/v2/servicerequest/cases/{case_id}/labels"): {"params": {"label_ids": "1"}},
+    ("patch", "/api/v1/webhooks/{endpoint_id}"): {"json": {"description": "mine now"}},
+    ("post", "/api/v1/webhooks/{endpoint_id}/replay"): {"json": {"since": "2000-01-01T00:00:00Z"}},
 }
 
 
@@ -55,8 +60,25 @@ def _seed(
         assert user is not None
         pair = signing_keys.create(db, Sealer(app.services.token_secret), user=user)
         db.commit()
+    with unit_of_work(sessions, write=True) as db:
+        endpoint, _ = endpoints.create_endpoint(
+            db,
+            Sealer(app.services.token_secret),
+            tenant_id=world.tenant_id,
+            url="https://8.8.8.8/x",
+            allow_private=False,
+        )
+        message_id = announce(
+            db,
+            tenant_id=world.tenant_id,
+            event_type=EventType.TICKET_CREATED,
+            data={"secret": SECRET_SUBJECT},
+        )
+        db.commit()
     ticket_id, operation_id = str(ticket["id"]), str(export["id"])
     return {
+        "endpoint_id": endpoint.id,
+        "message_id": str(message_id),
         "ticket_id": ticket_id,
         "case_id": ticket_id,
         "operation_id": operation_id,
