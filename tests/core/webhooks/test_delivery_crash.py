@@ -36,7 +36,9 @@ def _worker(settings: Settings) -> subprocess.Popen[bytes]:
         "TICKETD_DATABASE_URL": settings.resolved_database_url,
         "TICKETD_SECRET_KEY": settings.secret_key,
         "TICKETD_WEBHOOK_ALLOW_PRIVATE": "true",
+        # A claim lasts the lease plus four timeouts (attempts wait their turn): 6 s here.
         "TICKETD_WEBHOOK_LEASE_SECONDS": "2",
+        "TICKETD_WEBHOOK_TIMEOUT_SECONDS": "1",
         "TICKETD_EVENTS_POLL_SECONDS": "0.05",
     }
     return subprocess.Popen(

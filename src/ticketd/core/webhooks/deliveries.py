@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
@@ -102,7 +102,7 @@ def claim(
             WebhookEndpoint.disabled.is_(False),
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit * 4)
+        .limit(limit)
     )
     exhausted = [endpoint for endpoint, slots in free.items() if slots <= 0]
     if exhausted:
@@ -130,71 +130,116 @@ def claim(
     if not claimed_ids:
         return []
     rows = db.execute(
-        select(WebhookDelivery, WebhookMessage.payload, WebhookEndpoint)
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.message_id,
+            WebhookDelivery.endpoint_id,
+            WebhookMessage.payload,
+        )
         .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(WebhookDelivery.id.in_(claimed_ids))
     ).all()
-    secrets_of: dict[str, tuple[str, ...]] = {}
-    result = []
-    for delivery, payload, endpoint in rows:
-        if endpoint.id not in secrets_of:
-            secrets_of[endpoint.id] = tuple(signing_secrets(endpoint, sealer, now))
-        result.append(
-            Claimed(
-                delivery.id, endpoint.id, endpoint.url, delivery.message_id, payload, secrets_of[endpoint.id]
-            )
+    endpoints = {
+        endpoint.id: endpoint
+        for endpoint in db.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({row.endpoint_id for row in rows}))
         )
-    return result
+    }
+    secrets_of = {key: tuple(signing_secrets(endpoint, sealer, now)) for key, endpoint in endpoints.items()}
+    return [
+        Claimed(
+            delivery_id, endpoint_id, endpoints[endpoint_id].url, message_id, payload, secrets_of[endpoint_id]
+        )
+        for delivery_id, message_id, endpoint_id, payload in rows
+    ]
 
 
 def record(db: Session, *, owner: str, outcomes: Sequence[Outcome], policy: Policy) -> list[str]:
     """Records attempts, schedules retries or ends deliveries, and disables endpoints that asked for
     it (410 Gone) or have failed everything for `policy.disable_after`. Returns the disabled
-    endpoints' ids. The caller commits."""
+    endpoints' ids. The caller commits.
+
+    Successes, nearly all of them, are written set-wise (one insert, one update); failures one by
+    one, since each has its own schedule and may disable its endpoint."""
+    ids = [outcome.delivery_id for outcome in outcomes]
+    known = dict(
+        db.execute(
+            select(WebhookDelivery.id, WebhookDelivery.tenant_id).where(WebhookDelivery.id.in_(ids))
+        ).all()
+    )
+    # Purged, or its endpoint deleted, while the attempt was out: nothing to record.
+    outcomes = [outcome for outcome in outcomes if outcome.delivery_id in known]
+    if not outcomes:
+        return []
+    db.execute(
+        insert(WebhookAttempt),
+        [
+            {
+                "tenant_id": known[outcome.delivery_id],
+                "delivery_id": outcome.delivery_id,
+                "at": outcome.at,
+                "status_code": outcome.status_code,
+                "latency_ms": outcome.latency_ms,
+                "response": outcome.response[:MAX_RESPONSE_CHARS],
+                "error": outcome.error[:500] if outcome.error else None,
+            }
+            for outcome in outcomes
+        ],
+    )
+    succeeded = [outcome for outcome in outcomes if outcome.succeeded]
+    if succeeded:
+        # Only what is still this worker's: another that took a delivery over decides by its own attempt.
+        db.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id.in_([outcome.delivery_id for outcome in succeeded]),
+                WebhookDelivery.lease_owner == owner,
+                WebhookDelivery.status == PENDING,
+            )
+            .values(
+                status=SUCCEEDED,
+                finished_at=max(outcome.at for outcome in succeeded),
+                attempts=WebhookDelivery.attempts + 1,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.execute(
+            update(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.id.in_({outcome.endpoint_id for outcome in succeeded}),
+                WebhookEndpoint.failing_since.is_not(None),
+            )
+            .values(failing_since=None)
+            .execution_options(synchronize_session=False)
+        )
+    failed = [outcome for outcome in outcomes if not outcome.succeeded]
+    return _record_failures(db, owner, failed, policy) if failed else []
+
+
+def _record_failures(db: Session, owner: str, failed: Sequence[Outcome], policy: Policy) -> list[str]:
     disabled: list[str] = []
     deliveries = {
         row.id: row
         for row in db.scalars(
-            select(WebhookDelivery).where(
-                WebhookDelivery.id.in_([outcome.delivery_id for outcome in outcomes])
-            )
+            select(WebhookDelivery).where(WebhookDelivery.id.in_([outcome.delivery_id for outcome in failed]))
         )
     }
     endpoints = {
         row.id: row
         for row in db.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.id.in_({outcome.endpoint_id for outcome in outcomes})
-            )
+            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({outcome.endpoint_id for outcome in failed}))
         )
     }
-    for outcome in outcomes:
-        delivery = deliveries.get(outcome.delivery_id)
-        if delivery is None:
-            continue  # purged, or its endpoint deleted, while the attempt was out
-        db.add(
-            WebhookAttempt(
-                tenant_id=delivery.tenant_id,
-                delivery_id=delivery.id,
-                at=outcome.at,
-                status_code=outcome.status_code,
-                latency_ms=outcome.latency_ms,
-                response=outcome.response[:MAX_RESPONSE_CHARS],
-                error=outcome.error[:500] if outcome.error else None,
-            )
-        )
-        endpoint = endpoints.get(outcome.endpoint_id)
+    for outcome in failed:
+        delivery = deliveries[outcome.delivery_id]
         if delivery.lease_owner != owner or delivery.status != PENDING:
-            continue  # another worker took it over: its own attempt decides
+            continue
         delivery.lease_owner, delivery.lease_expires_at = None, None
         delivery.attempts += 1
-        if outcome.succeeded:
-            delivery.status, delivery.finished_at = SUCCEEDED, outcome.at
-            if endpoint is not None:
-                endpoint.failing_since = None
-            continue
         _schedule_retry(delivery, outcome, policy)
+        endpoint = endpoints.get(outcome.endpoint_id)
         if endpoint is None or endpoint.disabled:
             continue
         if endpoint.failing_since is None:

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 FAN_OUT_BATCH = 500
+WAVES = 4
 
 
 class WebhookDispatcher:
@@ -50,10 +51,19 @@ class WebhookDispatcher:
             lease=timedelta(seconds=settings.webhook_lease_seconds),
         )
         self.first_delay = timedelta(seconds=self.policy.retry_delays[0])
-        self.capacity = max(1, settings.webhook_concurrency)
+        # Attempts at once per endpoint; up to WAVES times as many are claimed and wait their turn,
+        # so a round trip to the store refills many (their lease covers the waiting: WAVES timeouts).
+        self.concurrency = max(1, settings.webhook_concurrency)
+        self.capacity = self.concurrency * WAVES
+        self.lease = timedelta(
+            seconds=settings.webhook_lease_seconds + WAVES * settings.webhook_timeout_seconds
+        )
+        self._slots: dict[str, asyncio.Semaphore] = {}
         self.poll_seconds = settings.events_poll_seconds
         self.sender = Sender(
-            timeout=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private
+            timeout=settings.webhook_timeout_seconds,
+            allow_private=settings.webhook_allow_private,
+            concurrency=max(1, settings.webhook_concurrency),
         )
         self._inflight: dict[str, int] = defaultdict(int)
         self._outcomes: list[Outcome] = []
@@ -90,70 +100,82 @@ class WebhookDispatcher:
             self._store.shutdown(wait=False)
 
     async def _turn(self) -> bool:
-        """One round; True when there may be more to do at once."""
-        recorded = await self._record()
-        fanned = await self._in_store(self._fan_out)
+        """One round, one trip to the store: record what came back, fan out, claim what is due.
+        True when there may be more to do at once."""
+        batch, self._outcomes = self._outcomes, []
         free = {endpoint: self.capacity - count for endpoint, count in self._inflight.items()}
-        claimed = await self._in_store(self._claim, free)
+        try:
+            fanned, claimed = await self._in_store(self._store_turn, batch, free)
+        except Exception:
+            # Not recorded: the leases run out and the attempts are made again (at least once).
+            if batch:
+                log.exception("webhooks %s: could not record %d attempts", self.name, len(batch))
+            raise
         for item in claimed:
             self._inflight[item.endpoint_id] += 1
             task = asyncio.create_task(self._attempt(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return bool(recorded or fanned >= FAN_OUT_BATCH or claimed)
+        return bool(fanned >= FAN_OUT_BATCH or claimed)
 
     async def _attempt(self, claimed: Claimed) -> None:
+        endpoint_id = claimed.endpoint_id
+        slots = self._slots.get(endpoint_id)
+        if slots is None:
+            slots = self._slots[endpoint_id] = asyncio.Semaphore(self.concurrency)
         try:
-            outcome = await self.sender.send(claimed)
+            async with slots:
+                outcome = await self.sender.send(claimed)
         finally:
-            self._inflight[claimed.endpoint_id] -= 1
-            if self._inflight[claimed.endpoint_id] <= 0:
-                del self._inflight[claimed.endpoint_id]
+            self._inflight[endpoint_id] -= 1
+            left = self._inflight[endpoint_id]
+            if left <= 0:
+                del self._inflight[endpoint_id]
+                self._slots.pop(endpoint_id, None)
         WEBHOOK_ATTEMPTS.labels("succeeded" if outcome.succeeded else "failed").inc()
         WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
         self._outcomes.append(outcome)
-        self._wake.set()
+        # Another round once half an endpoint's slots are free (or it is idle): outcomes are
+        # recorded and slots refilled in batches, not one store trip an attempt.
+        if left <= self.capacity // 2:
+            self._wake.set()
 
-    async def _record(self) -> int:
-        if not self._outcomes:
-            return 0
-        batch, self._outcomes = self._outcomes, []
-        try:
-            await self._in_store(self._record_batch, batch)
-        except Exception:
-            # Not recorded: the leases run out and the attempts are made again (at least once).
-            log.exception("webhooks %s: could not record %d attempts", self.name, len(batch))
-            return 0
-        return len(batch)
+    async def _record(self) -> None:
+        """The outcomes still unrecorded, when stopping."""
+        if self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            with contextlib.suppress(Exception):
+                await self._in_store(self._store_turn, batch, None)
 
     async def _in_store(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._store, partial(function, *args, **kwargs))
 
-    def _fan_out(self) -> int:
-        # Most turns find nothing new: a read says so without taking SQLite's write lock.
-        with unit_of_work(self.sessions, write=False) as db:
-            if not news_for_fan_out(db):
-                return 0
+    def _store_turn(self, batch: list[Outcome], free: dict[str, int] | None) -> tuple[int, list[Claimed]]:
+        """Records `batch`, fans out and (unless `free` is None) claims, in one transaction."""
+        if not batch:
+            # Most rounds find nothing to do: a read says so without taking SQLite's write lock.
+            with unit_of_work(self.sessions, write=False) as db:
+                if not news_for_fan_out(db) and (free is None or not deliveries.any_due(db)):
+                    return 0, []
         with unit_of_work(self.sessions, write=True) as db:
-            count = fan_out(db, first_delay=self.first_delay, limit=FAN_OUT_BATCH)
-            db.commit()
-            return count
-
-    def _claim(self, free: dict[str, int]) -> list[Claimed]:
-        with unit_of_work(self.sessions, write=False) as db:
-            if not deliveries.any_due(db):
-                return []
-        with unit_of_work(self.sessions, write=True) as db:
-            claimed = deliveries.claim(
-                db, self.sealer, owner=self.name, lease=self.policy.lease, free=free, capacity=self.capacity
+            disabled = (
+                deliveries.record(db, owner=self.name, outcomes=batch, policy=self.policy) if batch else []
             )
-            db.commit()
-            return claimed
-
-    def _record_batch(self, batch: list[Outcome]) -> None:
-        with unit_of_work(self.sessions, write=True) as db:
-            disabled = deliveries.record(db, owner=self.name, outcomes=batch, policy=self.policy)
+            fanned = fan_out(db, first_delay=self.first_delay, limit=FAN_OUT_BATCH)
+            claimed = (
+                []
+                if free is None
+                else deliveries.claim(
+                    db,
+                    self.sealer,
+                    owner=self.name,
+                    lease=self.policy.lease,
+                    free=free,
+                    capacity=self.capacity,
+                )
+            )
             db.commit()
         for endpoint_id in disabled:
             log.warning("webhooks %s: endpoint %s disabled", self.name, endpoint_id)
+        return fanned, claimed

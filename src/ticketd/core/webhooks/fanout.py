@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ticketd.core.clock import utcnow
 from ticketd.core.event_feed import Position, events_after, latest, position_of
@@ -264,7 +264,11 @@ Row = TypeVar("Row", Ticket, Comment)
 def _by_id(db: Session, model: type[Row], ids: set[int]) -> dict[int, Row]:
     if not ids:
         return {}
-    return {row.id: row for row in db.scalars(select(model).where(model.id.in_(ids)))}
+    query = select(model).where(model.id.in_(ids))
+    if model is Ticket:
+        # The summary names assignees and tags: loaded with the tickets, not a query a ticket.
+        query = query.options(selectinload(Ticket.assignee_links), selectinload(Ticket.tag_links))
+    return {row.id: row for row in db.scalars(query)}
 
 
 def _comment_id(event: TicketEvent) -> int | None:
