@@ -54,6 +54,7 @@ def _credentials(base: str, demo: dict[str, Any]) -> dict[str, list[str]]:
         "onecloud": [f"{base}/api/onecloud/openapi.json", "-H", f"Authorization: Bearer {onecloud}"],
         "prioticket": [f"{base}/v3.8/distributor/openapi.json", "-H", f"Authorization: Bearer {prioticket}"],
         "huawei": [f"{base}/v2/servicerequest/openapi.json", "-H", f"X-Auth-Token: {iam}"],
+        "status": [f"{base}/status/openapi.json"],  # public: no credentials
     }
 
 

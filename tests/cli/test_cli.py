@@ -61,7 +61,9 @@ def test_demo_is_idempotent_and_prints_json(settings: Settings) -> None:
         "onecloud",
         "prioticket",
         "huawei",
+        "status",
     }
+    assert first["status"] == {"page": "/status/demo"}
     assert set(first["native"]) == {"api_key_id", "api_key_secret", "user", "password"}
     assert set(first["wallet"]) == {"project_key", "project_secret"}
     assert set(first["onecloud"]) == {"email", "password", "site_id"}

@@ -16,8 +16,9 @@ from tests.conftest import World
 from tests.faces.huawei.test_huawei_api import _iam
 from ticketd.assembly.app import TicketdApp
 from ticketd.assembly.registry import FACES
-from ticketd.core import signing_keys
+from ticketd.core import signing_keys, status_page
 from ticketd.core.signing_keys import Sealer
+from ticketd.core.status_page import Impact
 from ticketd.core.webhooks import endpoints
 from ticketd.core.webhooks.fanout import announce
 from ticketd.core.webhooks.messages import EventType
@@ -35,6 +36,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v2/servicerequest/cases/{case_id}/labels"): {"params": {"label_ids": "1"}},
     ("delete", "/v2/servicerequest/cases/{case_id}/labels"): {"params": {"label_ids": "1"}},
     ("patch", "/api/v1/webhooks/{endpoint_id}"): {"json": {"description": "mine now"}},
+    ("patch", "/api/v1/status-page/components/{component_id}"): {"json": {"name": "mine now"}},
+    ("post", "/api/v1/status-page/incidents/{incident_id}/updates"): {
+        "json": {"status": "resolved", "body": "x"}
+    },
     ("post", "/api/v1/webhooks/{endpoint_id}/replay"): {"json": {"since": "2000-01-01T00:00:00Z"}},
 }
 
@@ -75,8 +80,23 @@ def _seed(
             data={"secret": SECRET_SUBJECT},
         )
         db.commit()
+    with unit_of_work(sessions, write=True) as db:
+        component = status_page.create_component(db, world.tenant_id, name=SECRET_SUBJECT)
+        incident = status_page.open_incident(
+            db,
+            world.tenant_id,
+            name=SECRET_SUBJECT,
+            body=SECRET_SUBJECT,
+            impact=Impact.MINOR,
+            status="investigating",
+        )
+        db.commit()
     ticket_id, operation_id = str(ticket["id"]), str(export["id"])
     return {
+        "component_id": component.id,
+        "incident_id": incident.id,
+        # Acme has not published its status page: another tenant's caller finds nothing there either.
+        "tenant": "acme",
         "endpoint_id": endpoint.id,
         "message_id": str(message_id),
         "ticket_id": ticket_id,
@@ -100,6 +120,7 @@ def _outsider(client: TestClient, world: World) -> dict[str, dict[str, Any]]:
         "onecloud": {"headers": {"Authorization": f"Bearer {onecloud}"}},
         "prioticket": {},
         "huawei": {"headers": {"X-Auth-Token": _iam(client, world.outsider, domain="other")}},
+        "status": {},
     }
 
 

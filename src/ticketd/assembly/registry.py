@@ -8,13 +8,14 @@ from ticketd.faces.huawei.face import FACE as HUAWEI
 from ticketd.faces.native.face import FACE as NATIVE
 from ticketd.faces.onecloud.face import FACE as ONECLOUD
 from ticketd.faces.prioticket.face import FACE as PRIOTICKET
+from ticketd.faces.status.face import FACE as STATUS
 from ticketd.faces.wallet.face import FACE as WALLET
 from ticketd.limiting.policies import PolicyError
 from ticketd.settings import Settings
 from ticketd.web.guards import ErrorRenderer
 from ticketd.web.services import Services
 
-FACES: tuple[FaceDefinition, ...] = (NATIVE, WALLET, ONECLOUD, PRIOTICKET, HUAWEI)
+FACES: tuple[FaceDefinition, ...] = (NATIVE, WALLET, ONECLOUD, PRIOTICKET, HUAWEI, STATUS)
 FACE_NAMES = tuple(face.name for face in FACES)
 # A path no face owns is answered in the native face's format.
 FALLBACK_RENDERER: ErrorRenderer = NATIVE.render_error

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketd.core import identity, signing_keys, tickets
+from ticketd.core import identity, signing_keys, status_page, tickets
 from ticketd.core.api_keys import KEY_ID_PREFIX, NewKey
 from ticketd.core.lifecycle import Status
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
 from ticketd.core.signing_keys import AccessKeyPair, Sealer
-from ticketd.store.tables import ApiKey, ServerSecret, SigningKey, Tenant, Ticket, User
+from ticketd.store.tables import ApiKey, ServerSecret, SigningKey, StatusPage, Tenant, Ticket, User
 
 DEMO_TENANT = "demo"
 SEED_NAME = "demo-seed"
@@ -118,6 +118,11 @@ def ensure_demo(db: Session, server_key: str) -> DemoCredentials:
     ticket_ids = list(db.scalars(select(Ticket.id).where(Ticket.tenant_id == tenant.id).order_by(Ticket.id)))
     if not ticket_ids:
         ticket_ids = _create_tickets(db, tenant, users)
+    if db.get(StatusPage, tenant.id) is None:
+        # A published status page with two components, to look at (`/status/demo`).
+        status_page.set_page(db, tenant.id, published=True, name="Demo services")
+        for name in ("Ticket API", "Customer portal"):
+            status_page.create_component(db, tenant.id, name=name)
     return DemoCredentials(
         tenant=tenant.slug,
         tenant_id=tenant.id,

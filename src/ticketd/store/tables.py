@@ -460,3 +460,59 @@ class EventFeedCursor(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     txid: Mapped[int] = mapped_column(BigInteger)
     event_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatusPage(Base):
+    """A tenant's public status page: nothing of it is shown until it is published."""
+
+    __tablename__ = "status_pages"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class StatusComponent(Base):
+    __tablename__ = "status_components"
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class StatusIncident(Base):
+    """An incident, or (kind "maintenance") a scheduled maintenance."""
+
+    __tablename__ = "status_incidents"
+    __table_args__ = (Index("ix_status_incidents_tenant_created", "tenant_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    impact: Mapped[str] = mapped_column(String(16))
+    component_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scheduled_for: Mapped[datetime | None] = mapped_column(Stamp)
+    scheduled_until: Mapped[datetime | None] = mapped_column(Stamp)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+    started_at: Mapped[datetime | None] = mapped_column(Stamp)
+    monitoring_at: Mapped[datetime | None] = mapped_column(Stamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class StatusIncidentUpdate(Base):
+    __tablename__ = "status_incident_updates"
+    __table_args__ = (Index("ix_status_incident_updates_incident", "incident_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("status_incidents.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    # Statuspage's affected_components: [{"code", "name", "old_status", "new_status"}]
+    affected_components: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(Stamp)

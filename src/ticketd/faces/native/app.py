@@ -14,6 +14,7 @@ from ticketd.faces.native import (
     routes_events,
     routes_health,
     routes_operations,
+    routes_status_page,
     routes_tickets,
     routes_webhooks,
 )
@@ -86,6 +87,7 @@ def build_native_app(services: Services) -> FastAPI:
         routes_access_keys,
         routes_webhooks,
         routes_events,
+        routes_status_page,
     ):
         app.include_router(module.router, prefix=PREFIX)
     original_openapi = app.openapi
