@@ -3,22 +3,17 @@ Playwright), lists every operation of its document and sends a request."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from playwright.sync_api import Browser, Request, sync_playwright
+from playwright.sync_api import Browser, Request
 
 from tests.web.test_server import _demo, _free_port, serving
 from ticketd.assembly.registry import FACES
 from ticketd.settings import Settings
 
-CHROMIUM = os.environ.get("TICKETD_CHROMIUM", "/usr/bin/chromium")
-# Flags for a headless browser on a machine without a network: nothing is fetched but the page.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 # An operation each page can send without credentials, and what it must answer.
 TRY = {
     "native": ("getHealth", "200"),
@@ -28,14 +23,6 @@ TRY = {
     "huawei": ("ListSeverities", "401"),
     "status": ("getSummary", "200"),  # the demo tenant publishes its page
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.slow

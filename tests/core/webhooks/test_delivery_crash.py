@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World
-from tests.webhook_receiver import running_receiver
+from tests.webhook_receiver import Receiver, running_receiver
 from ticketd.core import tickets
 from ticketd.core.lifecycle import Status
 from ticketd.core.signing_keys import Sealer
@@ -61,26 +61,20 @@ def _make_changes(
             db.commit()
 
 
-@pytest.mark.slow
-def test_kill_9_while_delivering_loses_no_message(
-    settings: Settings, sessions: sessionmaker[Session], world: World
-) -> None:
-    with running_receiver() as receiver, unit_of_work(sessions, write=True) as db:
-
-        def slow_enough(_n: int) -> tuple[int, dict[str, str]]:
-            time.sleep(0.002)  # a receiver doing some work: deliveries are out when the kill lands
-            return (204, {})
-
-        receiver.answer = slow_enough
+def _open_tickets_then_listen(
+    settings: Settings, sessions: sessionmaker[Session], world: World, receiver: Receiver, count: int
+) -> list[int]:
+    """`count` open tickets, then an endpoint for their status changes (only changes made after it
+    are sent to it); the receiver knows its secret. The tickets' ids."""
+    with unit_of_work(sessions, write=True) as db:
         ticket_ids = []
-        for number in range(20):
+        for number in range(count):
             created = tickets.create_ticket(
                 db, world.agent.principal, Changes(values={"subject": f"T{number}"})
             )
             tickets.transition(db, world.agent.principal, created.id, Status.OPEN)
             ticket_ids.append(created.id)
         db.commit()
-        # Made after the tickets: only the changes below are sent to it.
         _, secret = endpoints.create_endpoint(
             db,
             Sealer(settings.secret_key),
@@ -89,10 +83,23 @@ def test_kill_9_while_delivering_loses_no_message(
             events=["ticket.status_changed"],
             allow_private=True,
         )
-        receiver.secrets.append(secret)
         db.commit()
-        db.close()
+    receiver.secrets.append(secret)
+    return ticket_ids
 
+
+@pytest.mark.slow
+def test_kill_9_while_delivering_loses_no_message(
+    settings: Settings, sessions: sessionmaker[Session], world: World
+) -> None:
+    with running_receiver() as receiver:
+
+        def slow_enough(_n: int) -> tuple[int, dict[str, str]]:
+            time.sleep(0.002)  # a receiver doing some work: deliveries are out when the kill lands
+            return (204, {})
+
+        receiver.answer = slow_enough
+        ticket_ids = _open_tickets_then_listen(settings, sessions, world, receiver, 20)
         first = _worker(settings)
         changes = threading.Thread(target=_make_changes, args=(sessions, world, ticket_ids))
         try:
@@ -133,26 +140,8 @@ def test_kill_9_while_delivering_loses_no_message(
 def test_two_workers_at_once_never_send_one_attempt_twice(
     settings: Settings, sessions: sessionmaker[Session], world: World
 ) -> None:
-    with running_receiver() as receiver, unit_of_work(sessions, write=True) as db:
-        ticket_ids = []
-        for number in range(10):
-            created = tickets.create_ticket(
-                db, world.agent.principal, Changes(values={"subject": f"T{number}"})
-            )
-            tickets.transition(db, world.agent.principal, created.id, Status.OPEN)
-            ticket_ids.append(created.id)
-        db.commit()
-        _, secret = endpoints.create_endpoint(
-            db,
-            Sealer(settings.secret_key),
-            tenant_id=world.tenant_id,
-            url=receiver.url,
-            events=["ticket.status_changed"],
-            allow_private=True,
-        )
-        db.commit()
-        db.close()
-        receiver.secrets.append(secret)
+    with running_receiver() as receiver:
+        ticket_ids = _open_tickets_then_listen(settings, sessions, world, receiver, 10)
         workers = [_worker(settings), _worker(settings)]
         try:
             _make_changes(sessions, world, ticket_ids, count=300)

@@ -5,27 +5,17 @@ serious or critical accessibility violation; screenshots at 1280 and 390 pixels 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.faces.test_docs_pages import CHROMIUM, FLAGS
 from tests.web.test_server import _demo, _free_port, _native_key, serving
 from ticketd.settings import Settings
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.slow

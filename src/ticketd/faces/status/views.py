@@ -63,14 +63,51 @@ def page_json(data: PageData) -> dict[str, Any]:
 
 
 def components_json(data: PageData) -> list[dict[str, Any]]:
-    built_in = {
-        "id": BUILT_IN_ID,
-        "name": "ticketd",
-        "status": data.health.status.value,
-        "created_at": stamp(data.page.updated_at),
-        "updated_at": stamp(data.health.checked_at),
-        "position": 0,
-        "description": "The ticket service itself, from its own health checks.",
+    built_in = _component_json(
+        data,
+        id=BUILT_IN_ID,
+        name="ticketd",
+        status=data.health.status.value,
+        created_at=data.page.updated_at,
+        updated_at=data.health.checked_at,
+        position=0,
+        description="The ticket service itself, from its own health checks.",
+    )
+    return [built_in] + [
+        _component_json(
+            data,
+            id=component.id,
+            name=component.name,
+            status=component.status,
+            created_at=component.created_at,
+            updated_at=component.updated_at,
+            position=component.position,
+            description=component.description or None,
+        )
+        for component in data.components
+    ]
+
+
+def _component_json(
+    data: PageData,
+    *,
+    id: str,
+    name: str,
+    status: str,
+    created_at: datetime,
+    updated_at: datetime,
+    position: int,
+    description: str | None,
+) -> dict[str, Any]:
+    """A component as Statuspage shows it; ticketd has no component groups, showcases them all."""
+    return {
+        "id": id,
+        "name": name,
+        "status": status,
+        "created_at": stamp(created_at),
+        "updated_at": stamp(updated_at),
+        "position": position,
+        "description": description,
         "showcase": True,
         "start_date": None,
         "group_id": None,
@@ -78,24 +115,6 @@ def components_json(data: PageData) -> list[dict[str, Any]]:
         "group": False,
         "only_show_if_degraded": False,
     }
-    return [built_in] + [
-        {
-            "id": component.id,
-            "name": component.name,
-            "status": component.status,
-            "created_at": stamp(component.created_at),
-            "updated_at": stamp(component.updated_at),
-            "position": component.position,
-            "description": component.description or None,
-            "showcase": True,
-            "start_date": None,
-            "group_id": None,
-            "page_id": data.tenant.slug,
-            "group": False,
-            "only_show_if_degraded": False,
-        }
-        for component in data.components
-    ]
 
 
 def status_json(data: PageData) -> dict[str, str]:
