@@ -32,6 +32,7 @@ from bench import (
     LIMITS_IN_MEMORY,
     LUA,
     NATIVE_STATUS,
+    SECRET_KEY,
     WRK_CORE,
     Result,
     _latency_ms,
@@ -53,6 +54,8 @@ from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.tables import Ticket
 
 CHANGES = int(os.environ.get("BENCH_WEBHOOK_CHANGES", "10000"))
+# BENCH_WEBHOOK_WORKER=1: deliveries by a `ticketd worker` process instead of the server's own thread.
+SEPARATE_WORKER = os.environ.get("BENCH_WEBHOOK_WORKER", "") == "1"
 RECEIVERS = 3
 TICKETS = 10_000
 
@@ -88,8 +91,27 @@ def main() -> None:
             sinks.append((f"http://127.0.0.1:{port}/hook", output))
         port = free_port()
         env = {**LIMITS_IN_MEMORY, "TICKETD_WEBHOOK_ALLOW_PRIVATE": "true"}
+        if SEPARATE_WORKER:
+            env["TICKETD_EMBEDDED_WORKER"] = "false"
         server = serve_ticketd(path, port, env, workdir / "server.log")
         processes.append(server)
+        if SEPARATE_WORKER:
+            # The scaled-out shape: deliveries in a `ticketd worker`, on the other core.
+            worker_env = {
+                **os.environ,
+                **env,
+                "TICKETD_DATABASE_PATH": str(path),
+                "TICKETD_SECRET_KEY": SECRET_KEY,
+            }
+            worker_log = (workdir / "worker.log").open("ab")
+            processes.append(
+                subprocess.Popen(
+                    ["taskset", "-c", WRK_CORE, sys.executable, "-m", "ticketd", "worker"],
+                    env=worker_env,
+                    stdout=worker_log,
+                    stderr=worker_log,
+                )
+            )
         client = httpx2.Client(
             base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": store.basic}, timeout=30
         )
@@ -126,7 +148,9 @@ def main() -> None:
             stop(process)
 
     print()
+    where = "a `ticketd worker` on the other core" if SEPARATE_WORKER else "the server's own thread"
     print(f"webhooks: {CHANGES:,} status changes committed by another process, {RECEIVERS} receivers")
+    print(f"  delivered by {where}")
     for label, rate, found in (
         ("changes alone", CHANGES / seconds, quiet),
         ("changes under status lookups", CHANGES / loaded_seconds, loaded),
