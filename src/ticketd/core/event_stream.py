@@ -15,14 +15,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.event_feed import START, Position, events_after, latest, position_of, position_of_id
 from ticketd.core.principal import Principal
 from ticketd.core.webhooks import messages
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import Comment, Ticket, TicketEvent
+from ticketd.store.tables import TicketEvent
 
 KEPT_EVENTS = 10_000
 PAGE = 500
@@ -65,30 +64,14 @@ def load_after(db: Session, position: Position, limit: int = PAGE) -> list[Strea
     events = events_after(db, position, limit)
     if not events:
         return []
-    tickets = {
-        row.id: row
-        for row in db.scalars(select(Ticket).where(Ticket.id.in_({event.ticket_id for event in events})))
-    }
-    comment_ids = {
-        int(event.new_value["comment_id"])
-        for event in events
-        if isinstance(event.new_value, dict) and isinstance(event.new_value.get("comment_id"), int)
-    }
-    comments = (
-        {row.id: row for row in db.scalars(select(Comment).where(Comment.id.in_(comment_ids)))}
-        if comment_ids
-        else {}
-    )
-    return [_stream_event(event, tickets.get(event.ticket_id), comments) for event in events]
+    subjects = messages.load_subjects(db, events)
+    return [_stream_event(event, subjects) for event in events]
 
 
-def _stream_event(event: TicketEvent, ticket: Ticket | None, comments: dict[int, Comment]) -> StreamEvent:
-    value = event.new_value
-    comment_id = value.get("comment_id") if isinstance(value, dict) else None
+def _stream_event(event: TicketEvent, subjects: messages.Subjects) -> StreamEvent:
+    ticket = subjects.tickets.get(event.ticket_id)
     event_type = messages.type_of(event)
-    data = messages.event_data(
-        event, ticket, comments.get(comment_id) if isinstance(comment_id, int) else None
-    )
+    data = subjects.data_of(event)
     return StreamEvent(
         position=position_of(event),
         tenant_id=event.tenant_id,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
@@ -381,13 +381,6 @@ def _requeue(db: Session, endpoint: WebhookEndpoint, message_id: str, now: datet
     delivery.finished_at = None
     db.flush()
     return delivery
-
-
-def pending_count(db: Session) -> int:
-    return (
-        db.scalar(select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == PENDING))
-        or 0
-    )
 
 
 def purge_finished_messages(db: Session, *, created_before: datetime, batch: int = 10_000) -> int:

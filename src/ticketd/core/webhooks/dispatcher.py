@@ -45,19 +45,18 @@ class WebhookDispatcher:
         self.sessions = sessions
         self.name = name
         self.sealer = Sealer(server_keys[-1], older=server_keys[:-1])
+        # Attempts at once per endpoint; up to WAVES times as many are claimed and wait their turn,
+        # so a round trip to the store refills many (their lease covers the waiting: WAVES timeouts).
         self.policy = Policy(
             retry_delays=settings.webhook_retry_delays or (0.0,),
             disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
-            lease=timedelta(seconds=settings.webhook_lease_seconds),
+            lease=timedelta(
+                seconds=settings.webhook_lease_seconds + WAVES * settings.webhook_timeout_seconds
+            ),
         )
         self.first_delay = timedelta(seconds=self.policy.retry_delays[0])
-        # Attempts at once per endpoint; up to WAVES times as many are claimed and wait their turn,
-        # so a round trip to the store refills many (their lease covers the waiting: WAVES timeouts).
         self.concurrency = max(1, settings.webhook_concurrency)
         self.capacity = self.concurrency * WAVES
-        self.lease = timedelta(
-            seconds=settings.webhook_lease_seconds + WAVES * settings.webhook_timeout_seconds
-        )
         self._slots: dict[str, asyncio.Semaphore] = {}
         self.poll_seconds = settings.events_poll_seconds
         self.sender = Sender(

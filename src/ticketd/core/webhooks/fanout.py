@@ -14,21 +14,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
 from ticketd.core.event_feed import Position, events_after, latest, position_of
 from ticketd.core.webhooks import messages
 from ticketd.store.tables import (
-    Comment,
     EventFeedCursor,
     Operation,
-    Ticket,
-    TicketEvent,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookMessage,
@@ -91,8 +88,7 @@ def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
     if endpoints:
         batch = _Batch()
         wanted = [event for event in events if event.tenant_id in endpoints]
-        tickets = _by_id(db, Ticket, {event.ticket_id for event in wanted})
-        comments = _by_id(db, Comment, set(_comment_ids(wanted)))
+        subjects = messages.load_subjects(db, wanted)
         for event in wanted:
             event_type = messages.type_of(event)
             targets = [
@@ -102,12 +98,7 @@ def fan_out(db: Session, *, first_delay: timedelta, limit: int = 500) -> int:
             ]
             if not targets:
                 continue
-            comment_id = _comment_id(event)
-            data = messages.event_data(
-                event,
-                tickets.get(event.ticket_id),
-                comments.get(comment_id) if comment_id is not None else None,
-            )
+            data = subjects.data_of(event)
             batch.add(
                 event.tenant_id,
                 event_type,
@@ -256,30 +247,3 @@ def _endpoints_by_tenant(db: Session, tenant_ids: set[int]) -> dict[int, list[We
     for endpoint in db.scalars(query):
         found[endpoint.tenant_id].append(endpoint)
     return dict(found)
-
-
-Row = TypeVar("Row", Ticket, Comment)
-
-
-def _by_id(db: Session, model: type[Row], ids: set[int]) -> dict[int, Row]:
-    if not ids:
-        return {}
-    query = select(model).where(model.id.in_(ids))
-    if model is Ticket:
-        # The summary names assignees and tags: loaded with the tickets, not a query a ticket.
-        query = query.options(selectinload(Ticket.assignee_links), selectinload(Ticket.tag_links))
-    return {row.id: row for row in db.scalars(query)}
-
-
-def _comment_id(event: TicketEvent) -> int | None:
-    value = event.new_value
-    if isinstance(value, Mapping) and isinstance(value.get("comment_id"), int):
-        return int(value["comment_id"])
-    return None
-
-
-def _comment_ids(events: Iterable[TicketEvent]) -> Iterable[int]:
-    for event in events:
-        comment_id = _comment_id(event)
-        if comment_id is not None:
-            yield comment_id

@@ -4,12 +4,15 @@ operations and endpoints, from the change itself in its own transaction)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from ticketd.core.events import EventKind
 from ticketd.store.tables import Comment, Ticket, TicketEvent
@@ -51,6 +54,42 @@ def type_of(event: TicketEvent) -> EventType:
             return EventType.TICKET_DELETED
         case EventKind.FIELD_CHANGED:
             return EventType.TICKET_UPDATED
+
+
+def comment_id_of(event: TicketEvent) -> int | None:
+    """The comment a `commented` event names, else None."""
+    value = event.new_value
+    if isinstance(value, Mapping) and isinstance(value.get("comment_id"), int):
+        return int(value["comment_id"])
+    return None
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """The tickets and comments a batch of events names, read in two queries."""
+
+    tickets: dict[int, Ticket]
+    comments: dict[int, Comment]
+
+    def data_of(self, event: TicketEvent) -> dict[str, Any]:
+        comment_id = comment_id_of(event)
+        comment = self.comments.get(comment_id) if comment_id is not None else None
+        return event_data(event, self.tickets.get(event.ticket_id), comment)
+
+
+def load_subjects(db: Session, events: Sequence[TicketEvent]) -> Subjects:
+    ticket_ids = {event.ticket_id for event in events}
+    comment_ids = {found for event in events if (found := comment_id_of(event)) is not None}
+    tickets: dict[int, Ticket] = {}
+    if ticket_ids:
+        # The summary names assignees and tags: loaded with the tickets, not a query a ticket.
+        query = select(Ticket).where(Ticket.id.in_(ticket_ids))
+        query = query.options(selectinload(Ticket.assignee_links), selectinload(Ticket.tag_links))
+        tickets = {row.id: row for row in db.scalars(query)}
+    comments: dict[int, Comment] = {}
+    if comment_ids:
+        comments = {row.id: row for row in db.scalars(select(Comment).where(Comment.id.in_(comment_ids)))}
+    return Subjects(tickets, comments)
 
 
 def is_public(event: TicketEvent) -> bool:
