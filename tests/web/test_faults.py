@@ -45,23 +45,27 @@ def _cluster() -> list[str]:
 
 
 @contextmanager
-def _workers(settings: Settings, count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "ticketd", "worker"],
-            env=_env(settings, **env),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(count)
-    ]
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(10)
+def _workers(
+    settings: Settings, count: int, env: dict[str, str], logs: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    # Each worker logs to its own file, so a failure can show what the workers were doing.
+    with ExitStack() as files:
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ticketd", "worker"],
+                env=_env(settings, **env),
+                stdout=subprocess.DEVNULL,
+                stderr=files.enter_context((logs / f"worker-{n}.log").open("wb")),
+            )
+            for n in range(count)
+        ]
+        try:
+            yield processes
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait(10)
 
 
 class Client(threading.Thread):
@@ -130,7 +134,7 @@ def test_scale_out_survives_kills_a_database_restart_and_redis_stopping(
     database_stopped = False
     with ExitStack() as stack:
         servers = [stack.enter_context(serving(settings, port, **env)) for port in ports]
-        workers = stack.enter_context(_workers(settings, 2, env))
+        workers = stack.enter_context(_workers(settings, 2, env, tmp_path))
         client = Client(bases, auth)
         client.start()
         try:
@@ -197,7 +201,17 @@ def test_scale_out_survives_kills_a_database_restart_and_redis_stopping(
             health = httpx2.get(f"{bases[1]}/api/v1/health").json()
             assert health["checks"]["redis:responseTime"][0]["status"] == "warn"
 
-            _wait(lambda: httpx2.get(operation, auth=auth).json()["status"] == "completed", 180, "the import")
+            try:
+                _wait(
+                    lambda: httpx2.get(operation, auth=auth).json()["status"] == "completed",
+                    300,
+                    "the import",
+                )
+            except AssertionError:
+                print("operation:", httpx2.get(operation, auth=auth).text)
+                for log in sorted(tmp_path.glob("worker-*.log")):
+                    print(log.name, log.read_text(errors="replace")[-3000:])
+                raise
         finally:
             client.stop.set()
             client.join(30)
