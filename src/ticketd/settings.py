@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     events_heartbeat_seconds: float = 15
     # Event streams open at once per server process; more are answered 503 with Retry-After.
     events_max_streams: int = 1000
+    # A console sign-in lasts this long at most (it ends sooner on sign-out, a disabled user or a
+    # changed password).
+    console_session_seconds: int = 12 * 3600
 
     @property
     def webhook_retry_delays(self) -> tuple[float, ...]:

@@ -3,6 +3,7 @@ which are on (empty: all of them). Adding a face: its package, and one line here
 
 from __future__ import annotations
 
+from ticketd.faces.console.face import FACE as CONSOLE
 from ticketd.faces.face import Face, FaceDefinition
 from ticketd.faces.huawei.face import FACE as HUAWEI
 from ticketd.faces.native.face import FACE as NATIVE
@@ -15,7 +16,7 @@ from ticketd.settings import Settings
 from ticketd.web.guards import ErrorRenderer
 from ticketd.web.services import Services
 
-FACES: tuple[FaceDefinition, ...] = (NATIVE, WALLET, ONECLOUD, PRIOTICKET, HUAWEI, STATUS)
+FACES: tuple[FaceDefinition, ...] = (NATIVE, WALLET, ONECLOUD, PRIOTICKET, HUAWEI, STATUS, CONSOLE)
 FACE_NAMES = tuple(face.name for face in FACES)
 # A path no face owns is answered in the native face's format.
 FALLBACK_RENDERER: ErrorRenderer = NATIVE.render_error

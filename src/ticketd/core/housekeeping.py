@@ -1,7 +1,8 @@
 """What the worker removes once it has outlived its use: finished operations with their files, the
 mirror's change log beyond its newest entries, idempotency records past their lifetime, access
-tokens past their expiry, and webhook messages (with their delivery log) as old as finished
-operations. Every step is idempotent, so any worker may run it at any time."""
+tokens past their expiry, console sessions ended or expired, and webhook messages (with their
+delivery log) as old as finished operations. Every step is idempotent, so any worker may run it
+at any time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from ticketd.core import console_sessions
 from ticketd.core.operations import purge_finished
 from ticketd.core.webhooks.deliveries import purge_finished_messages
 from ticketd.store.tables import AccessToken, IdempotencyRecord
@@ -34,6 +36,7 @@ def purge(db: Session, *, now: datetime, retention: timedelta, idempotency_ttl: 
     # An expired token answers as an unknown one, so nothing is lost by forgetting it.
     tokens = db.execute(delete(AccessToken).where(AccessToken.expires_at < now))
     messages = purge_finished_messages(db, created_before=now - retention)
+    console_sessions.purge(db, now=now)
     return Purged(operations, _count(records), _count(tokens), messages)
 
 

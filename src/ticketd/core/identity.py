@@ -69,6 +69,10 @@ def user_by_username(db: Session, *, tenant_id: int, username: str) -> User | No
     return db.scalar(select(User).where(User.tenant_id == tenant_id, User.username == username))
 
 
+def list_users(db: Session, *, tenant_id: int) -> list[User]:
+    return list(db.scalars(select(User).where(User.tenant_id == tenant_id).order_by(User.username)))
+
+
 def users_by_id(db: Session, ids: Iterable[int | None]) -> dict[int, User]:
     """The users among these ids (None skipped), for showing names next to ids."""
     wanted = {i for i in ids if i is not None}
@@ -159,9 +163,10 @@ def list_api_keys(db: Session, *, tenant_id: int) -> list[ApiKey]:
     return list(db.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at)))
 
 
-def revoke_api_key(db: Session, *, key_id: str) -> ApiKey:
+def revoke_api_key(db: Session, *, key_id: str, tenant_id: int | None = None) -> ApiKey:
+    """`tenant_id` scopes the lookup (an admin in the console); None for an operator's command."""
     key = db.get(ApiKey, key_id)
-    if key is None:
+    if key is None or (tenant_id is not None and key.tenant_id != tenant_id):
         raise NotFound(f"no API key {key_id!r}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()

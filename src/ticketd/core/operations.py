@@ -92,6 +92,19 @@ def start_import(db: Session, *, tenant_id: int, by: Principal | None, upload: U
     return operation
 
 
+def sniff_upload(fmt: Format, head: bytes) -> None:
+    """A file that is not what it says is refused at once, not after a worker has read it."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        raise InvalidInput("the upload is empty")
+    if b"\x00" in head:
+        raise InvalidInput("the upload is binary, neither CSV nor JSON lines")
+    if fmt == "jsonl" and not stripped.startswith(b"{"):
+        raise InvalidInput("JSON lines must have one JSON object per line")
+    if fmt == "csv" and b"subject" not in stripped.split(b"\n", 1)[0].lower():
+        raise InvalidInput("the CSV upload needs a header row with a 'subject' column")
+
+
 BULK_PART_SIZE = 500
 
 

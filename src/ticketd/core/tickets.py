@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -344,6 +344,13 @@ def list_tickets(
     rows = list(db.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)))
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return Page(items=rows[:limit], total=total, next_cursor=next_cursor)
+
+
+def count_by_status(db: Session, principal: Principal, filters: TicketFilter) -> dict[str, int]:
+    """How many tickets match the filters (their status filter aside), by status."""
+    conditions = filter_conditions(principal, replace(filters, status=()))
+    rows = db.execute(select(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status))
+    return {status: count for status, count in rows}
 
 
 def visible_conditions(principal: Principal) -> list[ColumnElement[bool]]:

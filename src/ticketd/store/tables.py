@@ -516,3 +516,16 @@ class StatusIncidentUpdate(Base):
     # Statuspage's affected_components: [{"code", "name", "old_status", "new_status"}]
     affected_components: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class ConsoleSession(Base):
+    """A console sign-in. The cookie's value is never stored, only its SHA-256."""
+
+    __tablename__ = "console_sessions"
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    expires_at: Mapped[datetime] = mapped_column(Stamp, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(Stamp)

@@ -7,25 +7,21 @@ A customer sees only its own tickets' public events, as the REST history shows t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from ticketd.core.errors import FieldError, InvalidInput, Unavailable
-from ticketd.core.event_feed import Position
+from ticketd.core.errors import FieldError, InvalidInput
 from ticketd.core.event_stream import StreamFilter
 from ticketd.core.ids import MAX_ID, is_id
-from ticketd.core.principal import Principal
 from ticketd.core.webhooks.messages import EventType
 from ticketd.faces.native.deps import Reader, ServicesDep
 from ticketd.faces.native.responses import PROBLEM_RESPONSES
-from ticketd.telemetry.metrics import EVENT_STREAMS
+from ticketd.web.event_frames import event_stream_response
 
 router = APIRouter(prefix="/events", tags=["events"], responses=PROBLEM_RESPONSES)
 TICKET_TYPES = frozenset(event_type for event_type in EventType if event_type.value.startswith("ticket."))
-OPEN_STREAMS = [0]  # this process's open streams (one event loop, so a plain counter)
 
 
 @router.get(
@@ -47,36 +43,7 @@ async def stream_events(
     ] = None,
 ) -> StreamingResponse:
     wanted = StreamFilter(types=_types(types), ticket_id=ticket_id)
-    resume = _event_id(last_event_id)
-    settings = services.settings
-    if OPEN_STREAMS[0] >= settings.events_max_streams:
-        raise Unavailable("too many event streams are open on this server; retry shortly")
-    tail = services.event_tail
-    position = await tail.start_position(resume)
-    return StreamingResponse(
-        _frames(principal, services, position, wanted),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-
-
-async def _frames(
-    principal: Principal, services: ServicesDep, position: Position, wanted: StreamFilter
-) -> AsyncIterator[bytes]:
-    OPEN_STREAMS[0] += 1
-    EVENT_STREAMS.inc()
-    try:
-        # At once, so proxies and clients know the stream is open before the first event.
-        yield b"retry: 2000\n: connected\n\n"
-        heartbeat = services.settings.events_heartbeat_seconds
-        async for event in services.event_tail.follow(principal, position, wanted, heartbeat):
-            if event is None:
-                yield b": keep-alive\n\n"
-            else:
-                yield f"id: {event.id}\nevent: {event.type}\ndata: {event.body}\n\n".encode()
-    finally:
-        OPEN_STREAMS[0] -= 1
-        EVENT_STREAMS.dec()
+    return await event_stream_response(principal, services, wanted, _event_id(last_event_id))
 
 
 def _types(text: str | None) -> frozenset[str]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ticketd.core import operations
-from ticketd.core.errors import Conflict, InvalidInput, NotFound
+from ticketd.core.errors import Conflict, NotFound
 from ticketd.core.etags import none_match
 from ticketd.core.ids import MAX_ID
 from ticketd.core.importer import Format
@@ -112,7 +112,7 @@ async def start_import(request: Request, principal: Writer, services: ServicesDe
                 raise operations.UploadTooLarge(f"the upload exceeds {limit} bytes")
             spooled.write(chunk)
         spooled.seek(0)
-        sniff(fmt, spooled.read(4096))
+        operations.sniff_upload(fmt, spooled.read(4096))
         spooled.seek(0)
 
         def store() -> OperationOut:
@@ -181,19 +181,6 @@ def download(operation_id: OperationId, principal: Reader, services: ServicesDep
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def sniff(fmt: Format, head: bytes) -> None:
-    """A file that is not what it says is refused at once, not after a worker has read it."""
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped:
-        raise InvalidInput("the upload is empty")
-    if b"\x00" in head:
-        raise InvalidInput("the upload is binary, neither CSV nor JSON lines")
-    if fmt == "jsonl" and not stripped.startswith(b"{"):
-        raise InvalidInput("JSON lines must have one JSON object per line")
-    if fmt == "csv" and b"subject" not in stripped.split(b"\n", 1)[0].lower():
-        raise InvalidInput("the CSV upload needs a header row with a 'subject' column")
 
 
 @router.get("/{operation_id}", response_model=OperationOut, summary="Poll an operation")

@@ -1,0 +1,1 @@
+"""The web console: agents' queue and tickets, customers' portal, admins' pages (`/console/`)."""

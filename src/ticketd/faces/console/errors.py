@@ -1,0 +1,125 @@
+"""The console's errors: a small HTML page with the status and what went wrong, never a trace.
+A store that does not answer is 503 with Retry-After, as on every face."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from ticketd.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+from ticketd.store.engine import is_store_outage
+
+log = logging.getLogger("ticketd.faces.console")
+HTML = "text/html; charset=utf-8"
+# Error pages carry no script and no style of their own beyond the console's sheet.
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Not valid",
+    429: "Too many requests",
+    431: "Header fields too large",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+
+def error_page(status: int, message: str) -> bytes:
+    title = TITLES.get(status, "Error")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{status} {title} · ticketd</title>"
+        '<link rel="stylesheet" href="/console/static/console.css"></head>'
+        f'<body><main class="narrow"><h1>{status} {title}</h1><p role="alert">{html.escape(message)}</p>'
+        '<p><a href="/console/">Back to the console</a></p></main></body></html>'
+    ).encode()
+
+
+def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
+    return HTML.encode(), error_page(status, detail)
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(error_page(status, message), status, {**HEADERS, **(headers or {})}, media_type=HTML)
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    return error_response(429, exc.message, {"Retry-After": str(exc.retry_after)})
+
+
+def status_of(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Forbidden):
+        return 403
+    if isinstance(exc, Unauthenticated):
+        return 401
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, InvalidInput):
+        return 422
+    if isinstance(exc, Unavailable):
+        return 503
+    return 400
+
+
+def message_of(exc: DomainError) -> str:
+    details = [f"{error.pointer.lstrip('/')}: {error.detail}" for error in getattr(exc, "errors", []) or []]
+    return exc.message + (f" ({'; '.join(details)})" if details else "")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RateLimited)
+    async def limited(_request: Request, exc: RateLimited) -> Response:
+        return rate_limited(exc)
+
+    @app.exception_handler(DomainError)
+    async def domain(_request: Request, exc: DomainError) -> Response:
+        status = status_of(exc)
+        return error_response(status, message_of(exc), {"Retry-After": "5"} if status == 503 else None)
+
+    @app.exception_handler(HTTPException)
+    async def http(_request: Request, exc: HTTPException) -> Response:
+        return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        where = ", ".join(".".join(str(p) for p in error["loc"][1:]) or "request" for error in exc.errors())
+        return error_response(422, f"not valid: {where}")
+
+    @app.exception_handler(Exception)
+    async def last(_request: Request, exc: Exception) -> Response:
+        if is_store_outage(exc):
+            return error_response(
+                503, "the store does not answer now; try again shortly", {"Retry-After": "5"}
+            )
+        log.exception("console: unexpected error")
+        return error_response(500, "something went wrong on our side")

@@ -1,0 +1,140 @@
+"""Who is at the console: the session cookie read on every request (off the event loop), the CSRF
+check of every state-changing request, and the role a page asks for.
+
+A request that changes anything must carry the session's CSRF token (a form field, or the
+`X-CSRF-Token` header for the page's script) and must not come from another site: an `Origin`
+other than our own, or `Sec-Fetch-Site: cross-site`, is refused whatever the token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+
+from ticketd.core import console_sessions
+from ticketd.core.console_sessions import SignedIn
+from ticketd.core.errors import DomainError, Forbidden
+from ticketd.core.principal import Principal, Role
+from ticketd.core.tokens import derived_secret
+from ticketd.faces.console.face import PREFIX
+from ticketd.store.engine import unit_of_work
+from ticketd.web.services import Services
+
+COOKIE = "ticketd_console"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+MAX_FORM_FIELDS = 200
+
+
+class SignInRequired(DomainError):
+    """No valid session: the page answers with a redirect to the sign-in form."""
+
+    def __init__(self, then: str) -> None:
+        super().__init__("sign in first")
+        self.then = then
+
+
+class CrossSite(Forbidden):
+    pass
+
+
+@dataclass(frozen=True)
+class Visitor:
+    signed: SignedIn
+    token: str
+    csrf: str
+
+    @property
+    def principal(self) -> Principal:
+        return self.signed.principal
+
+    @property
+    def role(self) -> Role:
+        return self.signed.principal.role
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def csrf_key(services: Services) -> bytes:
+    return derived_secret(services.token_secret, "console-csrf").encode()
+
+
+def sign_in_path(then: str) -> str:
+    return f"{PREFIX}/sign-in?then={quote(then, safe='/')}"
+
+
+def visitor(request: Request) -> Visitor:
+    """Sync on purpose: FastAPI runs it on a thread, so the session's row is read off the loop."""
+    services = services_of(request)
+    token = request.cookies.get(COOKIE)
+    signed = None
+    if token and len(token) <= 100:
+        with unit_of_work(services.sessions, write=False) as db:
+            signed = console_sessions.signed_in(db, token)
+    if signed is None or token is None:
+        then = request.url.path if request.method == "GET" else f"{PREFIX}/"
+        raise SignInRequired(then)
+    return Visitor(signed, token, console_sessions.csrf_token(csrf_key(services), token))
+
+
+def staff(visitor: Annotated[Visitor, Depends(visitor)]) -> Visitor:
+    if not visitor.principal.is_staff:
+        raise Forbidden("this page is for agents and admins")
+    return visitor
+
+
+def admin(visitor: Annotated[Visitor, Depends(visitor)]) -> Visitor:
+    if visitor.role is not Role.ADMIN:
+        raise Forbidden("this page is for admins")
+    return visitor
+
+
+def check_same_site(request: Request) -> None:
+    """Refuses a request another site's page made the browser send."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != own_origin(request):
+        raise CrossSite("this request came from another site")
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise CrossSite("this request came from another site")
+
+
+def own_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+
+async def checked_form(request: Request, visitor: Annotated[Visitor, Depends(visitor)]) -> FormData:
+    """The posted form, once its origin and CSRF token are checked."""
+    check_same_site(request)
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    presented = form.get(CSRF_FIELD)
+    if not isinstance(presented, str) or not console_sessions.csrf_matches(
+        csrf_key(services_of(request)), visitor.token, presented
+    ):
+        raise CrossSite("the form's security token is missing or stale; reload the page and try again")
+    return form
+
+
+def check_csrf_header(request: Request, visitor: Visitor) -> None:
+    """For the script's own requests (the import upload): the token travels in a header."""
+    check_same_site(request)
+    presented = request.headers.get(CSRF_HEADER, "")
+    if not console_sessions.csrf_matches(csrf_key(services_of(request)), visitor.token, presented):
+        raise CrossSite("the request's security token is missing or stale; reload the page and try again")
+
+
+def text(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name, default)
+    return value.strip() if isinstance(value, str) else default
+
+
+VisitorDep = Annotated[Visitor, Depends(visitor)]
+StaffDep = Annotated[Visitor, Depends(staff)]
+AdminDep = Annotated[Visitor, Depends(admin)]
+FormDep = Annotated[FormData, Depends(checked_form)]
