@@ -62,8 +62,10 @@ def test_demo_is_idempotent_and_prints_json(settings: Settings) -> None:
         "prioticket",
         "huawei",
         "status",
+        "console",
     }
     assert first["status"] == {"page": "/status/demo"}
+    assert first["console"]["url"] == "/console/" and set(first["console"]["users"]) >= {"admin", "agent"}
     assert set(first["native"]) == {"api_key_id", "api_key_secret", "user", "password"}
     assert set(first["wallet"]) == {"project_key", "project_secret"}
     assert set(first["onecloud"]) == {"email", "password", "site_id"}

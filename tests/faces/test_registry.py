@@ -39,7 +39,8 @@ def test_every_face_is_served_by_default_with_its_document(tmp_path: Path) -> No
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         for face in FACES:
             assert (ROOT / face.docs).is_file(), face.docs
-            document = client.get(face.openapi_path)
-            assert document.status_code == 200, face.name
-            assert document.json()["paths"], face.name
+            if face.openapi_path is not None:
+                document = client.get(face.openapi_path)
+                assert document.status_code == 200, face.name
+                assert document.json()["paths"], face.name
             face.limits(settings)

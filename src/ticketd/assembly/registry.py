@@ -18,6 +18,8 @@ from ticketd.web.services import Services
 
 FACES: tuple[FaceDefinition, ...] = (NATIVE, WALLET, ONECLOUD, PRIOTICKET, HUAWEI, STATUS, CONSOLE)
 FACE_NAMES = tuple(face.name for face in FACES)
+# The faces that are APIs, each with its OpenAPI document (the console is pages for people).
+API_FACES: tuple[FaceDefinition, ...] = tuple(face for face in FACES if face.openapi_path is not None)
 # A path no face owns is answered in the native face's format.
 FALLBACK_RENDERER: ErrorRenderer = NATIVE.render_error
 

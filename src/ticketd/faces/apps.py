@@ -50,7 +50,7 @@ def face_app(
     title: str,
     version: str,
     description: str,
-    openapi_url: str,
+    openapi_url: str | None,
     errors: ErrorDocs | None = None,
     operation_ids: dict[str, str] | None = None,
 ) -> FastAPI:
@@ -66,7 +66,8 @@ def face_app(
     app.state.services = services
     if errors is not None:
         document_errors(app, errors)
-    mount_docs(app, openapi_url.rsplit("/", 1)[0], openapi_url, title)
+    if openapi_url is not None:
+        mount_docs(app, openapi_url.rsplit("/", 1)[0], openapi_url, title)
     return app
 
 

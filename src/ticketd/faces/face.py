@@ -60,7 +60,8 @@ class FaceDefinition:
     demo_credentials: Callable[[DemoCredentials], dict[str, Any]]
     # Where a client's developer reads about it: a file in the repository and the OpenAPI path.
     docs: str
-    openapi_path: str
+    # None for a face of pages for people (the console), which has no API to describe.
+    openapi_path: str | None
     # Commands to try against the demo, printed by `ticketd demo`.
     demo_examples: Callable[[DemoInstallation], list[str]] = no_examples
 

@@ -56,7 +56,7 @@ def build_console_app(services: Services) -> FastAPI:
         title="ticketd console",
         version=__version__,
         description="Server-rendered pages for agents, customers and admins.",
-        openapi_url=f"{PREFIX}/openapi.json",
+        openapi_url=None,
     )
     install_error_handlers(app)
 

@@ -60,6 +60,6 @@ FACE = FaceDefinition(
     build=build,
     demo_credentials=demo_credentials,
     docs="docs/faces/console.md",
-    openapi_path=f"{PREFIX}/openapi.json",
+    openapi_path=None,
     demo_examples=demo_examples,
 )
