@@ -73,6 +73,14 @@ def list_users(db: Session, *, tenant_id: int) -> list[User]:
     return list(db.scalars(select(User).where(User.tenant_id == tenant_id).order_by(User.username)))
 
 
+def list_staff(db: Session, *, tenant_id: int) -> list[User]:
+    """The tenant's admins and agents, enabled ones, by user name (whom a ticket may be assigned)."""
+    query = select(User).where(
+        User.tenant_id == tenant_id, User.role != Role.CUSTOMER.value, User.disabled.is_(False)
+    )
+    return list(db.scalars(query.order_by(User.username)))
+
+
 def users_by_id(db: Session, ids: Iterable[int | None]) -> dict[int, User]:
     """The users among these ids (None skipped), for showing names next to ids."""
     wanted = {i for i in ids if i is not None}

@@ -330,11 +330,19 @@ def delete_ticket(db: Session, principal: Principal, ticket_id: int) -> None:
 
 
 def list_tickets(
-    db: Session, principal: Principal, filters: TicketFilter, *, limit: int, cursor: str | None
+    db: Session,
+    principal: Principal,
+    filters: TicketFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    count: bool = True,
 ) -> Page:
+    """A page of tickets, newest activity first; with `count` false, `total` is -1 (the caller
+    counts its own way: the console's capped counts by status)."""
     conditions = filter_conditions(principal, filters)
     query: Select[Ticket] = select(Ticket).where(*conditions)
-    total = db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+    total = (db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0) if count else -1
     if cursor:
         updated_at, last_id = _decode_cursor(cursor)
         query = query.where(
@@ -346,11 +354,31 @@ def list_tickets(
     return Page(items=rows[:limit], total=total, next_cursor=next_cursor)
 
 
-def count_by_status(db: Session, principal: Principal, filters: TicketFilter) -> dict[str, int]:
-    """How many tickets match the filters (their status filter aside), by status."""
+def count_by_status(
+    db: Session, principal: Principal, filters: TicketFilter, *, cap: int | None = None
+) -> dict[str, int]:
+    """How many tickets match the filters (their status filter aside), by status.
+
+    With a filter that names a small set through its own index (a requester, an assignee, a tag),
+    one grouped count over that set. Otherwise one count a status, each stopping at `cap` + 1
+    ("more than cap") when a cap is given, so that counting costs at most that many index entries
+    a status however large the queue.
+    """
     conditions = filter_conditions(principal, replace(filters, status=()))
-    rows = db.execute(select(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status))
-    return {status: count for status, count in rows}
+    if filters.requester_id is not None or filters.assignee_id is not None or filters.tag is not None:
+        # Grouped by an expression, not the column: grouped by the column, the planner walks the
+        # (tenant, status) index for its order and reads every ticket instead of the small set.
+        grouped = Ticket.status.concat("")
+        rows = db.execute(select(grouped, func.count()).where(*conditions).group_by(grouped))
+        found = {status: count for status, count in rows}
+        return {status.value: found.get(status.value, 0) for status in Status}
+    counts = {}
+    for status in Status:
+        matching = select(Ticket.id).where(*conditions, Ticket.status == status.value)
+        if cap is not None:
+            matching = matching.limit(cap + 1)
+        counts[status.value] = db.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    return counts
 
 
 def visible_conditions(principal: Principal) -> list[ColumnElement[bool]]:

@@ -32,7 +32,7 @@ from ticketd.core.operation_params import BulkUpdateParams, ExportParams, Import
 from ticketd.core.operations import FINISHED, OperationStatus
 from ticketd.core.webhooks.fanout import announce_finished
 from ticketd.settings import Settings
-from ticketd.store.engine import unit_of_work
+from ticketd.store.engine import refresh_statistics, unit_of_work
 from ticketd.store.tables import Operation, Stamp
 from ticketd.telemetry.metrics import LEASE_LOSSES, OPERATIONS_FINISHED
 
@@ -80,6 +80,7 @@ class Worker:
         with unit_of_work(self.sessions, write=True) as db:
             purged = purge(db, now=utcnow(), retention=self.retention, idempotency_ttl=self.idempotency_ttl)
             db.commit()
+        refresh_statistics(self.sessions)
         if purged.operations or purged.idempotency_records or purged.access_tokens or purged.webhook_messages:
             log.info("worker %s: purged %s", self.name, purged)
         return purged

@@ -64,6 +64,20 @@ def configure_sqlite_connection(connection: sqlite3.Connection) -> None:
     connection.execute("PRAGMA busy_timeout=30000")
 
 
+def refresh_statistics(sessions: sessionmaker[Session]) -> None:
+    """SQLite plans by the statistics ANALYZE keeps, and has none until someone runs it: without
+    them it walks the status index for a count by status where the requester's index would read
+    fifty rows. A sampled ANALYZE (a thousand rows an index: milliseconds, whatever the size) now
+    and then keeps them current. PostgreSQL's autovacuum does this by itself."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+
+
 def libpq_arguments(settings: Settings) -> dict[str, Any]:
     """What psycopg.connect needs, from the SQLAlchemy URL, for the places that use the driver
     directly: the URL's query too (`sslmode`, `sslrootcert`, `options`, ...), as the engine has it."""

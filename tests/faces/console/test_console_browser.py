@@ -25,7 +25,7 @@ from typing import Any
 import httpx2
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
 from tests.web.test_server import _demo, _free_port, _native_key, serving
 from ticketd.settings import Settings
@@ -60,6 +60,11 @@ def _bearer(base: str, username: str, password: str) -> dict[str, str]:
     )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def _record_dialog(seen: list[str], dialog: Dialog) -> None:
+    seen.append(dialog.message)
+    dialog.dismiss()
 
 
 @contextmanager
@@ -117,7 +122,7 @@ def test_console_flows_in_a_browser(tmp_path: Path, browser: Browser) -> None:
         admin_context = browser.new_context(viewport={"width": 1280, "height": 900})
         dialogs: list[str] = []
         for context in (agent_context, customer_context, admin_context):
-            context.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            context.on("dialog", lambda dialog: _record_dialog(dialogs, dialog))
         try:
             # The customer waits on the ticket's page, which follows the event stream.
             customer = _sign_in(customer_context, base, "customer", passwords["customer"])

@@ -29,6 +29,9 @@ from ticketd.web.event_frames import event_stream_response
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+# Counts by status are exact up to this and shown as "10,000+" beyond: counting a million tickets
+# for a badge would cost more than the rest of the page (as large trackers do).
+COUNT_CAP = 10_000
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Filter = Annotated[str, Query(max_length=200)]
 # The fields a ticket's page lists, in order, with their labels (empty ones are left out).
@@ -137,24 +140,33 @@ def queue(
     services = services_of(request)
     with unit_of_work(services.sessions, write=False) as db:
         filters = queue_filter(db, visitor.principal, query)
-        page = tickets.list_tickets(db, visitor.principal, filters, limit=PAGE_SIZE, cursor=cursor or None)
-        counts = tickets.count_by_status(db, visitor.principal, filters)
-        staff = [
-            u for u in identity.list_users(db, tenant_id=visitor.principal.tenant_id) if u.role != "customer"
-        ]
+        page = tickets.list_tickets(
+            db, visitor.principal, filters, limit=PAGE_SIZE, cursor=cursor or None, count=False
+        )
+        counts = tickets.count_by_status(db, visitor.principal, filters, cap=COUNT_CAP)
+        staff = identity.list_staff(db, tenant_id=visitor.principal.tenant_id)
         rows = ticket_rows(db, page.items)
+    shown = [counts[s.value] for s in filters.status] if filters.status else list(counts.values())
     return render(
         "queue.html",
         visitor,
         current="queue",
         query=query,
         rows=rows,
-        total=page.total,
-        counts=[(s.value, counts.get(s.value, 0)) for s in Status],
+        total=sum(min(count, COUNT_CAP) for count in shown),
+        more=any(count > COUNT_CAP for count in shown),
+        everything=_count_label(list(counts.values())),
+        counts=[(s.value, _count_label([counts[s.value]])) for s in Status],
         next_cursor=page.next_cursor,
         staff=staff,
         statuses=[s.value for s in Status],
     )
+
+
+def _count_label(counts: list[int]) -> str:
+    """The sum of capped counts, with "+" when any of them stopped at the cap."""
+    shown = sum(min(count, COUNT_CAP) for count in counts)
+    return f"{shown:,}+" if any(count > COUNT_CAP for count in counts) else f"{shown:,}"
 
 
 @router.get("/portal")
