@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World, count_rows
+from ticketd.core import console_sessions
 from ticketd.core.clock import utcnow
 from ticketd.core.signing_keys import Sealer
 from ticketd.core.webhooks import endpoints
@@ -15,7 +16,9 @@ from ticketd.core.worker import Worker
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import (
     AccessToken,
+    ConsoleSession,
     IdempotencyRecord,
+    User,
     WebhookAttempt,
     WebhookDelivery,
     WebhookMessage,
@@ -104,3 +107,20 @@ def test_the_worker_purges_old_webhook_messages_but_not_pending_ones(
         assert set(db.scalars(select(WebhookMessage.id))) == {"msg_old_pending", "msg_new_done"}
     assert count_rows(engine, "webhook_deliveries") == 2
     assert count_rows(engine, "webhook_attempts") == 2
+
+
+def test_console_sessions_ended_or_expired_are_purged(sessions: sessionmaker[Session], world: World) -> None:
+    now = utcnow()
+    with unit_of_work(sessions, write=True) as db:
+        user = db.get(User, world.agent.user_id)
+        assert user is not None
+        live = console_sessions.start(db, user, lifetime=timedelta(hours=1), now=now)
+        ended = console_sessions.start(db, user, lifetime=timedelta(hours=1), now=now)
+        console_sessions.start(db, user, lifetime=timedelta(hours=1), now=now - timedelta(hours=2))
+        console_sessions.end(db, ended)
+        db.commit()
+        assert console_sessions.purge(db, now=now) == 2
+        db.commit()
+        assert db.query(ConsoleSession).count() == 1
+        assert console_sessions.signed_in(db, live) is not None
+        assert console_sessions.signed_in(db, ended) is None

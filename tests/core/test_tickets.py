@@ -247,3 +247,26 @@ def test_a_deleted_tickets_id_is_never_handed_out_again(
         assert deleted < created.id < imported
         assert tickets.list_events(db, world.outsider.principal, created.id)[0].kind == "created"
         assert len(tickets.list_events(db, world.outsider.principal, created.id)) == 1
+
+
+def test_counts_by_status_are_exact_or_capped(db: Session, world: World) -> None:
+    for n in range(7):
+        ticket_id = _new(db, world, f"Count me {n}")
+        if n < 3:
+            tickets.transition(db, world.agent.principal, ticket_id, Status.OPEN)
+            db.commit()
+    with_tag = _new(db, world, "Tagged")
+    tickets.update_ticket(db, world.agent.principal, with_tag, tickets.Changes(tags=["vpn"]))
+    db.commit()
+    everything = tickets.count_by_status(db, world.agent.principal, tickets.TicketFilter())
+    assert everything["new"] == 5 and everything["open"] == 3 and everything["solved"] == 0
+    capped = tickets.count_by_status(db, world.agent.principal, tickets.TicketFilter(), cap=2)
+    assert capped["new"] == 3 and capped["open"] == 3 and capped["pending"] == 0  # 3 = "more than 2"
+    # The status filter is set aside (the counts are of every status); the others hold.
+    only_open = tickets.TicketFilter(status=[Status.OPEN], tag="vpn")
+    assert tickets.count_by_status(db, world.agent.principal, only_open) == {s.value: 0 for s in Status} | {
+        "new": 1
+    }
+    mine = tickets.TicketFilter(requester_id=world.customer.user_id)
+    assert sum(tickets.count_by_status(db, world.customer2.principal, mine).values()) == 0
+    assert sum(tickets.count_by_status(db, world.outsider.principal, tickets.TicketFilter()).values()) == 0

@@ -407,3 +407,31 @@ def test_bad_requests_get_html_errors_and_change_nothing(client: TestClient, wor
         assert stranger.get("/console/queue", follow_redirects=False).status_code == 303
     for answer in (wrong_method, big, as_json, garbage):
         assert "Traceback" not in answer.text
+
+
+@sqlite_only
+def test_another_tenants_admin_finds_nothing_of_ours(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    ticket_id = _ticket(sessions, world, "Acme only")
+    csrf = sign_in(client, world.outsider, tenant="other")
+    assert "Acme only" not in client.get("/console/queue").text
+    assert client.get(f"/console/tickets/{ticket_id}").status_code == 404
+    assert client.get(f"/console/tickets/{ticket_id}/live").status_code == 404
+    for path, body in (
+        (f"/console/tickets/{ticket_id}/reply", {"body": "x", "status": "solved"}),
+        (f"/console/tickets/{ticket_id}/fields", {"priority": "low"}),
+        (f"/console/admin/users/{world.agent.user_id}/disable", {}),
+        (f"/console/admin/users/{world.agent.user_id}/password", {"password": "long-enough-2"}),
+        (f"/console/admin/keys/{world.agent.key_id}/revoke", {}),
+    ):
+        assert client.post(path, data={"csrf": csrf, **body}).status_code == 404, path
+    users = client.get("/console/admin/users").text
+    assert "<td>agent</td>" not in users and "<td>outsider</td>" in users
+    # Signing in to the wrong organisation with a right password is refused.
+    wrong = TestClient(client.app).post(
+        "/console/sign-in", data={"tenant": "other", "username": "agent", "password": world.agent.password}
+    )
+    assert wrong.status_code == 401
+    with unit_of_work(sessions, write=False) as db:
+        assert tickets.get_ticket(db, world.agent.principal, ticket_id).status == Status.NEW.value
