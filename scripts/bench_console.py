@@ -1,10 +1,15 @@
-"""The console's queue over a million tickets: server time of the queue page with each filter.
+"""The console's queue over a million tickets: server time of the queue page with each filter; and
+what the console's presence costs the status lookups (served with and without it).
 
 Loads BENCH_TICKETS (1,000,000) tickets with varied subjects, statuses, requesters, assignees and
 tags into a fresh SQLite store (the embedded default; BENCH_CONSOLE_POSTGRES=1 adds the machine's
 PostgreSQL), signs an agent in, and requests `/console/queue` with each filter in process (the
 app called through its ASGI interface, so the time is the server's: routing, session, queries,
 template) after a warm-up. Prints p50/p95/max per filter; every answer must be 200.
+
+Then native status lookups under wrk (server pinned to one core, wrk to the other, rate limits
+counted in memory with quotas out of reach), alternating a server with every face and one with
+every face but the console (`TICKETD_FACES`), ROUNDS times; any answer not 2xx voids the figure.
 """
 
 from __future__ import annotations
@@ -22,7 +27,22 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import drop_postgres_database, fresh_postgres_database, fresh_store, store_settings
+from bench import (
+    LIMITS_IN_MEMORY,
+    LUA,
+    NATIVE_STATUS,
+    Result,
+    _wrk_env,
+    drop_postgres_database,
+    ensure_wrk,
+    fresh_postgres_database,
+    fresh_store,
+    load_store,
+    run_wrk,
+    serve_ticketd,
+    stop,
+    store_settings,
+)
 
 from ticketd.assembly.app import create_app
 from ticketd.core import console_sessions, identity
@@ -184,8 +204,49 @@ def measure(where: Path | str, label: str) -> None:
             )
 
 
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+ALL_BUT_CONSOLE = "native,wallet,onecloud,prioticket,huawei,status"
+
+
+def hot_path_with_and_without_console(workdir: Path) -> None:
+    wrk = ensure_wrk()
+    script = workdir / "status.lua"
+    script.write_text(LUA)
+    store = load_store(workdir / "lookups.sqlite3", 10_000)
+    env = _wrk_env(NATIVE_STATUS, store.basic, 10_000, "0")
+    runs: dict[str, list[Result]] = {"with the console": [], "without it": []}
+    servers = {}
+    try:
+        for n, (name, faces) in enumerate((("with the console", ""), ("without it", ALL_BUT_CONSOLE))):
+            port = 18_700 + n
+            limits = {**LIMITS_IN_MEMORY, "TICKETD_FACES": faces}
+            servers[name] = (
+                port,
+                serve_ticketd(workdir / "lookups.sqlite3", port, limits, workdir / f"{n}.log"),
+            )
+        for _ in range(ROUNDS):
+            for name, (port, server) in servers.items():
+                result = run_wrk(wrk, name, f"http://127.0.0.1:{port}", env, script, server.pid)
+                if result.errors:
+                    raise SystemExit(f"{name}: {result.errors} answers not 2xx/3xx: the figure is void")
+                runs[name].append(result)
+    finally:
+        for _, server in servers.values():
+            stop(server)
+    print(f"\nnative status lookups, one core, medians of {ROUNDS} rounds")
+    print(f"  {'server':<18} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10}")
+    for name, results in runs.items():
+        rps = statistics.median(r.requests_per_second for r in results)
+        p50 = statistics.median(r.p50_ms for r in results)
+        p99 = statistics.median(r.p99_ms for r in results)
+        cpu = statistics.median(r.server_cpu_us for r in results)
+        print(f"  {name:<18} {rps:9,.0f} {p50:7.2f} {p99:7.2f} {cpu:10.1f}")
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ticketd-console-bench-"))
+    if os.environ.get("BENCH_CONSOLE_HOT_PATH", "1") == "1":
+        hot_path_with_and_without_console(workdir)
     path = workdir / "console.sqlite3"
     print(f"loading {COUNT:,} tickets into a fresh SQLite store ...", flush=True)
     load(path)

@@ -24,6 +24,7 @@ from ticketd.core.ticket_fields import BY_NAME, CUSTOMER_SETTABLE, SETTABLE, Kin
 from ticketd.core.vocabulary import Channel, Priority, TicketType
 from ticketd.store.bulk import allocate_ids
 from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketEvent, TicketTag, User
+from ticketd.store.text_index import TRIGRAM, IndexedText
 
 # Plain columns a caller may set on create or change (core/ticket_fields.py).
 SCALAR_FIELDS = SETTABLE
@@ -410,7 +411,7 @@ def filter_conditions(principal: Principal, filters: TicketFilter) -> list[Colum
             )
         )
     if filters.text:
-        conditions.append(contains((Ticket.subject, Ticket.content), filters.text, "/q"))
+        conditions.append(_text_condition(filters.text))
     if filters.created_from:
         conditions.append(Ticket.created_at >= filters.created_from)
     if filters.created_to:
@@ -420,6 +421,13 @@ def filter_conditions(principal: Principal, filters: TicketFilter) -> list[Colum
     if filters.updated_to:
         conditions.append(Ticket.updated_at < filters.updated_to)
     return conditions
+
+
+def _text_condition(text: str) -> ColumnElement[bool]:
+    """Subject or content contains the text; narrowed by the store's text index when the text is
+    long enough for it (the index covers exactly these two columns)."""
+    condition = contains((Ticket.subject, Ticket.content), text, "/q")
+    return and_(IndexedText(text), condition) if len(text) >= TRIGRAM else condition
 
 
 def _encode_cursor(ticket: Ticket) -> str:

@@ -34,6 +34,7 @@ from ticketd.core.webhooks.fanout import announce_finished
 from ticketd.settings import Settings
 from ticketd.store.engine import refresh_statistics, unit_of_work
 from ticketd.store.tables import Operation, Stamp
+from ticketd.store.text_index import index_new_tickets
 from ticketd.telemetry.metrics import LEASE_LOSSES, OPERATIONS_FINISHED
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ class Worker:
             try:
                 self._purge_now_and_then()
                 worked = self.run_once()
+                # New tickets into the text index, a batch a turn (store/text_index.py).
+                worked = index_new_tickets(self.sessions) > 0 or worked
             except Exception:
                 log.exception("worker %s: unexpected error", self.name)
                 worked = False

@@ -1,0 +1,79 @@
+"""The tickets' text index on SQLite (migration 0015): the worker adds new tickets to it in
+batches, and a search condition reads it for the tickets it covers.
+
+The index covers every ticket with an id up to `ticket_text_progress.indexed_through`; a batch
+indexes the next tickets and moves the mark in one write transaction, so no ticket is indexed
+twice or skipped (SQLite has one writer at a time, and ids only grow). Changes of subject or
+content and deletes of covered tickets are applied by the migration's triggers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BindParameter, Boolean, ColumnElement, bindparam, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from ticketd.store.engine import unit_of_work
+
+BATCH = 5_000
+# A trigram index finds substrings this long or longer; shorter ones are looked for row by row.
+TRIGRAM = 3
+
+BATCH_END = text(
+    "SELECT count(*), max(id) FROM (SELECT id FROM tickets"
+    " WHERE id > (SELECT indexed_through FROM ticket_text_progress) ORDER BY id LIMIT :batch)"
+)
+INDEX_BATCH = text(
+    "INSERT INTO tickets_text (rowid, subject, content) SELECT id, subject, content FROM tickets"
+    " WHERE id > (SELECT indexed_through FROM ticket_text_progress) AND id <= :through"
+)
+MOVE_MARK = text("UPDATE ticket_text_progress SET indexed_through = :through")
+
+
+def index_new_tickets(sessions: sessionmaker[Session], batch: int = BATCH) -> int:
+    """Indexes up to `batch` tickets not yet covered; how many. Nothing to do off SQLite."""
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        return 0
+    with unit_of_work(sessions, write=True) as db:
+        # The batch's last id, from the tickets themselves (an external-content FTS table reads
+        # its rowids from the content table, so it cannot say what it holds).
+        count, through = db.execute(BATCH_END, {"batch": batch}).one()
+        if not count:
+            return 0
+        db.execute(INDEX_BATCH, {"through": through})
+        db.execute(MOVE_MARK, {"through": through})
+        db.commit()
+    return int(count)
+
+
+class IndexedText(ColumnElement[bool]):
+    """Narrows a search for tickets whose subject or content contains a string to those the text
+    index names, plus those it does not cover yet. Only narrows: the caller keeps its own exact
+    check (`core.text.contains`). On a store without the index (PostgreSQL) it renders as true."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("phrase", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, wanted: str) -> None:
+        # An FTS5 string: one phrase in double quotes, a quote inside written twice.
+        phrase = '"' + wanted.replace('"', '""') + '"'
+        self.phrase: BindParameter[str] = bindparam("text_phrase", phrase, unique=True)
+
+
+@compiles(IndexedText, "sqlite")
+def _sqlite(element: IndexedText, compiler: SQLCompiler, **kw: Any) -> str:
+    phrase = compiler.process(element.phrase, **kw)
+    return (
+        f"(tickets.id IN (SELECT rowid FROM tickets_text WHERE tickets_text MATCH {phrase})"
+        " OR tickets.id > (SELECT indexed_through FROM ticket_text_progress))"
+    )
+
+
+@compiles(IndexedText)
+def _elsewhere(_element: IndexedText, _compiler: SQLCompiler, **_kw: Any) -> str:
+    return "1 = 1"
