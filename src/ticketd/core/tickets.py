@@ -342,15 +342,19 @@ def list_tickets(
     """A page of tickets, newest activity first; with `count` false, `total` is -1 (the caller
     counts its own way: the console's capped counts by status)."""
     conditions = filter_conditions(principal, filters)
-    query: Select[Ticket] = select(Ticket).where(*conditions)
+    query: Select[int] = select(Ticket.id).where(*conditions)
     total = (db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0) if count else -1
     if cursor:
         updated_at, last_id = _decode_cursor(cursor)
         query = query.where(
             or_(Ticket.updated_at < updated_at, and_(Ticket.updated_at == updated_at, Ticket.id < last_id))
         )
-    # Newest activity first; the id breaks ties so the cursor is exact.
-    rows = list(db.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)))
+    # Newest activity first; the id breaks ties so the cursor is exact. The page's ids first, then
+    # its rows: when a filter names the tickets (an assignee's, a tag's), ordering them reads only
+    # the status-lookup index (id, ..., updated_at), not thousands of whole rows.
+    ids = list(db.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)))
+    loaded = {ticket.id: ticket for ticket in db.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
+    rows = [loaded[ticket_id] for ticket_id in ids]
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return Page(items=rows[:limit], total=total, next_cursor=next_cursor)
 
@@ -360,13 +364,24 @@ def count_by_status(
 ) -> dict[str, int]:
     """How many tickets match the filters (their status filter aside), by status.
 
-    With a filter that names a small set through its own index (a requester, an assignee, a tag),
-    one grouped count over that set. Otherwise one count a status, each stopping at `cap` + 1
+    With a filter that names a set through its own index (a requester, an assignee, a tag, text
+    the text index can look up), one grouped count over that set. Otherwise one count a status,
+    each stopping at `cap` + 1 ("more than cap") when a cap is given, so that counting costs at
+    most that many index entries a status however large the queue.
+    """How many tickets match the filters (their status filter aside), by status.
+
+    With a filter that names a set through its own index (a requester, an assignee, a tag, text
+    the text index can look up), one grouped count over that set. Otherwise one count a status, each stopping at `cap` + 1
     ("more than cap") when a cap is given, so that counting costs at most that many index entries
     a status however large the queue.
     """
     conditions = filter_conditions(principal, replace(filters, status=()))
-    if filters.requester_id is not None or filters.assignee_id is not None or filters.tag is not None:
+    if (
+        filters.requester_id is not None
+        or filters.assignee_id is not None
+        or filters.tag is not None
+        or (filters.text is not None and len(filters.text) >= TRIGRAM)
+    ):
         # Grouped by an expression, not the column: grouped by the column, the planner walks the
         # (tenant, status) index for its order and reads every ticket instead of the small set.
         grouped = Ticket.status.concat("")
@@ -424,10 +439,10 @@ def filter_conditions(principal: Principal, filters: TicketFilter) -> list[Colum
 
 
 def _text_condition(text: str) -> ColumnElement[bool]:
-    """Subject or content contains the text; narrowed by the store's text index when the text is
-    long enough for it (the index covers exactly these two columns)."""
+    """Subject or content contains the text; through the store's text index when the text is long
+    enough for it (the index covers exactly these two columns)."""
     condition = contains((Ticket.subject, Ticket.content), text, "/q")
-    return and_(IndexedText(text), condition) if len(text) >= TRIGRAM else condition
+    return IndexedText(text, condition) if len(text) >= TRIGRAM else condition
 
 
 def _encode_cursor(ticket: Ticket) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BindParameter, Boolean, ColumnElement, bindparam, text
+from sqlalchemy import BindParameter, ColumnElement, bindparam, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from ticketd.store.engine import unit_of_work
@@ -51,29 +52,40 @@ def index_new_tickets(sessions: sessionmaker[Session], batch: int = BATCH) -> in
 
 
 class IndexedText(ColumnElement[bool]):
-    """Narrows a search for tickets whose subject or content contains a string to those the text
-    index names, plus those it does not cover yet. Only narrows: the caller keeps its own exact
-    check (`core.text.contains`). On a store without the index (PostgreSQL) it renders as true."""
+    """Tickets whose subject or content contains a string: on SQLite, those the text index names
+    (an FTS5 trigram phrase is a case-insensitive substring, as the rule is) and, among those it
+    does not cover yet, the ones `exact` admits; elsewhere (PostgreSQL) `exact` itself."""
 
     inherit_cache = True
-    type = Boolean()
-    _traverse_internals = [("phrase", InternalTraversal.dp_clauseelement)]
+    # No boolean type: a boolean expression on a store without native booleans is written
+    # "(...) = 1", which would keep the planner from starting at the ids.
+    type = NullType()  # type: ignore[assignment]
+    _traverse_internals = [
+        ("phrase", InternalTraversal.dp_clauseelement),
+        ("exact", InternalTraversal.dp_clauseelement),
+    ]
 
-    def __init__(self, wanted: str) -> None:
+    def __init__(self, wanted: str, exact: ColumnElement[bool]) -> None:
         # An FTS5 string: one phrase in double quotes, a quote inside written twice.
         phrase = '"' + wanted.replace('"', '""') + '"'
         self.phrase: BindParameter[str] = bindparam("text_phrase", phrase, unique=True)
+        self.exact = exact
 
 
 @compiles(IndexedText, "sqlite")
 def _sqlite(element: IndexedText, compiler: SQLCompiler, **kw: Any) -> str:
     phrase = compiler.process(element.phrase, **kw)
+    # One IN over a set of ids, so the planner starts from that set (a lookup each) rather than
+    # read every ticket; the exact rule, inside, applies to the tickets the index does not cover
+    # (its `tickets.` names the subquery's own table).
+    exact = compiler.process(element.exact, **kw)
     return (
-        f"(tickets.id IN (SELECT rowid FROM tickets_text WHERE tickets_text MATCH {phrase})"
-        " OR tickets.id > (SELECT indexed_through FROM ticket_text_progress))"
+        f"tickets.id IN (SELECT rowid FROM tickets_text WHERE tickets_text MATCH {phrase}"
+        " UNION ALL SELECT id FROM tickets"
+        f" WHERE id > (SELECT indexed_through FROM ticket_text_progress) AND ({exact}))"
     )
 
 
 @compiles(IndexedText)
-def _elsewhere(_element: IndexedText, _compiler: SQLCompiler, **_kw: Any) -> str:
-    return "1 = 1"
+def _elsewhere(element: IndexedText, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.exact, **kw))
