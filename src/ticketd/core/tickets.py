@@ -368,12 +368,6 @@ def count_by_status(
     the text index can look up), one grouped count over that set. Otherwise one count a status,
     each stopping at `cap` + 1 ("more than cap") when a cap is given, so that counting costs at
     most that many index entries a status however large the queue.
-    """How many tickets match the filters (their status filter aside), by status.
-
-    With a filter that names a set through its own index (a requester, an assignee, a tag, text
-    the text index can look up), one grouped count over that set. Otherwise one count a status, each stopping at `cap` + 1
-    ("more than cap") when a cap is given, so that counting costs at most that many index entries
-    a status however large the queue.
     """
     conditions = filter_conditions(principal, replace(filters, status=()))
     if (
