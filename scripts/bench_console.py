@@ -49,6 +49,7 @@ from ticketd.core import console_sessions, identity
 from ticketd.core.principal import Role
 from ticketd.store.bulk import NewTicket, insert_tickets
 from ticketd.store.engine import build_engine, refresh_statistics, session_factory, unit_of_work
+from ticketd.store.text_index import index_new_tickets
 
 COUNT = int(os.environ.get("BENCH_TICKETS", "1000000"))
 REPEAT = int(os.environ.get("BENCH_CONSOLE_REPEAT", "15"))
@@ -147,6 +148,12 @@ def load(where: Path | str) -> None:
             )
             db.commit()
     print(f"  loaded {COUNT:,} tickets in {time.perf_counter() - started:.0f} s", flush=True)
+    # As the worker does in the background on SQLite (store/text_index.py).
+    started, indexed = time.perf_counter(), 0
+    while added := index_new_tickets(sessions, 20_000):
+        indexed += added
+    if indexed:
+        print(f"  the worker's text index took them in {time.perf_counter() - started:.0f} s", flush=True)
     # As a running ticketd keeps them: its worker refreshes the planner's statistics now and then.
     refresh_statistics(sessions)
     if engine.dialect.name != "sqlite":

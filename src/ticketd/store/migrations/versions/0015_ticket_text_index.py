@@ -1,4 +1,4 @@
-"""a text index of tickets (SQLite), kept by the worker off the write path
+"""a text index of tickets: SQLite's kept by the worker off the write path, PostgreSQL's trigram GIN
 
 Revision ID: 0015
 Revises: 0014
@@ -15,7 +15,9 @@ would make an import several times slower. So new tickets are indexed by the wor
 (`ticket_text_progress.indexed_through`) and the few newer ones row by row. A change of subject
 or content, or a delete, of an indexed ticket is applied by trigger at once (one row, once).
 
-PostgreSQL searches the table itself (parallel scans); nothing here.
+PostgreSQL: GIN trigram indexes (pg_trgm) on subject and content, which ILIKE '%...%' uses by
+itself; GIN's pending list batches their upkeep as the worker does SQLite's. Where the extension
+is not available they are left out, and searches read the table as before.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ INDEXED = "(SELECT indexed_through FROM ticket_text_progress)"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        available = bind.exec_driver_sql("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        if available.scalar() is not None:
+            op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            op.execute("CREATE INDEX ix_tickets_subject_trgm ON tickets USING gin (subject gin_trgm_ops)")
+            op.execute("CREATE INDEX ix_tickets_content_trgm ON tickets USING gin (content gin_trgm_ops)")
         return
     op.execute(
         "CREATE VIRTUAL TABLE tickets_text USING fts5(subject, content,"
@@ -57,6 +65,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP INDEX IF EXISTS ix_tickets_subject_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_tickets_content_trgm")
         return
     for trigger in ("update", "delete"):
         op.execute(f"DROP TRIGGER IF EXISTS tickets_text_{trigger}")
