@@ -241,13 +241,15 @@ def hot_path_with_and_without_console(workdir: Path) -> None:
         for _, server in servers.values():
             stop(server)
     print(f"\nnative status lookups, one core, medians of {ROUNDS} rounds")
-    print(f"  {'server':<18} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10}")
+    print(f"  {'server':<18} {'req/s':>9} {'(range)':>15} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10}")
     for name, results in runs.items():
         rps = statistics.median(r.requests_per_second for r in results)
         p50 = statistics.median(r.p50_ms for r in results)
         p99 = statistics.median(r.p99_ms for r in results)
         cpu = statistics.median(r.server_cpu_us for r in results)
-        print(f"  {name:<18} {rps:9,.0f} {p50:7.2f} {p99:7.2f} {cpu:10.1f}")
+        rates = [r.requests_per_second for r in results]
+        spread = f"{min(rates):,.0f}-{max(rates):,.0f}"
+        print(f"  {name:<18} {rps:9,.0f} {spread:>15} {p50:7.2f} {p99:7.2f} {cpu:10.1f}")
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ on the embedded default with the demo tenant:
 - an agent signs in, finds a ticket by text, and solves it with a public reply (after an internal
   note); in a second browser context the customer, already on that ticket's page, sees the new
   status and the reply without reloading, and never the internal note;
-- an admin creates an API key, and the secret the page shows works against the API;
+- an admin creates an API key, and the secret the page shows works against the API; uploads an
+  import from the operations page and watches it complete; adds a webhook endpoint;
 - a form on another site posting to the console changes nothing;
 - a ticket whose subject is `<img src=x onerror=alert(1)>` shows it as text: no dialog opens;
 - an incident an admin posts appears on the status page and in summary.json;
@@ -103,7 +104,8 @@ def test_console_flows_in_a_browser(tmp_path: Path, browser: Browser) -> None:
     passwords: dict[str, str] = console["users"]
     port = _free_port()
     SCREENSHOTS.mkdir(exist_ok=True)
-    with serving(settings, port):
+    # Webhooks may go to this machine (the endpoint the admin adds is on it).
+    with serving(settings, port, TICKETD_WEBHOOK_ALLOW_PRIVATE="true"):
         base = f"http://127.0.0.1:{port}"
         customer_auth = _bearer(base, "customer", passwords["customer"])
         made = httpx2.post(
@@ -197,6 +199,27 @@ def test_console_flows_in_a_browser(tmp_path: Path, browser: Browser) -> None:
             expect(status.get_by_role("heading", name="Ticket search is slow")).to_be_visible()
             status.close()
 
+            # An import uploaded from the operations page (the page's script sends the file), watched
+            # until it completes; then an export to download; and a webhook endpoint with its log.
+            upload = tmp_path / "tickets.csv"
+            upload.write_text("subject,priority\nImported from the console,high\nAnd another,low\n")
+            admin.goto(f"{base}/console/admin/operations")
+            admin.get_by_label("A CSV file").set_input_files(str(upload))
+            admin.get_by_role("button", name="Upload and import").click()
+            admin.wait_for_url("**/console/admin/operations/*")
+            expect(admin.locator("#operation-status")).to_have_text("completed", timeout=30_000)
+            operation_page = admin.url
+            found = httpx2.get(
+                f"{base}/api/v1/tickets", params={"q": "Imported from the console"}, auth=admin_key
+            )
+            assert [ticket["subject"] for ticket in found.json()["items"]] == ["Imported from the console"]
+            admin.goto(f"{base}/console/admin/webhooks")
+            admin.get_by_label("URL (https or http)").fill(f"http://127.0.0.1:{port}/nowhere")
+            admin.get_by_role("button", name="Add endpoint").click()
+            expect(admin.locator("#new-webhook-secret")).to_contain_text("whsec_")
+            admin.get_by_role("link", name=f"http://127.0.0.1:{port}/nowhere").click()
+            webhook_page = admin.url
+
             # Every page, checked by axe-core.
             pages = {
                 agent: [
@@ -211,6 +234,8 @@ def test_console_flows_in_a_browser(tmp_path: Path, browser: Browser) -> None:
                     "/console/admin/operations",
                     "/console/admin/webhooks",
                     "/console/admin/status-page",
+                    operation_page.removeprefix(base),
+                    webhook_page.removeprefix(base),
                 ],
             }
             for page, paths in pages.items():

@@ -36,6 +36,7 @@ TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Filter = Annotated[str, Query(max_length=200)]
 # The fields a ticket's page lists, in order, with their labels (empty ones are left out).
 FIELDS: list[tuple[str, str]] = [
+    ("description", "Description"),
     ("type", "Type"),
     ("channel", "Channel"),
     ("category", "Category"),
@@ -50,15 +51,25 @@ FIELDS: list[tuple[str, str]] = [
     ("sub_type", "Sub-type"),
     ("severity", "Severity"),
     ("progress", "Progress (%)"),
+    ("simple_description", "Summary"),
     ("solution", "Solution"),
     ("remarks", "Remarks"),
+    ("cc", "Cc"),
+    ("labels", "Labels"),
 ]
 DATES: list[tuple[str, str]] = [
     ("created_at", "Created"),
     ("updated_at", "Updated"),
     ("due_at", "Due"),
+    ("opened_at", "Opened"),
+    ("assigned_at", "Assigned"),
+    ("commented_at", "Last comment"),
+    ("status_changed_at", "Status changed"),
+    ("pending_at", "Pending since"),
+    ("reopened_at", "Reopened"),
     ("solved_at", "Solved"),
     ("closed_at", "Closed"),
+    ("expires_at", "Expires"),
 ]
 
 
@@ -255,9 +266,9 @@ def ticket_context(visitor: Visitor, request: Request, ticket_id: int) -> dict[s
             "requester": _name(people, ticket.requester_id),
             "assignees": [(a, _name(people, a)) for a in ticket.assignee_ids],
             "fields": [
-                (label, getattr(ticket, name))
+                (label, _shown(getattr(ticket, name)))
                 for name, label in FIELDS
-                if getattr(ticket, name) not in (None, "")
+                if getattr(ticket, name) not in (None, "", [])
             ],
             "dates": [(label, getattr(ticket, name)) for name, label in DATES],
             "custom_fields": sorted((ticket.custom_fields or {}).items()),
@@ -295,6 +306,10 @@ def timeline_entry(event: TicketEvent, people: dict[int, User]) -> dict[str, Any
     else:
         what = str(event.kind)
     return {"at": event.at, "actor": actor, "what": what, "kind": event.kind}
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _short(value: Any) -> str:
