@@ -84,4 +84,9 @@ class RateLimited(QuotaExceeded):
 
 
 class Unavailable(DomainError):
-    pass
+    """Cannot serve this now (too many streams, too many password checks at once): try again in
+    `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -152,3 +152,32 @@ def test_stream_refuses_bad_filters_and_ids(client: object, world: World) -> Non
     assert bad_id.status_code == 422
     anonymous = client.get("/api/v1/events/stream")
     assert anonymous.status_code == 401
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+def test_a_process_holds_at_most_its_bound_of_streams(settings: Settings, world: World) -> None:
+    """Beyond TICKETD_EVENTS_MAX_STREAMS open streams (the API's and the console's together) a new
+    one is refused with 503 and Retry-After; once one closes, a new one is served again."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(settings, port, **STREAM_ENV, TICKETD_EVENTS_MAX_STREAMS="2"):
+        url = f"{base}/api/v1/events/stream"
+        timeout = httpx2.Timeout(10, read=5)
+        with (
+            httpx2.stream("GET", url, auth=world.agent.basic, timeout=timeout) as first,
+            httpx2.stream("GET", url, auth=world.customer.basic, timeout=timeout) as second,
+        ):
+            assert first.status_code == 200 and second.status_code == 200
+            refused = httpx2.get(url, auth=world.admin.basic, timeout=timeout)
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "retry-after" in refused.headers
+        # Both closed: the server notices at its next write (a heartbeat within 0.5 s).
+        deadline = time.monotonic() + 10
+        while True:
+            with httpx2.stream("GET", url, auth=world.admin.basic, timeout=timeout) as again:
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the closed streams were never released"
+            time.sleep(0.3)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
 
 from tests.conftest import World
@@ -49,7 +50,13 @@ def _ticket(client: TestClient, world: World) -> int:
     return ticket_id
 
 
+def _attempts(outcome: str) -> float:
+    return REGISTRY.get_sample_value("ticketd_webhook_attempts_total", {"outcome": outcome}) or 0.0
+
+
 def test_a_status_change_is_delivered_signed(hooked: TestClient, world: World, receiver: Receiver) -> None:
+    succeeded_before = _attempts("succeeded")
+    timed_before = REGISTRY.get_sample_value("ticketd_webhook_attempt_duration_seconds_count") or 0.0
     created = _endpoint(hooked, world, receiver, events=["ticket.status_changed"])
     assert str(created["secret"]).startswith("whsec_")
     ticket_id = _ticket(hooked, world)
@@ -66,6 +73,9 @@ def test_a_status_change_is_delivered_signed(hooked: TestClient, world: World, r
     assert len(delivery.body) < 20_000
     time.sleep(0.3)
     assert len(receiver.deliveries) == 1  # the creation was not asked for
+    # Counted for /metrics: the attempt and its duration.
+    assert _attempts("succeeded") == succeeded_before + 1
+    assert REGISTRY.get_sample_value("ticketd_webhook_attempt_duration_seconds_count") == timed_before + 1
 
 
 def test_secret_is_never_shown_again(hooked: TestClient, world: World, receiver: Receiver) -> None:

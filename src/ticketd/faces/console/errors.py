@@ -104,7 +104,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain(_request: Request, exc: DomainError) -> Response:
         status = status_of(exc)
-        return error_response(status, message_of(exc), {"Retry-After": "5"} if status == 503 else None)
+        retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+        return error_response(status, message_of(exc), retry)
 
     @app.exception_handler(HTTPException)
     async def http(_request: Request, exc: HTTPException) -> Response:

@@ -87,6 +87,8 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
     if isinstance(exc, InvalidTransition):
         type_ = TRANSITION_TYPE
         extensions.update({"current_status": exc.current, "requested_status": exc.target})
+    if isinstance(exc, Unavailable):
+        headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, QuotaExceeded):
         type_ = QUOTA_TYPE
         headers["Retry-After"] = str(exc.retry_after)
