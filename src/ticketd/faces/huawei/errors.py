@@ -77,9 +77,11 @@ def body(code: str, message: str) -> bytes:
     return orjson.dumps({"error_code": code, "error_msg": message})
 
 
-def error_response(status: int, code: str | None = None, message: str | None = None) -> Response:
+def error_response(
+    status: int, code: str | None = None, message: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     default_code, default_message = DEFAULT_CODES.get(status, ("OSM.0001", "Failed"))
-    return Response(body(code or default_code, message or default_message), status, media_type=JSON)
+    return Response(body(code or default_code, message or default_message), status, headers, media_type=JSON)
 
 
 def render_error(status: int, detail: str) -> tuple[bytes, bytes]:
@@ -118,7 +120,8 @@ def install_error_handlers(app: FastAPI) -> None:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {problems}")
         if isinstance(exc, Unavailable):
-            return error_response(503, "APIGW.0203", f"Backend unavailable: {exc.message}")
+            retry = {"Retry-After": str(exc.retry_after)}
+            return error_response(503, "APIGW.0203", f"Backend unavailable: {exc.message}", retry)
         if isinstance(exc, DomainError):
             return error_response(400, "OSM.0001", exc.message)
         if isinstance(exc, HTTPException):

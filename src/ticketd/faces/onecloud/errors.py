@@ -146,7 +146,8 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, kind):
                 assert isinstance(exc, DomainError)
                 details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(exc, "errors", [])) or None
-                return error_response(status, error_body(status, message or exc.message, details))
+                retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+                return error_response(status, error_body(status, message or exc.message, details), retry)
         assert isinstance(exc, DomainError)
         return error_response(409, error_body(409, exc.message))
 
