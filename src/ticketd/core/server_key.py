@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketd.core.signing_keys import Sealer
+from ticketd.core.signing_keys import Sealer, keyring_sealer
 from ticketd.settings import Settings
 from ticketd.store.tables import ServerSecret, SigningKey, WebhookEndpoint
 
@@ -111,7 +111,7 @@ def needs_settling(db: Session, keys: tuple[str, ...]) -> bool:
 
 def reseal_access_keys(db: Session, keys: tuple[str, ...]) -> int:
     """Access keys sealed under an older key of the keyring, sealed again under the current."""
-    sealer = Sealer(keys[-1], older=keys[:-1])
+    sealer = keyring_sealer(keys)
     moved = 0
     for row in db.scalars(select(SigningKey)):
         sealed = bytes(row.secret_sealed)

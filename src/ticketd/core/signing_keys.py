@@ -54,6 +54,11 @@ class Sealer:
         return True
 
 
+def keyring_sealer(server_keys: tuple[str, ...]) -> Sealer:
+    """Seals with the newest of the server's keys and opens with any of them (oldest first)."""
+    return Sealer(server_keys[-1], older=server_keys[:-1])
+
+
 def _aead(server_secret: str) -> AESGCM:
     return AESGCM(hashlib.sha256(b"ticketd signing keys\x00" + server_secret.encode()).digest())
 

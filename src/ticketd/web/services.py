@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.event_stream import EventTail
+from ticketd.core.signing_keys import Sealer, keyring_sealer
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.logins import LoginGuard
 from ticketd.settings import Settings
@@ -31,6 +32,10 @@ class Services:
     login_guard: LoginGuard
     # The event log's tail, shared by this process's event-stream subscribers.
     event_tail: EventTail
+
+    def sealer(self) -> Sealer:
+        """For secrets stored sealed (AK/SK pairs, webhook secrets): the server's keyring."""
+        return keyring_sealer(self.server_keys)
 
     def close(self) -> None:
         self.reader.close()

@@ -22,7 +22,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketd.core.signing_keys import Sealer
+from ticketd.core.signing_keys import keyring_sealer
 from ticketd.core.webhooks import deliveries
 from ticketd.core.webhooks.deliveries import Claimed, Outcome, Policy
 from ticketd.core.webhooks.fanout import fan_out, news_for_fan_out
@@ -44,7 +44,7 @@ class WebhookDispatcher:
     ) -> None:
         self.sessions = sessions
         self.name = name
-        self.sealer = Sealer(server_keys[-1], older=server_keys[:-1])
+        self.sealer = keyring_sealer(server_keys)
         # Attempts at once per endpoint; up to WAVES times as many are claimed and wait their turn,
         # so a round trip to the store refills many (their lease covers the waiting: WAVES timeouts).
         self.policy = Policy(

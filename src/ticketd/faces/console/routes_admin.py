@@ -15,14 +15,12 @@ from ticketd.core import identity, signing_keys
 from ticketd.core.errors import FieldError, InvalidInput, NotFound
 from ticketd.core.ids import MAX_ID
 from ticketd.core.principal import ALL_SCOPES, DEFAULT_KEY_SCOPES, Role
-from ticketd.core.signing_keys import Sealer
 from ticketd.faces.console.face import PREFIX
 from ticketd.faces.console.pages import redirect, render
 from ticketd.faces.console.visitors import AdminDep, FormDep, Visitor, services_of, text
 from ticketd.limiting.tenant_limits import set_tenant_limits, tenant_limits
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Tenant, User
-from ticketd.web.services import Services
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -113,10 +111,6 @@ def reset_password(visitor: AdminDep, user_id: UserId, form: FormDep, request: R
     return redirect(f"{PREFIX}/admin/users")
 
 
-def _sealer(services: Services) -> Sealer:
-    return Sealer(services.server_keys[-1], older=services.server_keys[:-1])
-
-
 def _keys_page(visitor: Visitor, request: Request, **shown: str) -> Response:
     with unit_of_work(services_of(request).sessions, write=False) as db:
         tenant_id = visitor.principal.tenant_id
@@ -169,7 +163,7 @@ def create_access_key(visitor: AdminDep, form: FormDep, request: Request) -> Res
     services = services_of(request)
     with unit_of_work(services.sessions, write=True) as db:
         user = _user(db, visitor, _int(text(form, "user"), "/user"))
-        pair = signing_keys.create(db, _sealer(services), user=user)
+        pair = signing_keys.create(db, services.sealer(), user=user)
         db.commit()
     return _keys_page(visitor, request, access_key=pair.access_key, secret_key=pair.secret_key)
 

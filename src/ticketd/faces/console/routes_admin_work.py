@@ -4,7 +4,6 @@ status page (components, incidents and maintenances with their updates)."""
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
@@ -18,7 +17,6 @@ from ticketd.core import operations, status_page
 from ticketd.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from ticketd.core.ids import MAX_ID
 from ticketd.core.operation_params import BulkFilter, ExportParams, OperationKind
-from ticketd.core.signing_keys import Sealer
 from ticketd.core.status_page import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 from ticketd.core.webhooks import deliveries, endpoints
 from ticketd.core.webhooks.endpoints import EndpointChanges
@@ -28,12 +26,11 @@ from ticketd.faces.console.pages import redirect, render
 from ticketd.faces.console.visitors import AdminDep, FormDep, Visitor, check_csrf_header, services_of, text
 from ticketd.store.engine import unit_of_work
 from ticketd.web.negotiation import media_type_of
-from ticketd.web.services import Services
+from ticketd.web.uploads import spooled_upload
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 OperationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Slug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-SPOOL_IN_MEMORY = 1 << 20
 E = TypeVar("E", ComponentStatus, Impact)
 RECENT = 50
 
@@ -63,16 +60,7 @@ async def upload_import(visitor: AdminDep, request: Request) -> Response:
     if fmt is None:
         raise InvalidInput("send a CSV or JSON-lines file")
     limit = services_of(request).settings.max_upload_bytes
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise operations.UploadTooLarge(f"the upload exceeds {limit} bytes")
-            spooled.write(chunk)
-        spooled.seek(0)
-        operations.sniff_upload(fmt, spooled.read(4096))
-        spooled.seek(0)
+    async with spooled_upload(request, fmt, limit) as spooled:
 
         def store() -> int:
             with unit_of_work(services_of(request).sessions, write=True) as db:
@@ -138,10 +126,6 @@ def download(visitor: AdminDep, operation_id: OperationId, request: Request) -> 
 # Webhooks --------------------------------------------------------------------------------------
 
 
-def _sealer(services: Services) -> Sealer:
-    return Sealer(services.server_keys[-1], older=services.server_keys[:-1])
-
-
 def _webhooks_page(visitor: Visitor, request: Request, **shown: str) -> Response:
     with unit_of_work(services_of(request).sessions, write=False) as db:
         found = endpoints.list_endpoints(db, tenant_id=visitor.principal.tenant_id)
@@ -167,7 +151,7 @@ def create_webhook(visitor: AdminDep, form: FormDep, request: Request) -> Respon
     with unit_of_work(services.sessions, write=True) as db:
         endpoint, secret = endpoints.create_endpoint(
             db,
-            _sealer(services),
+            services.sealer(),
             tenant_id=visitor.principal.tenant_id,
             url=text(form, "url"),
             events=events,

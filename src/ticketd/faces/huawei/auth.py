@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Unauthenticated
 from ticketd.core.principal import ALL_SCOPES, Principal, Role
-from ticketd.core.signing_keys import Sealer
 from ticketd.core.tokens import ClaimsMemo, TokenClaims
 from ticketd.faces.huawei import iam, signing
 from ticketd.web.services import Services
@@ -20,7 +19,7 @@ class HuaweiAuth:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.token_secret = iam.face_keys(services.server_keys)
-        self.sealer = Sealer(services.token_secret, older=services.server_keys[:-1])
+        self.sealer = services.sealer()
         self._claims = ClaimsMemo(lambda token: iam.read(self.token_secret, token))
         self._secrets: dict[tuple[str, bytes], str | None] = {}
 

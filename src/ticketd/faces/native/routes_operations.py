@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_response, not
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation
 from ticketd.web.negotiation import media_type_of
+from ticketd.web.uploads import spooled_upload
 
 router = APIRouter(prefix="/operations", tags=["operations"], responses=PROBLEM_RESPONSES)
 
@@ -34,7 +34,6 @@ IMPORT_TYPES: dict[str, Format] = {
     "application/x-jsonlines": "jsonl",
 }
 OperationId = Annotated[int, Path(ge=1, le=MAX_ID)]
-SPOOL_IN_MEMORY = 1 << 20
 
 
 class Progress(BaseModel):
@@ -102,18 +101,8 @@ async def start_import(request: Request, principal: Writer, services: ServicesDe
     operations.check_import(principal)
     fmt = IMPORT_TYPES[media_type_of(request.headers.get("content-type"))]
     limit = services.settings.max_upload_bytes
-    # The upload goes to a temporary file as it arrives (memory holds a megabyte of it at most),
-    # then into the store in parts, in one transaction, off the event loop.
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise operations.UploadTooLarge(f"the upload exceeds {limit} bytes")
-            spooled.write(chunk)
-        spooled.seek(0)
-        operations.sniff_upload(fmt, spooled.read(4096))
-        spooled.seek(0)
+    # Into the store in parts, in one transaction, off the event loop.
+    async with spooled_upload(request, fmt, limit) as spooled:
 
         def store() -> OperationOut:
             with unit_of_work(services.sessions, write=True) as db:

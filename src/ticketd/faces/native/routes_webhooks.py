@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from ticketd.core.signing_keys import Sealer
 from ticketd.core.webhooks import deliveries, endpoints
 from ticketd.core.webhooks.endpoints import EndpointChanges
 from ticketd.faces.native.deps import Admin, ReadDb, ServicesDep, WriteDb
@@ -95,15 +94,11 @@ def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
     )
 
 
-def _sealer(services: ServicesDep) -> Sealer:
-    return Sealer(services.server_keys[-1], older=services.server_keys[:-1])
-
-
 @router.post("", status_code=201, response_model=WebhookWithSecret, summary="Add a webhook endpoint")
 def create_webhook(body: WebhookIn, principal: Admin, db: WriteDb, services: ServicesDep) -> Response:
     endpoint, secret = endpoints.create_endpoint(
         db,
-        _sealer(services),
+        services.sealer(),
         tenant_id=principal.tenant_id,
         url=body.url,
         events=body.events,
@@ -165,7 +160,7 @@ def rotate_webhook_secret(
 ) -> Response:
     endpoint, secret = endpoints.rotate_secret(
         db,
-        _sealer(services),
+        services.sealer(),
         tenant_id=principal.tenant_id,
         endpoint_id=endpoint_id,
         overlap=timedelta(seconds=services.settings.webhook_secret_overlap_seconds),
