@@ -249,15 +249,7 @@ def ticket_context(visitor: Visitor, request: Request, ticket_id: int) -> dict[s
             + [c.author_id for c in comments]
             + [e.actor_id for e in events],
         )
-        staff = (
-            [
-                u
-                for u in identity.list_users(db, tenant_id=principal.tenant_id)
-                if u.role != "customer" and not u.disabled
-            ]
-            if principal.is_staff
-            else []
-        )
+        staff = identity.list_staff(db, tenant_id=principal.tenant_id) if principal.is_staff else []
         current = Status(ticket.status)
         context = {
             "ticket": ticket,

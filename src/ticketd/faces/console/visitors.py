@@ -9,6 +9,7 @@ other than our own, or `Sec-Fetch-Site: cross-site`, is refused whatever the tok
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 from urllib.parse import quote
 
@@ -63,7 +64,13 @@ def services_of(request: Request) -> Services:
 
 
 def csrf_key(services: Services) -> bytes:
-    return derived_secret(services.token_secret, "console-csrf").encode()
+    return _csrf_key(services.token_secret)
+
+
+@lru_cache(maxsize=4)
+def _csrf_key(server_key: str) -> bytes:
+    # Derived once a key, not on every request.
+    return derived_secret(server_key, "console-csrf").encode()
 
 
 def sign_in_path(then: str) -> str:
