@@ -1,12 +1,19 @@
-"""Which failures mean the store is away (503 in every face) rather than a fault of ticketd's (500)."""
+"""Which failures mean the store is away (503 in every face) rather than a fault of ticketd's (500);
+how a writer waits for SQLite's write lock."""
 
 from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ticketd.store.engine import is_store_outage
+from ticketd.store import engine
+from ticketd.store.engine import WRITE_WAIT_SECONDS, begin_write, configure_sqlite_connection, is_store_outage
 from ticketd.store.fast_reads import StoreError
 
 
@@ -22,3 +29,46 @@ from ticketd.store.fast_reads import StoreError
 )
 def test_what_counts_as_an_outage(failure: Exception, outage: bool) -> None:
     assert is_store_outage(failure) is outage
+
+
+def _holding_the_write_lock(path: Path, seconds: float) -> threading.Thread:
+    """A thread that takes SQLite's write lock on its own connection and keeps it for `seconds`."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(5)
+    return thread
+
+
+def test_a_writer_waits_for_the_lock_and_gets_it_when_it_is_free(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    connection = sqlite3.connect(path, isolation_level=None)
+    configure_sqlite_connection(connection)
+    holder = _holding_the_write_lock(path, 0.3)
+    begin_write(connection)
+    holder.join()
+    assert connection.in_transaction
+    connection.execute("COMMIT")
+    # The rest of the transaction waits on SQLite's own handler again.
+    assert connection.execute("PRAGMA busy_timeout").fetchone() == (WRITE_WAIT_SECONDS * 1000,)
+
+
+def test_a_writer_gives_up_after_the_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "WRITE_WAIT_SECONDS", 0.1)
+    path = tmp_path / "store.sqlite3"
+    connection = sqlite3.connect(path, isolation_level=None)
+    configure_sqlite_connection(connection)
+    holder = _holding_the_write_lock(path, 0.5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        begin_write(connection)
+    holder.join()
+    assert not connection.in_transaction

@@ -11,8 +11,9 @@ SQLite has one writer at a time, ids are in commit order, txid is 0 and there is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
@@ -35,21 +36,43 @@ def _horizon(db: Session) -> int | None:
     return int(db.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")) or 0)
 
 
-def events_after(db: Session, position: Position, limit: int) -> Sequence[TicketEvent]:
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """An event as its readers take it: plain values, not a mapped object (loading those cost the
+    webhooks' fan-out 57 µs an event, more than all it does with one)."""
+
+    id: int
+    tenant_id: int
+    ticket_id: int
+    actor_id: int | None
+    at: datetime
+    kind: str
+    field: str | None
+    old_value: Any
+    new_value: Any
+    txid: int
+
+
+_COLUMNS = tuple(getattr(TicketEvent, name) for name in FeedEvent.__slots__)
+
+
+def events_after(db: Session, position: Position, limit: int) -> list[FeedEvent]:
     """The next events after `position`, in feed order, of transactions that can no longer commit."""
-    query = (
-        select(TicketEvent)
-        .where(tuple_(TicketEvent.txid, TicketEvent.id) > tuple_(position.txid, position.event_id))
-        .order_by(TicketEvent.txid, TicketEvent.id)
-        .limit(limit)
-    )
+    query = select(*_COLUMNS).limit(limit)
     horizon = _horizon(db)
-    if horizon is not None:
-        query = query.where(TicketEvent.txid < horizon)
-    return db.scalars(query).all()
+    if horizon is None:
+        # txid is 0 throughout: SQLite would take `(txid, id) > (0, n)` as `txid >= 0` and read the
+        # whole index (a millisecond at 13,000 events, growing with the log) where `id > n` seeks.
+        query = query.where(TicketEvent.id > position.event_id).order_by(TicketEvent.id)
+    else:
+        query = query.where(
+            tuple_(TicketEvent.txid, TicketEvent.id) > tuple_(position.txid, position.event_id),
+            TicketEvent.txid < horizon,
+        ).order_by(TicketEvent.txid, TicketEvent.id)
+    return [FeedEvent(*row) for row in db.execute(query)]
 
 
-def position_of(event: TicketEvent) -> Position:
+def position_of(event: FeedEvent) -> Position:
     return Position(event.txid, event.id)
 
 

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketd.core.event_feed import START, Position, events_after, latest, position_of, position_of_id
+from ticketd.core.event_feed import (
+    START,
+    FeedEvent,
+    Position,
+    events_after,
+    latest,
+    position_of,
+    position_of_id,
+)
 from ticketd.core.principal import Principal
 from ticketd.core.webhooks import messages
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import TicketEvent
+
+log = logging.getLogger(__name__)
 
 KEPT_EVENTS = 10_000
 PAGE = 500
@@ -68,7 +78,7 @@ def load_after(db: Session, position: Position, limit: int = PAGE) -> list[Strea
     return [_stream_event(event, subjects) for event in events]
 
 
-def _stream_event(event: TicketEvent, subjects: messages.Subjects) -> StreamEvent:
+def _stream_event(event: FeedEvent, subjects: messages.Subjects) -> StreamEvent:
     ticket = subjects.tickets.get(event.ticket_id)
     event_type = messages.type_of(event)
     data = subjects.data_of(event)
@@ -135,6 +145,7 @@ class EventTail:
             try:
                 found = await asyncio.to_thread(self._in_store_load, self._position)
             except Exception:  # the store is away: the subscribers wait, and reading resumes after it
+                log.warning("event stream: reading the event log failed", exc_info=True)
                 found = []
                 await asyncio.sleep(1)
             if found:

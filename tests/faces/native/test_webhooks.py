@@ -78,6 +78,39 @@ def test_a_status_change_is_delivered_signed(hooked: TestClient, world: World, r
     assert REGISTRY.get_sample_value("ticketd_webhook_attempt_duration_seconds_count") == timed_before + 1
 
 
+def test_comments_and_field_changes_carry_what_changed(
+    hooked: TestClient, world: World, receiver: Receiver
+) -> None:
+    """Public comments and internal notes are separate types with the comment's text; a field
+    change names the field, its old and new value, and the ticket as it now stands."""
+    _endpoint(
+        hooked, world, receiver, events=["ticket.commented", "ticket.commented_internal", "ticket.updated"]
+    )
+    ticket_id = _ticket(hooked, world)
+    for body, public in (("We are on it", True), ("Customer is a VIP", False)):
+        made = hooked.post(
+            f"/api/v1/tickets/{ticket_id}/comments",
+            auth=world.agent.basic,
+            json={"body": body, "public": public},
+        )
+        assert made.status_code == 201, made.text
+    changed = hooked.patch(f"/api/v1/tickets/{ticket_id}", auth=world.agent.basic, json={"priority": "high"})
+    assert changed.status_code == 200, changed.text
+    deliveries = receiver.wait_for(3)
+    assert all(delivery.verified for delivery in deliveries)
+    by_type = {delivery.message["type"]: delivery.message["data"] for delivery in deliveries}
+    assert by_type["ticket.commented"]["comment"] == {
+        "id": by_type["ticket.commented"]["comment"]["id"],
+        "public": True,
+        "body": "We are on it",
+    }
+    assert by_type["ticket.commented_internal"]["comment"]["body"] == "Customer is a VIP"
+    assert by_type["ticket.commented_internal"]["comment"]["public"] is False
+    updated = by_type["ticket.updated"]
+    assert updated["change"] == {"field": "priority", "old": "normal", "new": "high"}
+    assert updated["ticket"]["priority"] == "high" and updated["ticket"]["id"] == ticket_id
+
+
 def test_secret_is_never_shown_again(hooked: TestClient, world: World, receiver: Receiver) -> None:
     created = _endpoint(hooked, world, receiver)
     listed = hooked.get("/api/v1/webhooks", auth=world.admin.basic).json()

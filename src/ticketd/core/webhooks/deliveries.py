@@ -27,6 +27,7 @@ from ticketd.store.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoin
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 MAX_RESPONSE_CHARS = 1024
+CLAIM_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def claim(
     lease: timedelta,
     free: Mapping[str, int],
     capacity: int,
-    limit: int = 200,
+    limit: int = CLAIM_LIMIT,
 ) -> list[Claimed]:
     """Due deliveries of enabled endpoints, at most `free[endpoint]` (else `capacity`) per endpoint,
     leased to `owner`. The caller commits."""

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from ticketd.core.event_feed import FeedEvent
 from ticketd.core.events import EventKind
-from ticketd.store.tables import Comment, Ticket, TicketEvent
+from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketTag
 
 # A changed value longer than this (a description, a comment) is cut, so a body stays under 20 kB.
 MAX_VALUE_CHARS = 4000
@@ -41,7 +42,7 @@ def new_message_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
 
 
-def type_of(event: TicketEvent) -> EventType:
+def type_of(event: FeedEvent) -> EventType:
     match EventKind(event.kind):
         case EventKind.CREATED:
             return EventType.TICKET_CREATED
@@ -56,7 +57,7 @@ def type_of(event: TicketEvent) -> EventType:
             return EventType.TICKET_UPDATED
 
 
-def comment_id_of(event: TicketEvent) -> int | None:
+def comment_id_of(event: FeedEvent) -> int | None:
     """The comment a `commented` event names, else None."""
     value = event.new_value
     if isinstance(value, Mapping) and isinstance(value.get("comment_id"), int):
@@ -64,42 +65,76 @@ def comment_id_of(event: TicketEvent) -> int | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class TicketBrief:
+    """What a message says of its ticket, read as plain values (a message is made for every change,
+    and mapped objects with their links cost more to load than the rest of the message)."""
+
+    id: int
+    subject: str
+    status: str
+    priority: str
+    type: str
+    channel: str
+    requester_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime | None
+    assignee_ids: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+_BRIEF_COLUMNS = tuple(
+    getattr(Ticket, name) for name in TicketBrief.__slots__ if name not in ("assignee_ids", "tags")
+)
+
+
 @dataclass(frozen=True)
 class Subjects:
-    """The tickets and comments a batch of events names, read in two queries."""
+    """The tickets and comments a batch of events names, read in a query each."""
 
-    tickets: dict[int, Ticket]
-    comments: dict[int, Comment]
+    tickets: dict[int, TicketBrief]
+    comments: dict[int, str]
 
-    def data_of(self, event: TicketEvent) -> dict[str, Any]:
+    def data_of(self, event: FeedEvent) -> dict[str, Any]:
         comment_id = comment_id_of(event)
-        comment = self.comments.get(comment_id) if comment_id is not None else None
-        return event_data(event, self.tickets.get(event.ticket_id), comment)
+        body = self.comments.get(comment_id) if comment_id is not None else None
+        return event_data(event, self.tickets.get(event.ticket_id), body)
 
 
-def load_subjects(db: Session, events: Sequence[TicketEvent]) -> Subjects:
+def load_subjects(db: Session, events: Sequence[FeedEvent]) -> Subjects:
     ticket_ids = {event.ticket_id for event in events}
     comment_ids = {found for event in events if (found := comment_id_of(event)) is not None}
-    tickets: dict[int, Ticket] = {}
+    tickets: dict[int, TicketBrief] = {}
     if ticket_ids:
-        # The summary names assignees and tags: loaded with the tickets, not a query a ticket.
-        query = select(Ticket).where(Ticket.id.in_(ticket_ids))
-        query = query.options(selectinload(Ticket.assignee_links), selectinload(Ticket.tag_links))
-        tickets = {row.id: row for row in db.scalars(query)}
-    comments: dict[int, Comment] = {}
+        tickets = {
+            row.id: TicketBrief(*row)
+            for row in db.execute(select(*_BRIEF_COLUMNS).where(Ticket.id.in_(ticket_ids)))
+        }
+        assignees = select(TicketAssignee.ticket_id, TicketAssignee.user_id).where(
+            TicketAssignee.ticket_id.in_(ticket_ids)
+        )
+        for ticket_id, user_id in db.execute(assignees.order_by(TicketAssignee.position)):
+            tickets[ticket_id].assignee_ids.append(user_id)
+        tags = select(TicketTag.ticket_id, TicketTag.tag).where(TicketTag.ticket_id.in_(ticket_ids))
+        for ticket_id, tag in db.execute(tags.order_by(TicketTag.tag)):
+            tickets[ticket_id].tags.append(tag)
+    comments: dict[int, str] = {}
     if comment_ids:
-        comments = {row.id: row for row in db.scalars(select(Comment).where(Comment.id.in_(comment_ids)))}
+        bodies = select(Comment.id, Comment.body).where(Comment.id.in_(comment_ids))
+        comments = {row.id: row.body for row in db.execute(bodies)}
     return Subjects(tickets, comments)
 
 
-def is_public(event: TicketEvent) -> bool:
+def is_public(event: FeedEvent) -> bool:
     """Whether the ticket's requester may see this event (as the REST history shows it)."""
     if event.kind == EventKind.DELETED:
         return False
     return not (event.kind == EventKind.COMMENTED and not (event.new_value or {}).get("public"))
 
 
-def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+def ticket_summary(ticket: TicketBrief) -> dict[str, Any]:
     """The ticket's fields a tenant's own systems see, as they stood when the message was made."""
     return {
         "id": ticket.id,
@@ -118,7 +153,7 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def event_data(event: TicketEvent, ticket: Ticket | None, comment: Comment | None = None) -> dict[str, Any]:
+def event_data(event: FeedEvent, ticket: TicketBrief | None, comment: str | None = None) -> dict[str, Any]:
     """The `data` of a ticket event's message: the ticket, and exactly the change the event recorded."""
     data: dict[str, Any] = {
         "event_id": event.id,
@@ -137,7 +172,7 @@ def event_data(event: TicketEvent, ticket: Ticket | None, comment: Comment | Non
         data["comment"] = {
             "id": value.get("comment_id"),
             "public": bool(value.get("public")),
-            "body": _cut(comment.body) if comment is not None else None,
+            "body": _cut(comment) if comment is not None else None,
         }
     return data
 
