@@ -258,15 +258,16 @@ def test_counts_by_status_are_exact_or_capped(db: Session, world: World) -> None
     with_tag = _new(db, world, "Tagged")
     tickets.update_ticket(db, world.agent.principal, with_tag, tickets.Changes(tags=["vpn"]))
     db.commit()
-    everything = tickets.count_by_status(db, world.agent.principal, tickets.TicketFilter())
+    everything = tickets.count_by_status(db, world.agent.principal, tickets.TicketFilter()).by_status
     assert everything["new"] == 5 and everything["open"] == 3 and everything["solved"] == 0
-    capped = tickets.count_by_status(db, world.agent.principal, tickets.TicketFilter(), cap=2)
+    capped = tickets.count_by_status(db, world.agent.principal, tickets.TicketFilter(), cap=2).by_status
     assert capped["new"] == 3 and capped["open"] == 3 and capped["pending"] == 0  # 3 = "more than 2"
     # The status filter is set aside (the counts are of every status); the others hold.
     only_open = tickets.TicketFilter(status=[Status.OPEN], tag="vpn")
-    assert tickets.count_by_status(db, world.agent.principal, only_open) == {s.value: 0 for s in Status} | {
-        "new": 1
-    }
+    assert tickets.count_by_status(db, world.agent.principal, only_open).by_status == {
+        s.value: 0 for s in Status
+    } | {"new": 1}
     mine = tickets.TicketFilter(requester_id=world.customer.user_id)
-    assert sum(tickets.count_by_status(db, world.customer2.principal, mine).values()) == 0
-    assert sum(tickets.count_by_status(db, world.outsider.principal, tickets.TicketFilter()).values()) == 0
+    assert sum(tickets.count_by_status(db, world.customer2.principal, mine).by_status.values()) == 0
+    everyone = tickets.count_by_status(db, world.outsider.principal, tickets.TicketFilter())
+    assert sum(everyone.by_status.values()) == 0

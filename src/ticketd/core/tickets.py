@@ -22,6 +22,7 @@ from ticketd.core.principal import Principal, Role
 from ticketd.core.text import contains, require_storable, storable
 from ticketd.core.ticket_fields import BY_NAME, CUSTOMER_SETTABLE, SETTABLE, Kind, TicketField
 from ticketd.core.vocabulary import Channel, Priority, TicketType
+from ticketd.store import text_index
 from ticketd.store.bulk import allocate_ids
 from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketEvent, TicketTag, User
 from ticketd.store.text_index import TRIGRAM, IndexedText
@@ -35,6 +36,8 @@ ENUM_FIELDS: dict[str, type[Priority] | type[TicketType] | type[Channel]] = {
 }
 # What a customer may set on their own ticket; everything else is for staff.
 CUSTOMER_FIELDS = CUSTOMER_SETTABLE
+# Text found in more tickets than this is searched by reading tickets in order (list_tickets).
+COMMON_TEXT = 10_000
 # What a vendor's create form records about a request whoever files it (Huawei's business type,
 # sub-type and severity): facts the requester states, not staff decisions, so a face may record them
 # for a customer at creation (`classification`), though a customer cannot change them later.
@@ -342,8 +345,12 @@ def list_tickets(
     """A page of tickets, newest activity first; with `count` false, `total` is -1 (the caller
     counts its own way: the console's capped counts by status)."""
     conditions = filter_conditions(principal, filters)
-    query: Select[int] = select(Ticket.id).where(*conditions)
     total = (db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0) if count else -1
+    if _common_text(db, filters):
+        # A common word's page is found sooner by reading tickets in the page's order and testing
+        # each (at a million tickets, a word in 83,000: 1 ms, against 70 through the index).
+        conditions = filter_conditions(principal, filters, use_text_index=False)
+    query: Select[int] = select(Ticket.id).where(*conditions)
     if cursor:
         updated_at, last_id = _decode_cursor(cursor)
         query = query.where(
@@ -359,36 +366,65 @@ def list_tickets(
     return Page(items=rows[:limit], total=total, next_cursor=next_cursor)
 
 
+@dataclass(frozen=True)
+class StatusCounts:
+    """Tickets by status. A count above the cap it was asked for means "more than the cap"; with
+    `at_least`, every count is a lower bound (a search matched more tickets than were counted)."""
+
+    by_status: dict[str, int]
+    at_least: bool = False
+
+
 def count_by_status(
     db: Session, principal: Principal, filters: TicketFilter, *, cap: int | None = None
-) -> dict[str, int]:
+) -> StatusCounts:
     """How many tickets match the filters (their status filter aside), by status.
 
     With a filter that names a set through its own index (a requester, an assignee, a tag, text
     the text index can look up), one grouped count over that set. Otherwise one count a status,
     each stopping at `cap` + 1 ("more than cap") when a cap is given, so that counting costs at
-    most that many index entries a status however large the queue.
+    most that many index entries a status however large the queue. With a cap, text found in more
+    than `cap` tickets is counted among the newest `cap` + 1 of them (lower bounds), unless another
+    filter bounds the set: then that set is read and the text tested ticket by ticket.
     """
-    conditions = filter_conditions(principal, replace(filters, status=()))
-    if (
-        filters.requester_id is not None
-        or filters.assignee_id is not None
-        or filters.tag is not None
-        or (filters.text is not None and len(filters.text) >= TRIGRAM)
-    ):
+    unfiltered = replace(filters, status=())
+    conditions = filter_conditions(principal, unfiltered)
+    names_a_set = (
+        filters.requester_id is not None or filters.assignee_id is not None or filters.tag is not None
+    )
+    searches = filters.text is not None and len(filters.text) >= TRIGRAM
+    if names_a_set or searches:
+        at_least = False
+        if searches and cap is not None and _common_text(db, filters, cap):
+            assert filters.text is not None
+            if names_a_set:
+                conditions = filter_conditions(principal, unfiltered, use_text_index=False)
+            else:
+                conditions = filter_conditions(principal, replace(unfiltered, text=None))
+                exact = contains((Ticket.subject, Ticket.content), filters.text, "/q")
+                conditions.append(IndexedText(filters.text, exact, newest=cap + 1))
+                at_least = True
         # Grouped by an expression, not the column: grouped by the column, the planner walks the
         # (tenant, status) index for its order and reads every ticket instead of the small set.
         grouped = Ticket.status.concat("")
         rows = db.execute(select(grouped, func.count()).where(*conditions).group_by(grouped))
         found = {status: count for status, count in rows}
-        return {status.value: found.get(status.value, 0) for status in Status}
+        return StatusCounts({status.value: found.get(status.value, 0) for status in Status}, at_least)
     counts = {}
     for status in Status:
         matching = select(Ticket.id).where(*conditions, Ticket.status == status.value)
         if cap is not None:
             matching = matching.limit(cap + 1)
         counts[status.value] = db.scalar(select(func.count()).select_from(matching.subquery())) or 0
-    return counts
+    return StatusCounts(counts)
+
+
+def _common_text(db: Session, filters: TicketFilter, bound: int | None = None) -> bool:
+    """Whether the text filter is found in more than `bound` tickets (SQLite's text index says,
+    in a millisecond at most); see `list_tickets` and `count_by_status` for what follows."""
+    if bound is None:
+        bound = COMMON_TEXT
+    return filters.text is not None and text_index.matches_more_than(db, filters.text, bound)
 
 
 def visible_conditions(principal: Principal) -> list[ColumnElement[bool]]:
@@ -399,7 +435,10 @@ def visible_conditions(principal: Principal) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def filter_conditions(principal: Principal, filters: TicketFilter) -> list[ColumnElement[bool]]:
+def filter_conditions(
+    principal: Principal, filters: TicketFilter, *, use_text_index: bool = True
+) -> list[ColumnElement[bool]]:
+    """`use_text_index` false: text tested ticket by ticket, for a caller that reads few tickets."""
     conditions = visible_conditions(principal)
     if filters.status:
         conditions.append(Ticket.status.in_([s.value for s in filters.status]))
@@ -420,7 +459,7 @@ def filter_conditions(principal: Principal, filters: TicketFilter) -> list[Colum
             )
         )
     if filters.text:
-        conditions.append(_text_condition(filters.text))
+        conditions.append(_text_condition(filters.text, use_text_index))
     if filters.created_from:
         conditions.append(Ticket.created_at >= filters.created_from)
     if filters.created_to:
@@ -432,11 +471,11 @@ def filter_conditions(principal: Principal, filters: TicketFilter) -> list[Colum
     return conditions
 
 
-def _text_condition(text: str) -> ColumnElement[bool]:
+def _text_condition(text: str, use_text_index: bool) -> ColumnElement[bool]:
     """Subject or content contains the text; through the store's text index when the text is long
-    enough for it (the index covers exactly these two columns)."""
+    enough for it (the index covers exactly these two columns) and the caller wants it."""
     condition = contains((Ticket.subject, Ticket.content), text, "/q")
-    return IndexedText(text, condition) if len(text) >= TRIGRAM else condition
+    return IndexedText(text, condition) if use_text_index and len(text) >= TRIGRAM else condition
 
 
 def _encode_cursor(ticket: Ticket) -> str:

@@ -51,6 +51,25 @@ def index_new_tickets(sessions: sessionmaker[Session], batch: int = BATCH) -> in
     return int(count)
 
 
+PROBE = text(
+    "SELECT count(*) FROM (SELECT rowid FROM tickets_text WHERE tickets_text MATCH :phrase LIMIT :n)"
+)
+
+
+def fts_phrase(wanted: str) -> str:
+    """An FTS5 query for `wanted` as one phrase: in double quotes, a quote inside written twice."""
+    return '"' + wanted.replace('"', '""') + '"'
+
+
+def matches_more_than(db: Session, wanted: str, bound: int) -> bool:
+    """Whether the text index names more than `bound` tickets (of any tenant) containing `wanted`:
+    a probe that stops at `bound` + 1, a millisecond or less. It chooses how to search, never what
+    is found. False off SQLite, where the planner has the statistics to choose by itself."""
+    if db.get_bind().dialect.name != "sqlite" or len(wanted) < TRIGRAM:
+        return False
+    return int(db.execute(PROBE, {"phrase": fts_phrase(wanted), "n": bound + 1}).scalar_one()) > bound
+
+
 class IndexedText(ColumnElement[bool]):
     """Tickets whose subject or content contains a string: on SQLite, those the text index names
     (an FTS5 trigram phrase is a case-insensitive substring, as the rule is) and, among those it
@@ -63,13 +82,15 @@ class IndexedText(ColumnElement[bool]):
     _traverse_internals = [
         ("phrase", InternalTraversal.dp_clauseelement),
         ("exact", InternalTraversal.dp_clauseelement),
+        ("newest", InternalTraversal.dp_plain_obj),
     ]
 
-    def __init__(self, wanted: str, exact: ColumnElement[bool]) -> None:
-        # An FTS5 string: one phrase in double quotes, a quote inside written twice.
-        phrase = '"' + wanted.replace('"', '""') + '"'
-        self.phrase: BindParameter[str] = bindparam("text_phrase", phrase, unique=True)
+    def __init__(self, wanted: str, exact: ColumnElement[bool], newest: int | None = None) -> None:
+        """`newest`: only the index's newest that many matches (by id), on SQLite; for counting a
+        common word's tickets without reading every one of them."""
+        self.phrase: BindParameter[str] = bindparam("text_phrase", fts_phrase(wanted), unique=True)
         self.exact = exact
+        self.newest = newest
 
 
 @compiles(IndexedText, "sqlite")
@@ -79,8 +100,12 @@ def _sqlite(element: IndexedText, compiler: SQLCompiler, **kw: Any) -> str:
     # read every ticket; the exact rule, inside, applies to the tickets the index does not cover
     # (its `tickets.` names the subquery's own table).
     exact = compiler.process(element.exact, **kw)
+    indexed = f"SELECT rowid FROM tickets_text WHERE tickets_text MATCH {phrase}"
+    if element.newest is not None:
+        # The index yields rowids in order, so the newest n cost n entries, not every match.
+        indexed = f"SELECT rowid FROM ({indexed} ORDER BY rowid DESC LIMIT {int(element.newest)})"
     return (
-        f"tickets.id IN (SELECT rowid FROM tickets_text WHERE tickets_text MATCH {phrase}"
+        f"tickets.id IN ({indexed}"
         " UNION ALL SELECT id FROM tickets"
         f" WHERE id > (SELECT indexed_through FROM ticket_text_progress) AND ({exact}))"
     )
@@ -88,4 +113,6 @@ def _sqlite(element: IndexedText, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(IndexedText)
 def _elsewhere(element: IndexedText, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.exact, **kw))
+    # In parentheses: `exact` is an OR, and the statement around it does not know to group it
+    # (without them, `tenant AND subject LIKE x OR content LIKE x` crossed tenants).
+    return f"({compiler.process(element.exact, **kw)})"

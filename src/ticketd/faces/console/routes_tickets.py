@@ -157,7 +157,8 @@ def queue(
         counts = tickets.count_by_status(db, visitor.principal, filters, cap=COUNT_CAP)
         staff = identity.list_staff(db, tenant_id=visitor.principal.tenant_id)
         rows = ticket_rows(db, page.items)
-    shown = [counts[s.value] for s in filters.status] if filters.status else list(counts.values())
+    by_status = counts.by_status
+    shown = [by_status[s.value] for s in filters.status] if filters.status else list(by_status.values())
     return render(
         "queue.html",
         visitor,
@@ -165,19 +166,21 @@ def queue(
         query=query,
         rows=rows,
         total=sum(min(count, COUNT_CAP) for count in shown),
-        more=any(count > COUNT_CAP for count in shown),
-        everything=_count_label(list(counts.values())),
-        counts=[(s.value, _count_label([counts[s.value]])) for s in Status],
+        more=counts.at_least or any(count > COUNT_CAP for count in shown),
+        at_least=counts.at_least,
+        everything=_count_label(list(by_status.values()), counts.at_least),
+        counts=[(s.value, _count_label([by_status[s.value]], counts.at_least)) for s in Status],
         next_cursor=page.next_cursor,
         staff=staff,
         statuses=[s.value for s in Status],
     )
 
 
-def _count_label(counts: list[int]) -> str:
-    """The sum of capped counts, with "+" when any of them stopped at the cap."""
+def _count_label(counts: list[int], at_least: bool = False) -> str:
+    """The sum of capped counts, with "+" when any of them stopped at the cap or all are lower
+    bounds (a search found more tickets than were counted)."""
     shown = sum(min(count, COUNT_CAP) for count in counts)
-    return f"{shown:,}+" if any(count > COUNT_CAP for count in counts) else f"{shown:,}"
+    return f"{shown:,}+" if at_least or any(count > COUNT_CAP for count in counts) else f"{shown:,}"
 
 
 @router.get("/portal")
