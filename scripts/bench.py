@@ -305,7 +305,9 @@ def run_wrk(
     command = ["taskset", "-c", WRK_CORE, wrk, "-t1", f"-c{CONNECTIONS}", "-d2s", url]
     if script:
         command[5:5] = ["-s", str(script)]
-    subprocess.run(command, env=env, check=True, capture_output=True)  # warm-up
+    warm_up = subprocess.run(command, env=env, capture_output=True, text=True)
+    if warm_up.returncode != 0:
+        raise SystemExit(f"{name}: wrk failed ({warm_up.returncode}): {warm_up.stdout} {warm_up.stderr}")
     command[command.index("-d2s")] = f"-d{DURATION}"
     cpu_before = cpu_seconds(server_pid)
     output = subprocess.run(

@@ -52,6 +52,11 @@ class TenantFaceLimits:
     daily: Policy | None
     time_zone: tzinfo
 
+    @property
+    def credential_only(self) -> bool:
+        """Only the credential's policy applies: no tenant IP limit, service hours or allowance."""
+        return self.ip is None and self.service_hours is None and self.daily is None
+
 
 def face_limits(
     settings: Settings,

@@ -38,7 +38,7 @@ class LimitedFace:
 async def admit(scope: Scope, principal: Principal) -> None:
     """Count the caller's credential and tenant quota; raises RateLimited. No-op with limits off."""
     request: RequestLimits | None = scope.get(LIMITS_KEY)
-    if request is not None:
+    if request is not None and not request.admit_now(principal):
         await request.admit(principal)
 
 
@@ -66,7 +66,8 @@ class RateLimitGate:
         ip = client[0] if client else "unknown"
         request = self.admission.request(face.name, face.limits, ip)
         try:
-            await request.enter()
+            if not request.enter_now():
+                await request.enter()
         except RateLimited as exc:
             response = face.refuse(exc)
             if face.limits.headers:

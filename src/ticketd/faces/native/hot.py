@@ -51,7 +51,7 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
             principal, row = authenticator.authenticate_with_ticket(
                 parse_authorization(authorization), ticket_id
             )
-            if limits is not None:
+            if limits is not None and not limits.admit_now(principal):
                 await limits.admit(principal)
             view = visible_status(principal, ticket_id, row)
         except RateLimited as exc:
