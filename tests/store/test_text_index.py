@@ -120,10 +120,12 @@ def test_a_common_word_is_found_alike_by_reading_tickets_in_order(
         "Printer 0 jams",
     ]
     monkeypatch.setattr(tickets, "COMMON_TEXT", 2)
+    tenant_id = world.agent.principal.tenant_id
     with unit_of_work(sessions, write=False) as db:
-        assert text_index.matches_more_than(db, "printer", 2) is (
-            sessions.kw["bind"].dialect.name == "sqlite"
-        )
+        on_sqlite = sessions.kw["bind"].dialect.name == "sqlite"
+        assert text_index.matches_more_than(db, "printer", 2, tenant_id=tenant_id) is on_sqlite
+        # The probe counts the tenant's own tickets: "jams" is common in no other.
+        assert not text_index.matches_more_than(db, "jams", 2, tenant_id=world.outsider.principal.tenant_id)
     assert {wanted: pages(wanted) for wanted in through_the_index} == through_the_index
 
 
@@ -137,6 +139,9 @@ def test_counts_of_a_common_word_are_lower_bounds_unless_another_filter_bounds_t
                 tickets.update_ticket(db, world.agent.principal, ticket_id, tickets.Changes(tags=["floor3"]))
                 db.commit()
     _create(sessions, world, "Scanner")
+    # Newer matches in another tenant: neither counted nor crowding ours out of the newest.
+    for n in range(5):
+        _create(sessions, world, f"Their printer {n}", outsider=True)
     index_new_tickets(sessions)
     with unit_of_work(sessions, write=False) as db:
         exact = tickets.count_by_status(db, world.agent.principal, tickets.TicketFilter(text="printer"))

@@ -346,7 +346,7 @@ def list_tickets(
     counts its own way: the console's capped counts by status)."""
     conditions = filter_conditions(principal, filters)
     total = (db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0) if count else -1
-    if _common_text(db, filters):
+    if _common_text(db, principal, filters):
         # A common word's page is found sooner by reading tickets in the page's order and testing
         # each (at a million tickets, a word in 83,000: 1 ms, against 70 through the index).
         conditions = filter_conditions(principal, filters, use_text_index=False)
@@ -395,14 +395,16 @@ def count_by_status(
     searches = filters.text is not None and len(filters.text) >= TRIGRAM
     if names_a_set or searches:
         at_least = False
-        if searches and cap is not None and _common_text(db, filters, cap):
+        if searches and cap is not None and _common_text(db, principal, filters, cap):
             assert filters.text is not None
             if names_a_set:
                 conditions = filter_conditions(principal, unfiltered, use_text_index=False)
             else:
                 conditions = filter_conditions(principal, replace(unfiltered, text=None))
                 exact = contains((Ticket.subject, Ticket.content), filters.text, "/q")
-                conditions.append(IndexedText(filters.text, exact, newest=cap + 1))
+                conditions.append(
+                    IndexedText(filters.text, exact, newest=cap + 1, tenant_id=principal.tenant_id)
+                )
                 at_least = True
         # Grouped by an expression, not the column: grouped by the column, the planner walks the
         # (tenant, status) index for its order and reads every ticket instead of the small set.
@@ -419,12 +421,14 @@ def count_by_status(
     return StatusCounts(counts)
 
 
-def _common_text(db: Session, filters: TicketFilter, bound: int | None = None) -> bool:
+def _common_text(db: Session, principal: Principal, filters: TicketFilter, bound: int | None = None) -> bool:
     """Whether the text filter is found in more than `bound` tickets (SQLite's text index says,
     in a millisecond at most); see `list_tickets` and `count_by_status` for what follows."""
     if bound is None:
         bound = COMMON_TEXT
-    return filters.text is not None and text_index.matches_more_than(db, filters.text, bound)
+    if filters.text is None:
+        return False
+    return text_index.matches_more_than(db, filters.text, bound, tenant_id=principal.tenant_id)
 
 
 def visible_conditions(principal: Principal) -> list[ColumnElement[bool]]:

@@ -52,7 +52,9 @@ def index_new_tickets(sessions: sessionmaker[Session], batch: int = BATCH) -> in
 
 
 PROBE = text(
-    "SELECT count(*) FROM (SELECT rowid FROM tickets_text WHERE tickets_text MATCH :phrase LIMIT :n)"
+    "SELECT count(*) FROM (SELECT tickets.id FROM tickets_text"
+    " JOIN tickets ON tickets.id = tickets_text.rowid"
+    " WHERE tickets_text MATCH :phrase AND tickets.tenant_id = :tenant LIMIT :n)"
 )
 
 
@@ -61,13 +63,15 @@ def fts_phrase(wanted: str) -> str:
     return '"' + wanted.replace('"', '""') + '"'
 
 
-def matches_more_than(db: Session, wanted: str, bound: int) -> bool:
-    """Whether the text index names more than `bound` tickets (of any tenant) containing `wanted`:
-    a probe that stops at `bound` + 1, a millisecond or less. It chooses how to search, never what
-    is found. False off SQLite, where the planner has the statistics to choose by itself."""
+def matches_more_than(db: Session, wanted: str, bound: int, *, tenant_id: int) -> bool:
+    """Whether the text index names more than `bound` of the tenant's tickets containing `wanted`:
+    a probe that stops at `bound` + 1 (a few milliseconds at most; the tenant's, so that a word
+    common in another tenant does not change how this one is searched). It chooses how to search,
+    never what is found. False off SQLite, where the planner has the statistics to choose."""
     if db.get_bind().dialect.name != "sqlite" or len(wanted) < TRIGRAM:
         return False
-    return int(db.execute(PROBE, {"phrase": fts_phrase(wanted), "n": bound + 1}).scalar_one()) > bound
+    found = db.execute(PROBE, {"phrase": fts_phrase(wanted), "tenant": tenant_id, "n": bound + 1})
+    return int(found.scalar_one()) > bound
 
 
 class IndexedText(ColumnElement[bool]):
@@ -83,14 +87,18 @@ class IndexedText(ColumnElement[bool]):
         ("phrase", InternalTraversal.dp_clauseelement),
         ("exact", InternalTraversal.dp_clauseelement),
         ("newest", InternalTraversal.dp_plain_obj),
+        ("tenant", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, wanted: str, exact: ColumnElement[bool], newest: int | None = None) -> None:
-        """`newest`: only the index's newest that many matches (by id), on SQLite; for counting a
-        common word's tickets without reading every one of them."""
+    def __init__(
+        self, wanted: str, exact: ColumnElement[bool], *, newest: int | None = None, tenant_id: int = 0
+    ) -> None:
+        """`newest`: only the tenant's newest that many matches in the index (by id), on SQLite; for
+        counting a common word's tickets without reading every one of them."""
         self.phrase: BindParameter[str] = bindparam("text_phrase", fts_phrase(wanted), unique=True)
         self.exact = exact
         self.newest = newest
+        self.tenant: BindParameter[int] = bindparam("text_tenant", tenant_id, unique=True)
 
 
 @compiles(IndexedText, "sqlite")
@@ -102,8 +110,15 @@ def _sqlite(element: IndexedText, compiler: SQLCompiler, **kw: Any) -> str:
     exact = compiler.process(element.exact, **kw)
     indexed = f"SELECT rowid FROM tickets_text WHERE tickets_text MATCH {phrase}"
     if element.newest is not None:
-        # The index yields rowids in order, so the newest n cost n entries, not every match.
-        indexed = f"SELECT rowid FROM ({indexed} ORDER BY rowid DESC LIMIT {int(element.newest)})"
+        # The index yields rowids in order, so the tenant's newest n cost about n entries (and a
+        # lookup each for the tenant), not every match.
+        tenant = compiler.process(element.tenant, **kw)
+        indexed = (
+            "SELECT rowid FROM (SELECT tickets_text.rowid AS rowid FROM tickets_text"
+            " JOIN tickets AS newest_tickets ON newest_tickets.id = tickets_text.rowid"
+            f" WHERE tickets_text MATCH {phrase} AND newest_tickets.tenant_id = {tenant}"
+            f" ORDER BY tickets_text.rowid DESC LIMIT {int(element.newest)})"
+        )
     return (
         f"tickets.id IN ({indexed}"
         " UNION ALL SELECT id FROM tickets"
