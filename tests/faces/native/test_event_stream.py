@@ -8,12 +8,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx2
 import pytest
 
 from tests.conftest import Actor, World
-from tests.web.test_server import _free_port, serving
+from tests.web.test_server import _free_port, serving, serving_logged
 from ticketd.settings import Settings
 
 STREAM_ENV = {"TICKETD_EVENTS_POLL_SECONDS": "0.05", "TICKETD_EVENTS_HEARTBEAT_SECONDS": "0.5"}
@@ -31,8 +32,16 @@ class Subscriber:
     heartbeats: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
     opened: threading.Event = field(default_factory=threading.Event)
+    # What ended the subscriber's thread, if anything did: reported with the assertions.
+    failure: BaseException | None = None
 
     def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            self.failure = exc
+
+    def _run(self) -> None:
         last_id: str | None = None
         while not self.stop.is_set():
             headers = {"accept": "text/event-stream"}
@@ -79,10 +88,11 @@ def _rest_history(base: str, actor: Actor, ticket_ids: list[int]) -> list[int]:
 
 
 @pytest.mark.slow
-def test_two_subscribers_see_exactly_what_they_may(settings: Settings, world: World) -> None:
+def test_two_subscribers_see_exactly_what_they_may(settings: Settings, world: World, tmp_path: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    with serving(settings, port, **STREAM_ENV):
+    server_log = tmp_path / "server.log"
+    with serving_logged(settings, port, server_log, **STREAM_ENV):
         agent = Subscriber(base, world.agent)
         customer = Subscriber(base, world.customer, reconnect_after=3)
         threads = [threading.Thread(target=s.run, daemon=True) for s in (agent, customer)]
@@ -128,8 +138,12 @@ def test_two_subscribers_see_exactly_what_they_may(settings: Settings, world: Wo
         for subscriber in (agent, customer):
             subscriber.stop.set()
 
-    assert [event_id for event_id, _, _ in agent.received] == agent_expected
-    assert [event_id for event_id, _, _ in customer.received] == customer_expected
+    # If a stream ended early, say how, with the server's last log lines.
+    why = f"agent: {agent.failure!r}, customer: {customer.failure!r}\n" + "\n".join(
+        server_log.read_text(errors="replace").splitlines()[-40:]
+    )
+    assert [event_id for event_id, _, _ in agent.received] == agent_expected, why
+    assert [event_id for event_id, _, _ in customer.received] == customer_expected, why
     assert customer.connections == 2  # it did reconnect midway
     # The customer never saw an internal note, nor anything of the other customer's ticket.
     for _, event_type, message in customer.received:
