@@ -392,19 +392,16 @@ def count_by_status(
     names_a_set = (
         filters.requester_id is not None or filters.assignee_id is not None or filters.tag is not None
     )
-    searches = filters.text is not None and len(filters.text) >= TRIGRAM
-    if names_a_set or searches:
+    text = filters.text if filters.text is not None and len(filters.text) >= TRIGRAM else None
+    if names_a_set or text is not None:
         at_least = False
-        if searches and cap is not None and _common_text(db, principal, filters, cap):
-            assert filters.text is not None
+        if text is not None and cap is not None and _common_text(db, principal, filters, cap):
             if names_a_set:
                 conditions = filter_conditions(principal, unfiltered, use_text_index=False)
             else:
                 conditions = filter_conditions(principal, replace(unfiltered, text=None))
-                exact = contains((Ticket.subject, Ticket.content), filters.text, "/q")
-                conditions.append(
-                    IndexedText(filters.text, exact, newest=cap + 1, tenant_id=principal.tenant_id)
-                )
+                exact = contains((Ticket.subject, Ticket.content), text, "/q")
+                conditions.append(IndexedText(text, exact, newest=cap + 1, tenant_id=principal.tenant_id))
                 at_least = True
         # Grouped by an expression, not the column: grouped by the column, the planner walks the
         # (tenant, status) index for its order and reads every ticket instead of the small set.

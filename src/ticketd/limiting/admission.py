@@ -119,12 +119,7 @@ class RequestLimits:
         if self.limits.errors is not None:
             return False
         limits = self.admission.tenants.limits_now(principal.tenant_id, self.face, self.limits)
-        if (
-            limits is None
-            or limits.service_hours is not None
-            or limits.ip is not None
-            or limits.daily is not None
-        ):
+        if limits is None or not limits.credential_only:
             return False
         policy = limits.credential
         hit = self.admission.counters.hit_now(

@@ -70,8 +70,13 @@ def matches_more_than(db: Session, wanted: str, bound: int, *, tenant_id: int) -
     never what is found. False off SQLite, where the planner has the statistics to choose."""
     if db.get_bind().dialect.name != "sqlite" or len(wanted) < TRIGRAM:
         return False
-    found = db.execute(PROBE, {"phrase": fts_phrase(wanted), "tenant": tenant_id, "n": bound + 1})
-    return int(found.scalar_one()) > bound
+    # Once a unit of work: a page that lists and counts asks the same question twice.
+    asked: dict[tuple[str, int, int], bool] = db.info.setdefault("text_probes", {})
+    key = (wanted, tenant_id, bound)
+    if key not in asked:
+        found = db.execute(PROBE, {"phrase": fts_phrase(wanted), "tenant": tenant_id, "n": bound + 1})
+        asked[key] = int(found.scalar_one()) > bound
+    return asked[key]
 
 
 class IndexedText(ColumnElement[bool]):
