@@ -27,13 +27,13 @@ def _render(format_name: str, message: str, *args: object) -> str:
 
 
 def test_a_line_is_one_json_object_with_the_request_id() -> None:
-    begin("req-123")
+    begin(b"req-123")
     line = _render("json", "lookup of %s failed", "ticket 7")
     record = json.loads(line)
     assert record["event"] == "lookup of ticket 7 failed"
     assert record["request_id"] == "req-123"
     assert record["level"] == "warning" and "timestamp" in record
-    begin("")
+    begin(b"")
 
 
 @pytest.mark.parametrize(

@@ -85,3 +85,65 @@ def test_metrics_are_for_the_loopback_or_a_bearer_token(settings: Settings) -> N
         scraped = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert scraped.status_code == 200 and "http_server_request_duration_seconds" in scraped.text
         assert client.post("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 405
+
+
+def _counted(text: str, route: str, status: int, method: str = "GET") -> float:
+    """The count of the duration histogram for one route, status and method in a scrape."""
+    for line in text.splitlines():
+        if (
+            line.startswith("http_server_request_duration_seconds_count{")
+            and f'http_route="{route}"' in line
+            and f'http_response_status_code="{status}"' in line
+            and f'http_request_method="{method}"' in line
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_every_answer_of_the_polled_paths_carries_the_id_and_is_counted(
+    client: TestClient, world: World
+) -> None:
+    """The polled paths answer without a wrapper around `send`: each of their answers (success,
+    304, HEAD, the faces' errors) must still carry the id and be counted with its status."""
+    native = "/api/v1/tickets/{ticket_id}/status"
+    case = "/v2/servicerequest/cases/{case_id}/status"
+    wallet = "/v1/ticket/{ticketId}"
+    REQUESTS.flush()
+    before = exposition()[0].decode()
+    made = client.post(
+        "/api/v1/tickets", auth=world.customer.basic, json={"subject": "s", "description": "d"}
+    )
+    ticket = made.json()["id"]
+    status_path = f"/api/v1/tickets/{ticket}/status"
+    etag = client.get(status_path, auth=world.agent.basic).headers["etag"]
+    answers = [
+        (
+            native,
+            304,
+            "GET",
+            client.get(status_path, auth=world.agent.basic, headers={"If-None-Match": etag}),
+        ),
+        (native, 200, "HEAD", client.head(status_path, auth=world.agent.basic)),
+        (native, 401, "GET", client.get("/api/v1/tickets/1/status", auth=("tk_nobody", "wrong"))),
+        (native, 404, "GET", client.get("/api/v1/tickets/999999/status", auth=world.agent.basic)),
+        (native, 406, "GET", client.get("/api/v1/tickets/1/status", headers={"Accept": "text/csv"})),
+        (case, 401, "GET", client.get("/v2/servicerequest/cases/1/status")),
+        (
+            case,
+            400,
+            "GET",
+            client.get("/v2/servicerequest/cases/1/status", headers={"X-Time-Zone": "Mars/Base"}),
+        ),
+        (wallet, 401, "GET", client.get("/v1/ticket/1")),
+    ]
+    REQUESTS.flush()
+    after = exposition()[0].decode()
+    for route, status, method, answer in answers:
+        assert answer.status_code == status, (route, answer.status_code, answer.text)
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]+", answer.headers["x-request-id"]), answer.headers
+        assert _counted(after, route, status, method) > _counted(before, route, status, method), (
+            route,
+            status,
+        )
+    ids = [answer.headers["x-request-id"] for *_, answer in answers]
+    assert len(set(ids)) == len(ids)

@@ -1,15 +1,15 @@
 """The app factory: settings in, one ASGI app out, with every enabled face mounted.
 
-Layers, outermost first: request ids and metrics, rate limits by client IP (when on), the polled
-status paths, `/metrics`, the header-size guard, HEAD-as-GET, per-face request guards
-(406/413/415), then the face whose prefix matches.
+Layers, outermost first: request ids and metrics, then either a polled status path (with its
+face's rate limits by client IP, when on) or: rate limits by client IP (when on), `/metrics`, the
+header-size guard, HEAD-as-GET, per-face request guards (406/413/415), then the face whose prefix
+matches. The first steps are written out in one method (web/hot_path.HotPaths) for speed.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from functools import partial
 
 from ticketd.assembly.registry import FALLBACK_RENDERER, build_faces
 from ticketd.assembly.services import build_services
@@ -18,7 +18,7 @@ from ticketd.core.worker import worker_for
 from ticketd.limiting.admission import Admission
 from ticketd.settings import Settings
 from ticketd.web import log_safety
-from ticketd.web.asgi import ASGIApp, Receive, Scope, Send
+from ticketd.web.asgi import Receive, Scope, Send
 from ticketd.web.dispatch import FaceDispatcher
 from ticketd.web.guards import FaceRequestGuard, HeadAsGet, HeaderSizeGuard, face_for
 from ticketd.web.hot_path import HotPaths
@@ -34,7 +34,7 @@ MAX_HEADER_BYTES = 16_384
 class TicketdApp(HotPaths):
     """The whole app. It is the hot path itself, so a status lookup enters no other layer."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, admission: Admission | None = None) -> None:
         self.services = services
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -58,28 +58,31 @@ class TicketdApp(HotPaths):
             rule = face_for(rules, path)  # as the guards find a path's face
             return names[rule.prefix] if rule is not None else ""
 
-        self.telemetry = RequestTelemetry(face_name)
-        self._answer = super().__call__
-        # What answers once the request's telemetry has begun: the hot paths (and the rest), or
-        # the rate limits' gate before them.
-        self._inner: ASGIApp = self._answer
+        # With rate limits on, every request of a face passes the gate first (the polled paths
+        # inside HotPaths, the rest in front of the metrics endpoint and the faces).
+        gate = (
+            None
+            if admission is None
+            else RateLimitGate(
+                admission,
+                [
+                    LimitedFace(
+                        face.name, tuple(rule.prefix for rule in face.rules), face.limits, face.refuse
+                    )
+                    for face in self.faces
+                ],
+            )
+        )
         metrics = MetricsEndpoint(
             guarded, services.settings, gauges_of_store(services.sessions, services.engine)
         )
         super().__init__(
-            metrics, [route for face in self.faces for route in face.hot_routes], MAX_HEADER_BYTES
+            metrics,
+            [route for face in self.faces for route in face.hot_routes],
+            MAX_HEADER_BYTES,
+            RequestTelemetry(face_name),
+            gate,
         )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._answer(scope, receive, send)
-            return
-        telemetry = self.telemetry
-        observed = telemetry.begin(scope, send)
-        try:
-            await self._inner(scope, receive, observed)
-        finally:
-            telemetry.end(scope, observed)
 
     def _start_worker(self) -> None:
         # The embedded default: operations run in a thread of the server. With PostgreSQL and
@@ -111,6 +114,7 @@ class TicketdApp(HotPaths):
             if message["type"] == "lifespan.startup":
                 if self.services.settings.embedded_worker:
                     self._start_worker()
+                self.telemetry.start()
                 # The status mirror is loaded before the first client waits on it.
                 self.services.reader.warm()
                 # Everything built so far (routes, schemas, models) lives as long as the process.
@@ -130,28 +134,10 @@ class TicketdApp(HotPaths):
                 return
 
 
-class LimitedTicketdApp(TicketdApp):
-    """The app with rate limits on: every HTTP request passes the gate first. (A subclass, so that
-    with limits off a status lookup does not even pay the call that would skip the gate.)"""
-
-    def __init__(self, services: Services, admission: Admission) -> None:
-        super().__init__(services)
-        self.gate = RateLimitGate(
-            admission,
-            [
-                LimitedFace(face.name, tuple(rule.prefix for rule in face.rules), face.limits, face.refuse)
-                for face in self.faces
-            ],
-        )
-        self._inner = partial(self.gate.__call__, app=self._answer)
-
-
 def create_app(settings: Settings) -> TicketdApp:
     log_safety.install()
     services = build_services(settings)
-    if services.admission is None:
-        return TicketdApp(services)
-    return LimitedTicketdApp(services, services.admission)
+    return TicketdApp(services, services.admission)
 
 
 def app_from_environment() -> TicketdApp:

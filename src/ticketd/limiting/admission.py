@@ -8,6 +8,7 @@ who knows a key's id spend its quota.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from ticketd.core.errors import RateLimited
 from ticketd.core.principal import Principal
@@ -57,9 +58,18 @@ class RequestLimits:
         """`enter` without a coroutine where no count has to wait (limits in memory, no fair-use
         policy): True when done (raises RateLimited); False: await `enter`. The polled paths pay
         for every await, about half a microsecond each."""
-        if self.limits.errors is not None:
+        limits = self.limits
+        if limits.errors is not None:
             return False
-        return self._counted_now(self.limits.ip, self.face, "ip", self.ip)
+        # `_counted_now`, written out.
+        policy = limits.ip
+        hit = self.admission.counters.hit_now(policy, self.face, "ip", self.ip)
+        if hit is None:
+            return False
+        self.seen.append((policy, hit))
+        if not hit.allowed:
+            self._refuse(policy, hit)
+        return True
 
     async def enter(self) -> None:
         """The checks every request of the face passes first; raises RateLimited."""
@@ -101,15 +111,18 @@ class RequestLimits:
         """Keeps the hit for the RateLimit fields; raises RateLimited if it was refused."""
         self.seen.append((policy, hit))
         if not hit.allowed:
-            self.refused = True
-            RATE_LIMIT_REFUSALS.labels(self.face, policy.name).inc()
-            raise RateLimited(
-                f"the {policy.name} limit of {policy.quota} requests per {policy.window} s is reached; "
-                f"try again in {hit.reset} s",
-                hit.reset,
-                (policy.name,),
-            )
+            self._refuse(policy, hit)
         return hit
+
+    def _refuse(self, policy: Policy, hit: Hit) -> NoReturn:
+        self.refused = True
+        RATE_LIMIT_REFUSALS.labels(self.face, policy.name).inc()
+        raise RateLimited(
+            f"the {policy.name} limit of {policy.quota} requests per {policy.window} s is reached; "
+            f"try again in {hit.reset} s",
+            hit.reset,
+            (policy.name,),
+        )
 
     def admit_now(self, principal: Principal) -> bool:
         """`admit` without a coroutine when the tenant's limits are in memory and only its
@@ -128,7 +141,9 @@ class RequestLimits:
         if hit is None:
             return False
         self.admitted = principal.credential_id
-        self._record(policy, hit)
+        self.seen.append((policy, hit))
+        if not hit.allowed:
+            self._refuse(policy, hit)
         return True
 
     async def admit(self, principal: Principal) -> None:
@@ -196,8 +211,8 @@ class RequestLimits:
             if len(_POLICY_HEADERS) >= POLICY_HEADERS_LIMIT:
                 _POLICY_HEADERS.clear()
             _POLICY_HEADERS[policies] = header
-        state = ", ".join([f'"{policy.name}";r={hit.remaining};t={hit.reset}' for policy, hit in seen])
-        return [(b"ratelimit-policy", header), (b"ratelimit", state.encode())]
+        state = b", ".join([policy.state_format % (hit.remaining, hit.reset) for policy, hit in seen])
+        return [(b"ratelimit-policy", header), (b"ratelimit", state)]
 
 
 # `RateLimit-Policy` by the policies counted: the same few sets on every request.

@@ -31,6 +31,8 @@ class Policy:
     quota: int = field(init=False)
     window: int = field(init=False)
     header: str = field(init=False)
+    # This policy's item of `RateLimit`, to be filled with what is left and the seconds to reset.
+    state_format: bytes = field(init=False)
     # Counter keys by identifiers: the same few are counted on every request, and building a key
     # costs more than the count.
     _keys: dict[tuple[str, ...], str] = field(init=False, repr=False, default_factory=dict)
@@ -40,6 +42,7 @@ class Policy:
         object.__setattr__(self, "window", int(self.item.get_expiry()))
         # This policy as an item of `RateLimit-Policy`.
         object.__setattr__(self, "header", f'"{self.name}";q={self.quota};w={self.window}')
+        object.__setattr__(self, "state_format", f'"{self.name}";r=%d;t=%d'.encode())
 
     def key_for(self, identifiers: tuple[str, ...]) -> str:
         key = self._keys.get(identifiers)

@@ -93,28 +93,33 @@ class RequestDurations:
     FLUSH_EVERY_SECONDS = 1.0
 
     def __init__(self) -> None:
-        self._bounds = list(DURATION_BUCKETS)
-        # Label values -> [count per bucket (the last is +Inf)..., sum of seconds]
-        self._pending: dict[tuple[str, str, int, str], list[float]] = {}
+        self.bounds = list(DURATION_BUCKETS)
+        # Label values -> [count per bucket (the last is +Inf)..., sum of seconds]. The same dict
+        # for the process's life, so the hot path may hold it (web/hot_path.py counts inline).
+        self.pending: dict[tuple[str, str, int, str], list[float]] = {}
         self.active = 0
 
     def observe(self, method: str, route: str, status: int, face: str, seconds: float) -> None:
         """On the event loop's thread only, as `flush` is (no lock between them)."""
         key = (method, route, status, face)
-        counts = self._pending.get(key)
-        if counts is None:
-            if len(self._pending) >= CHILDREN_LIMIT:
-                key = (method, "(other)", status, face)
-            counts = self._pending.setdefault(key, [0.0] * (len(self._bounds) + 2))
-        counts[bisect_left(self._bounds, seconds)] += 1
+        counts = self.pending.get(key) or self.counts_for(key)
+        counts[bisect_left(self.bounds, seconds)] += 1
         counts[-1] += seconds
+
+    def counts_for(self, key: tuple[str, str, int, str]) -> list[float]:
+        """The counts of a label set seen for the first time since the last flush."""
+        method, _, status, face = key
+        if len(self.pending) >= CHILDREN_LIMIT:
+            key = (method, "(other)", status, face)
+        return self.pending.setdefault(key, [0.0] * (len(self.bounds) + 2))
 
     def flush(self) -> None:
         """Adds what was counted since the last flush to the exported histogram. On the event loop's
         thread, as `observe` is."""
-        pending, self._pending = self._pending, {}
+        pending = list(self.pending.items())
+        self.pending.clear()
         ACTIVE_REQUESTS.set(self.active)
-        for (method, route, status, face), counts in pending.items():
+        for (method, route, status, face), counts in pending:
             child = REQUEST_DURATION.labels(method, route, str(status), face)
             # prometheus-client keeps one value per bucket (not cumulative) and the sum; these are
             # the same values its `observe` adds to, added to in bulk.

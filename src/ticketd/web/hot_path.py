@@ -1,26 +1,44 @@
-"""Polled status lookups answered before any framework sees the request.
+"""The first code every HTTP request meets: its telemetry, then either a polled status lookup,
+answered before any framework sees the request, or everything else.
 
-Clients poll these paths hard. Routing, dependency injection and response classes cost more than
-the work itself (the credential checked and the ticket read: see store/fast_reads.py), so each face
-registers its polled GET routes here and every other request is handed on. The same routes are
-declared in the faces' apps for their OpenAPI documents. Every call layer here costs measurable
-throughput, which is why matching is written out in this one method.
+Clients poll the status paths hard. Routing, dependency injection, response classes and even one
+more coroutine a layer cost more than the work itself (the credential checked and the ticket read:
+see store/fast_reads.py), so each face registers its polled GET routes here, and for them the
+request's id and metrics, its rate limits and the route's matching are written out in this one
+method rather than stacked as layers. The same routes are declared in the faces' apps for their
+OpenAPI documents. Every other request gets the same telemetry around `app`.
+
+A polled path's handler answers through `respond_hot`, which adds the request's id to the fields
+and hands back the status: no wrapper around `send` a request.
 """
 
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from time import perf_counter
 
-from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
-from ticketd.web.header_size import header_block_size
-from ticketd.web.request_telemetry import FACE_KEY, ROUTE_KEY
+from starlette.responses import Response
+
+from ticketd.core.errors import RateLimited
+from ticketd.telemetry.metrics import REQUESTS
+from ticketd.telemetry.request_ids import COUNTER as ID_COUNTER
+from ticketd.telemetry.request_ids import CURRENT, request_id_for
+from ticketd.telemetry.request_ids import HEADER as REQUEST_ID
+from ticketd.telemetry.request_ids import PREFIX as ID_PREFIX
+from ticketd.web.asgi import ASGIApp, Headers, Message, Receive, Scope, Send
+from ticketd.web.header_size import FIELD_OVERHEAD
+from ticketd.web.rate_limits import LIMITS_KEY, FaceEntry, RateLimitGate
+from ticketd.web.request_telemetry import KNOWN_METHODS, ObservedSend, RequestTelemetry
 
 log = logging.getLogger(__name__)
 
-# A status lookup a face answers before any framework: (scope, send, the id in the path).
-HotHandler = Callable[[Scope, Send, str], Awaitable[None]]
+# A status lookup a face answers before any framework: (scope, send, the id in the path) -> the
+# status it answered with (what `respond_hot` returns).
+PLAIN_TEXT = (b"content-type", b"text/plain")
+HotHandler = Callable[[Scope, Send, str], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -39,46 +57,133 @@ class HotRoute:
         return self.template or f"{self.prefix}{{id}}{self.suffix}"
 
 
+async def respond_hot(send: Send, status: int, headers: Headers, body: bytes = b"") -> int:
+    """A polled path's answer: the request's id added to `headers` (a list the caller made for
+    this answer), and the status handed back for the metrics."""
+    headers.append(CURRENT.get())
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+async def respond_hot_with(send: Send, response: Response, extra: Headers | None = None) -> int:
+    """`respond_hot` with a framework's response (a face's refusal), and `extra` fields."""
+    headers = [*response.raw_headers, *(extra or ())]
+    return await respond_hot(send, response.status_code, headers, bytes(response.body))
+
+
 class HotPaths:
-    def __init__(self, app: ASGIApp, routes: list[HotRoute], max_header_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: list[HotRoute],
+        max_header_bytes: int,
+        telemetry: RequestTelemetry,
+        gate: RateLimitGate | None = None,
+    ) -> None:
+        """`app` answers everything but the polled paths (behind `gate` when rate limits are on,
+        which the polled paths pass through here, each with its face's limits)."""
         self.app = app
-        self.routes = [
-            (route.prefix, route.suffix, len(route.prefix), route.handler, route.route_template, route.face)
+        self.routes: list[tuple[str, str, int, HotHandler, str, str, FaceEntry | None]] = [
+            (
+                route.prefix,
+                route.suffix,
+                len(route.prefix),
+                route.handler,
+                route.route_template,
+                route.face,
+                gate.entry(route.prefix) if gate is not None else None,
+            )
             for route in routes
         ]
         self.max_header_bytes = max_header_bytes
+        self.telemetry = telemetry
+        self.durations = REQUESTS.pending
+        self.bounds = REQUESTS.bounds
+        self.rest: ASGIApp = app if gate is None else _behind(gate, app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            method = scope["method"]
+        if scope["type"] != "http":
+            await self.other(scope, receive, send)
+            return
+        # The request's telemetry, written out here rather than called (each call a request is
+        # measurable): the id (request_ids.py) and, in `finally`, the duration counted as
+        # RequestDurations.observe counts it. One pass over the header block finds the client's
+        # id and sizes the block (header_size.py's rule) for the polled paths.
+        started = perf_counter()
+        headers = scope["headers"]
+        offered = None
+        size = FIELD_OVERHEAD * len(headers)
+        for name, value in headers:
+            size += len(name) + len(value)
+            if name == REQUEST_ID:
+                offered = value
+        if offered is None:
+            field = (REQUEST_ID, b"%s-%x" % (ID_PREFIX, next(ID_COUNTER)))  # as new_request_id()
+        else:
+            field = (REQUEST_ID, request_id_for(offered))
+        CURRENT.set(field)
+        REQUESTS.active += 1
+        status = 0
+        route = face = ""
+        method: str = scope["method"]
+        try:
             if method == "GET" or method == "HEAD":
                 path: str = scope["path"]
-                for prefix, suffix, start, handler, template, face in self.routes:
+                for prefix, suffix, start, handler, template, face_name, limited in self.routes:
                     if not (path.startswith(prefix) and path.endswith(suffix)):
                         continue
                     found = path[start : len(path) - len(suffix)]
                     if not found or "/" in found:
                         continue
-                    if header_block_size(scope["headers"]) > self.max_header_bytes:
+                    if size > self.max_header_bytes:
                         # On to the size guard, which refuses it in the face's format.
                         break
-                    scope[ROUTE_KEY] = template
-                    scope[FACE_KEY] = face
+                    route, face = template, face_name
+                    if limited is not None:
+                        request = limited.request_for(scope)
+                        try:
+                            if not request.enter_now():
+                                await request.enter()
+                        except RateLimited as exc:
+                            observed = ObservedSend(send, field)
+                            await limited.refuse(request, exc, scope, receive, observed)
+                            status = observed.status
+                            return
+                        scope[LIMITS_KEY] = request
                     try:
-                        await handler(scope, send if method == "GET" else _without_body(send), found)
+                        status = await handler(scope, send if method == "GET" else _without_body(send), found)
                     except Exception:
                         # Handlers answer every expected failure in their face's format; this is
                         # the last guard, so nothing escapes as a stack trace.
                         log.exception("unexpected error on %s", path)
-                        await respond(send, 500, [(b"content-type", b"text/plain")], b"internal error")
+                        status = await respond_hot(send, 500, [PLAIN_TEXT], b"internal error")
                     return
-            await self.app(scope, receive, send)
-            return
-        await self.other(scope, receive, send)
+            observed = ObservedSend(send, field)
+            await self.rest(scope, receive, observed)
+            status = observed.status
+        finally:
+            REQUESTS.active -= 1
+            if not route:
+                route, face = self.telemetry.route_and_face(scope)
+                if method not in KNOWN_METHODS:
+                    method = "_OTHER"
+            key = (method, route, status or 500, face)
+            counts = self.durations.get(key) or REQUESTS.counts_for(key)
+            seconds = perf_counter() - started
+            counts[bisect_left(self.bounds, seconds)] += 1
+            counts[-1] += seconds
 
     async def other(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Lifespan and anything else that is not HTTP."""
         await self.app(scope, receive, send)
+
+
+def _behind(gate: RateLimitGate, app: ASGIApp) -> ASGIApp:
+    async def gated(scope: Scope, receive: Receive, send: Send) -> None:
+        await gate(scope, receive, send, app)
+
+    return gated
 
 
 def _without_body(send: Send) -> Send:

@@ -62,20 +62,41 @@ class RateLimitGate:
         if face is None:
             await app(scope, receive, send)
             return
-        client = scope.get("client")
-        ip = client[0] if client else "unknown"
-        request = self.admission.request(face.name, face.limits, ip)
+        request = self.request_for(face, scope)
         try:
             if not request.enter_now():
                 await request.enter()
         except RateLimited as exc:
-            response = face.refuse(exc)
-            if face.limits.headers:
-                response.raw_headers.extend(request.header_fields())
-            await response(scope, receive, send)
+            await self.refuse(face, request, exc, scope, receive, send)
             return
         scope[LIMITS_KEY] = request
         await app(scope, receive, send)
+
+    def request_for(self, face: LimitedFace, scope: Scope) -> RequestLimits:
+        """The request's standing, to be entered (`enter_now`, else `enter`) before it is answered."""
+        client = scope.get("client")
+        return self.admission.request(face.name, face.limits, client[0] if client else "unknown")
+
+    def entry(self, path: str) -> FaceEntry | None:
+        """The way through the gate of the face that answers `path`, for a caller that knows its
+        path's face before the request comes (the polled paths)."""
+        face = self.face_for(path)
+        return None if face is None else FaceEntry(self, face)
+
+    async def refuse(
+        self,
+        face: LimitedFace,
+        request: RequestLimits,
+        exc: RateLimited,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """A request a limit refused on entry, answered in the face's format."""
+        response = face.refuse(exc)
+        if face.limits.headers:
+            response.raw_headers.extend(request.header_fields())
+        await response(scope, receive, send)
 
 
 class ObservedResponses:
@@ -108,3 +129,25 @@ def _observing(request: RequestLimits, send: Send) -> Send:
         await send(message)
 
     return observed
+
+
+class FaceEntry:
+    """One face's way through the gate: `request_for`, `enter_now` or `enter`, and `refuse`."""
+
+    __slots__ = ("admission", "face", "gate", "limits", "name")
+
+    def __init__(self, gate: RateLimitGate, face: LimitedFace) -> None:
+        self.gate = gate
+        self.face = face
+        self.admission = gate.admission
+        self.name = face.name
+        self.limits = face.limits
+
+    def request_for(self, scope: Scope) -> RequestLimits:
+        client = scope.get("client")
+        return RequestLimits(self.admission, self.name, self.limits, client[0] if client else "unknown")
+
+    async def refuse(
+        self, request: RequestLimits, exc: RateLimited, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        await self.gate.refuse(self.face, request, exc, scope, receive, send)

@@ -2,22 +2,21 @@
 and set for the request's log lines and error bodies; and its duration, route template, status and
 face in the metrics.
 
-The outermost layer, so that every answer is counted and carries the id, the rate limits' refusals
-and the polled paths' answers included.
+Applied by the outermost code (web/hot_path.HotPaths, which writes the steps out inline for speed),
+so that every answer is counted and carries the id, the rate limits' refusals and the polled paths'
+answers included. Here: what it needs besides, for the requests the frameworks answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from time import perf_counter
 from typing import Any
 
 from ticketd.telemetry.metrics import REQUESTS
-from ticketd.telemetry.request_ids import HEADER, begin, request_id_for
 from ticketd.web.asgi import Message, Scope, Send
 
-# Set by the layer that knows them (the polled paths), read when the request ends.
+# Set by the layers that know them (the metrics endpoint), read when the request ends.
 ROUTE_KEY = "ticketd.route"
 FACE_KEY = "ticketd.face"
 UNMATCHED = "(unmatched)"
@@ -28,13 +27,12 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 class ObservedSend:
     """Passes messages on; notes the status and adds the request id to the response's fields."""
 
-    __slots__ = ("field", "send", "started", "status")
+    __slots__ = ("field", "send", "status")
 
-    def __init__(self, send: Send, request_id: bytes, started: float) -> None:
+    def __init__(self, send: Send, field: tuple[bytes, bytes]) -> None:
         self.send = send
-        self.field = (HEADER, request_id)
+        self.field = field
         self.status = 0
-        self.started = started
 
     def __call__(self, message: Message) -> Awaitable[None]:
         # Not a coroutine of its own: the server's `send` is what the caller awaits, which spares a
@@ -46,49 +44,22 @@ class ObservedSend:
 
 
 class RequestTelemetry:
-    """`begin` before the app runs, `end` after (plain calls: no layer of its own on the hot path)."""
-
     def __init__(self, face_for_path: Callable[[str], str]) -> None:
         self.face_for_path = face_for_path
-        self._ticking = False
 
-    def _tick(self) -> None:
-        # On the event loop, as every observation is: the counts move to the exported histogram
-        # (in multiprocess mode, to this process's file, which any process's scrape reads).
+    def start(self) -> None:
+        """Once the event loop runs: every second the counts move to the exported histogram (in
+        multiprocess mode, to this process's file, which any process's scrape reads). A scrape
+        of this process moves them too."""
         REQUESTS.flush()
-        asyncio.get_running_loop().call_later(REQUESTS.FLUSH_EVERY_SECONDS, self._tick)
+        asyncio.get_running_loop().call_later(REQUESTS.FLUSH_EVERY_SECONDS, self.start)
 
-    def begin(self, scope: Scope, send: Send) -> ObservedSend:
-        started = perf_counter()
-        if not self._ticking:
-            self._ticking = True
-            self._tick()
-        offered = None
-        for name, value in scope["headers"]:
-            if name == HEADER:
-                offered = value
-                break
-        request_id = request_id_for(offered)
-        begin(request_id)
-        REQUESTS.active += 1
-        return ObservedSend(send, request_id.encode(), started)
-
-    def end(self, scope: Scope, observed: ObservedSend) -> None:
-        REQUESTS.active -= 1
+    def route_and_face(self, scope: Scope) -> tuple[str, str]:
+        """For a request the frameworks answered: the route's template and the face."""
         route = scope.get(ROUTE_KEY)
-        if route is None:
-            route = _framework_route(scope)
-            face = self.face_for_path(scope["path"])
-        else:
-            face = scope[FACE_KEY]
-        method = scope["method"]
-        REQUESTS.observe(
-            method if method in KNOWN_METHODS else "_OTHER",
-            route,
-            observed.status or 500,
-            face,
-            perf_counter() - observed.started,
-        )
+        if route is not None:
+            return route, scope[FACE_KEY]
+        return _framework_route(scope), self.face_for_path(scope["path"])
 
 
 def _framework_route(scope: Scope) -> str:

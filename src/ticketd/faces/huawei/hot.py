@@ -14,8 +14,8 @@ from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, bod
 from ticketd.faces.huawei.times import zone_of
 from ticketd.faces.huawei.vocabulary import STATUS_CODES
 from ticketd.store.fast_reads import STORE_ERRORS
-from ticketd.web.asgi import Scope, Send, no_body, respond
-from ticketd.web.hot_path import HotRoute
+from ticketd.web.asgi import Scope, Send
+from ticketd.web.hot_path import HotRoute, respond_hot, respond_hot_with
 from ticketd.web.negotiation import acceptable
 from ticketd.web.rate_limits import admit
 
@@ -30,7 +30,7 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
     reader = auth.services.reader
     authenticator = auth.services.authenticator
 
-    async def handle(scope: Scope, send: Send, case_id: str) -> None:
+    async def handle(scope: Scope, send: Send, case_id: str) -> int:
         headers = {
             name.decode("latin-1"): value.decode("latin-1")
             for name, value in scope["headers"]
@@ -38,19 +38,15 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
         }
         accept = headers.get("accept")
         if accept is not None and acceptable(accept, OFFERED) is None:
-            await _error(send, 406, "OSM.0001", "Failed: this API answers in application/json")
-            return
+            return await _error(send, 406, "OSM.0001", "Failed: this API answers in application/json")
         for name in ("x-language", "x-time-zone"):
             value = headers.get(name)
             if value is not None and not 1 <= len(value) <= 32:
-                await _error(send, 400, *PARAM_INVALID)
-                return
+                return await _error(send, 400, *PARAM_INVALID)
         if zone_of(headers.get("x-time-zone")) is None or not 1 <= len(case_id) <= 64:
-            await _error(send, 400, *PARAM_INVALID)
-            return
+            return await _error(send, 400, *PARAM_INVALID)
         if not is_id(case_id):
-            await _error(send, 404, *CASE_NOT_FOUND)
-            return
+            return await _error(send, 404, *CASE_NOT_FOUND)
         ticket_id = int(case_id)
         try:
             token = headers.get("x-auth-token")
@@ -65,23 +61,20 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
             await admit(scope, principal)
             view = visible_status(principal, ticket_id, ticket)
         except RateLimited as exc:
-            await rate_limited(exc)(scope, no_body, send)
-            return
+            return await respond_hot_with(send, rate_limited(exc))
         except Unauthenticated as exc:
-            await _error(send, 401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}")
-            return
+            return await _error(
+                send, 401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}"
+            )
         except Forbidden as exc:
-            await _error(send, 403, "OSM.0003", exc.message)
-            return
+            return await _error(send, 403, "OSM.0003", exc.message)
         except NotFound:
-            await _error(send, 404, *CASE_NOT_FOUND)
-            return
+            return await _error(send, 404, *CASE_NOT_FOUND)
         except STORE_ERRORS:
             log.exception("case status lookup failed in the store")
-            await _error(send, 503, "APIGW.0203", "Backend unavailable")
-            return
+            return await _error(send, 503, "APIGW.0203", "Backend unavailable")
         payload = orjson.dumps({"status": STATUS_CODES[view.status]})
-        await respond(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)
+        return await respond_hot(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)
 
     return HotRoute(
         prefix="/v2/servicerequest/cases/",
@@ -92,6 +85,6 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
     )
 
 
-async def _error(send: Send, status: int, code: str, message: str) -> None:
+async def _error(send: Send, status: int, code: str, message: str) -> int:
     payload = body(code, message)
-    await respond(send, status, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)
+    return await respond_hot(send, status, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)

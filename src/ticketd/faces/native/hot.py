@@ -14,9 +14,9 @@ from ticketd.core.status_lookup import visible_status
 from ticketd.faces.native.errors import rate_limited
 from ticketd.limiting.admission import RequestLimits
 from ticketd.store.fast_reads import STORE_ERRORS, to_datetime
-from ticketd.web.asgi import Scope, Send, no_body, respond
+from ticketd.web.asgi import Scope, Send
 from ticketd.web.credentials import CHALLENGE, parse_authorization
-from ticketd.web.hot_path import HotRoute
+from ticketd.web.hot_path import HotRoute, respond_hot, respond_hot_with
 from ticketd.web.negotiation import acceptable
 from ticketd.web.problems import problem, problem_headers
 from ticketd.web.rate_limits import LIMITS_KEY
@@ -30,11 +30,10 @@ CHALLENGE_HEADER = [(b"www-authenticate", CHALLENGE.encode())]
 
 
 def native_status_route(authenticator: Authenticator) -> HotRoute:
-    async def handle(scope: Scope, send: Send, ticket_text: str) -> None:
+    async def handle(scope: Scope, send: Send, ticket_text: str) -> int:
         limits: RequestLimits | None = scope.get(LIMITS_KEY)
         if not is_id(ticket_text):
-            await _problem(send, limits, 404, f"no resource at {scope['path']}")
-            return
+            return await _problem(send, limits, 404, f"no resource at {scope['path']}")
         ticket_id = int(ticket_text)
         authorization = accept = if_none_match = None
         for name, value in scope["headers"]:
@@ -45,8 +44,7 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
         if accept is not None and acceptable(accept, OFFERED) is None:
-            await _problem(send, limits, 406, "this resource is served as application/json")
-            return
+            return await _problem(send, limits, 406, "this resource is served as application/json")
         try:
             principal, row = authenticator.authenticate_with_ticket(
                 parse_authorization(authorization), ticket_id
@@ -55,30 +53,22 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
                 await limits.admit(principal)
             view = visible_status(principal, ticket_id, row)
         except RateLimited as exc:
-            refusal = rate_limited(exc)
-            refusal.raw_headers.extend(_fields(limits))
-            await refusal(scope, no_body, send)
-            return
+            return await respond_hot_with(send, rate_limited(exc), _fields(limits))
         except Unauthenticated as exc:
-            await _problem(send, limits, 401, exc.message, CHALLENGE_HEADER)
-            return
+            return await _problem(send, limits, 401, exc.message, CHALLENGE_HEADER)
         except Forbidden as exc:
-            await _problem(send, limits, 403, exc.message)
-            return
+            return await _problem(send, limits, 403, exc.message)
         except NotFound as exc:
-            await _problem(send, limits, 404, exc.message)
-            return
+            return await _problem(send, limits, 404, exc.message)
         except STORE_ERRORS:
             log.exception("status lookup failed in the store")
-            await _problem(send, limits, 503, "the store is not answering; try again shortly")
-            return
+            return await _problem(send, limits, 503, "the store is not answering; try again shortly")
         etag = view.etag
         if if_none_match is not None and none_match(if_none_match, etag):
             headers = [(b"etag", etag.encode()), CACHE_CONTROL]
             if limits is not None:
                 headers += limits.header_fields()
-            await respond(send, 304, headers)
-            return
+            return await respond_hot(send, 304, headers)
         body = orjson.dumps(
             {"id": ticket_id, "status": view.status, "updated_at": to_datetime(view.updated_at)},
             option=orjson.OPT_UTC_Z,
@@ -86,7 +76,7 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
         headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), (b"etag", etag.encode()), CACHE_CONTROL]
         if limits is not None:
             headers += limits.header_fields()
-        await respond(send, 200, headers, body)
+        return await respond_hot(send, 200, headers, body)
 
     return HotRoute(
         prefix="/api/v1/tickets/",
@@ -107,6 +97,6 @@ async def _problem(
     status: int,
     detail: str,
     extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
+) -> int:
     body = problem(status, detail)
-    await respond(send, status, problem_headers(body, [*(extra or []), *_fields(limits)]), body)
+    return await respond_hot(send, status, problem_headers(body, [*(extra or []), *_fields(limits)]), body)

@@ -15,9 +15,9 @@ from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
 from ticketd.faces.wallet.tickets import wallet_ticket
 from ticketd.store.fast_reads import STORE_ERRORS, FastReader
 from ticketd.web.asgi import Scope as AsgiScope
-from ticketd.web.asgi import Send, no_body, respond
+from ticketd.web.asgi import Send
 from ticketd.web.credentials import decode_basic
-from ticketd.web.hot_path import HotRoute
+from ticketd.web.hot_path import HotRoute, respond_hot, respond_hot_with
 from ticketd.web.negotiation import acceptable
 from ticketd.web.rate_limits import admit
 
@@ -27,7 +27,7 @@ CHALLENGE = (b"www-authenticate", b'Basic realm="wallet"')
 
 
 def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
-    async def handle(scope: AsgiScope, send: Send, ticket_text: str) -> None:
+    async def handle(scope: AsgiScope, send: Send, ticket_text: str) -> int:
         authorization = accept = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -35,8 +35,7 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
             elif name == b"accept":
                 accept = value.decode("latin-1")
         if accept is not None and acceptable(accept, ("application/json",)) is None:
-            await _error(send, 406, "this resource is served as application/json")
-            return
+            return await _error(send, 406, "this resource is served as application/json")
         try:
             scheme, _, value = (authorization or "").partition(" ")
             if scheme.lower() != "basic":
@@ -45,8 +44,7 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
             principal = authenticator.by_api_key(key, secret)
             await admit(scope, principal)
             if not principal.has_scope(Scope.TICKETS_READ):
-                await _error(send, 403, "the project key lacks the tickets:read scope")
-                return
+                return await _error(send, 403, "the project key lacks the tickets:read scope")
             ticket_id = parse_id(ticket_text, f"ticket {ticket_text} does not exist")
             if reader.blocks:
                 # Operations are not mirrored: on PostgreSQL the read is a round trip, made on a
@@ -56,19 +54,15 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
                 found = wallet_ticket(reader, principal, ticket_id)
             body = orjson.dumps(found)
         except RateLimited as exc:
-            await rate_limited(exc)(scope, no_body, send)
-            return
+            return await respond_hot_with(send, rate_limited(exc))
         except Unauthenticated as exc:
-            await _error(send, 401, exc.message, [CHALLENGE])
-            return
+            return await _error(send, 401, exc.message, [CHALLENGE])
         except NotFound as exc:
-            await _error(send, 404, exc.message)
-            return
+            return await _error(send, 404, exc.message)
         except STORE_ERRORS:
             log.exception("wallet ticket lookup failed in the store")
-            await _error(send, 503, "the store is not answering; try again shortly")
-            return
-        await respond(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(body))], body)
+            return await _error(send, 503, "the store is not answering; try again shortly")
+        return await respond_hot(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(body))], body)
 
     return HotRoute(
         prefix="/v1/ticket/", suffix="", handler=handle, face="wallet", template="/v1/ticket/{ticketId}"
@@ -77,6 +71,8 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
 
 async def _error(
     send: Send, status: int, details: str, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
+) -> int:
     body = error_body(status, details)
-    await respond(send, status, [JSON_TYPE, (b"content-length", b"%d" % len(body)), *(extra or [])], body)
+    return await respond_hot(
+        send, status, [JSON_TYPE, (b"content-length", b"%d" % len(body)), *(extra or [])], body
+    )
