@@ -13,6 +13,7 @@ import redis
 
 from tests.redis_server import OwnRedis
 from ticketd.limiting.counters import (
+    COUNT_SCRIPT_SHA,
     LocalCounters,
     ProcessMemoryStorage,
     RedisCounters,
@@ -84,6 +85,29 @@ def test_counts_in_redis_are_shared(redis_url: str, redis_prefix: str) -> None:
     with redis.Redis.from_url(redis_url) as client:
         keys = client.keys(f"{redis_prefix}:*")
     assert keys, "the counts are kept under the configured prefix"
+
+
+def test_counts_in_redis_go_on_when_redis_forgets_the_script(redis_url: str, redis_prefix: str) -> None:
+    """Counts are sent by the script's SHA1; a Redis that restarted or flushed its scripts answers
+    NOSCRIPT, and the count is made with the script itself, exactly once."""
+
+    async def scenario() -> None:
+        counters = RedisCounters(redis_url, redis_prefix, 1)
+        policy = parse_policy("credential", "3/minute")
+        verdicts = [(await counters.hit(policy, "native", "1", "key:s")).allowed]
+        with redis.Redis.from_url(redis_url) as client:
+            client.script_flush()
+            assert client.script_exists(COUNT_SCRIPT_SHA.decode()) == [False]
+        hits = [await counters.hit(policy, "native", "1", "key:s") for _ in range(3)]
+        verdicts += [hit.allowed for hit in hits]
+        assert verdicts == [True, True, True, False]
+        assert [hit.remaining for hit in hits] == [1, 0, 0]
+        with redis.Redis.from_url(redis_url) as client:
+            assert client.script_exists(COUNT_SCRIPT_SHA.decode()) == [True]
+            assert client.get(f"{redis_prefix}:" + policy.key_for(("native", "1", "key:s"))) == b"4"
+        await counters.aclose()
+
+    asyncio.run(scenario())
 
 
 def test_shared_counters_fail_open_and_recover(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

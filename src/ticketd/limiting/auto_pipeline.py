@@ -112,11 +112,15 @@ class AutoPipeline:
 
     def call(self, *command: Any) -> asyncio.Future[Any]:
         """Queue `command`; the future holds its reply (or its error)."""
+        return self.call_packed(pack(command))
+
+    def call_packed(self, command: bytes) -> asyncio.Future[Any]:
+        """`call` with a command already in RESP (a caller that writes its own faster than `pack`)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._queued:
             loop.call_soon(self._flush)
-        self._queued.append(pack(command))
+        self._queued.append(command)
         self._queued_futures.append(future)
         return future
 
