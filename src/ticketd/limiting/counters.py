@@ -249,9 +249,21 @@ class RedisCounters(StorageCounters):
         return Hit(count <= policy.quota, max(0, policy.quota - count), reset)
 
     async def _count(self, key: str, expiry: int, amount: int = 1) -> tuple[int, int]:
-        # By the script's SHA1 (EVALSHA): 40 bytes a call instead of the script, which Redis would
-        # also hash on every EVAL. The command is written out in RESP here (`pack` costs a Python
-        # loop over its arguments), the key's bytes kept.
+        full_key, command = self._count_command(key, expiry, amount)
+        try:
+            count, left_ms = await self.pipeline.call_packed(command)
+        except ResponseError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            # Redis does not know the script (restarted, or its scripts flushed): sent whole once,
+            # which has Redis keep it again.
+            count, left_ms = await self.pipeline.call("EVAL", COUNT_SCRIPT, 1, full_key, expiry, amount)
+        return int(count), int(left_ms)
+
+    def _count_command(self, key: str, expiry: int, amount: int) -> tuple[bytes, bytes]:
+        """The counter's full key and the command that counts it. By the script's SHA1 (EVALSHA):
+        40 bytes a call instead of the script, which Redis would also hash on every EVAL; written
+        out in RESP here (`pack` costs a Python loop over its arguments), the key's bytes kept."""
         full_key = self._keys.get(key)
         if full_key is None:
             if len(self._keys) >= KEY_MEMO_LIMIT:
@@ -267,15 +279,7 @@ class RedisCounters(StorageCounters):
             len(by),
             by,
         )
-        try:
-            count, left_ms = await self.pipeline.call_packed(command)
-        except ResponseError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-            # Redis does not know the script (restarted, or its scripts flushed): sent whole once,
-            # which has Redis keep it again.
-            count, left_ms = await self.pipeline.call("EVAL", COUNT_SCRIPT, 1, full_key, expiry, amount)
-        return int(count), int(left_ms)
+        return full_key, command
 
     async def _incr(self, key: str, expiry: int) -> int:
         return (await self._count(key, expiry))[0]
@@ -323,6 +327,14 @@ class SharedCounters(Counters):
         return self._down_since is None
 
     async def hit(self, policy: Policy, *identifiers: str) -> Hit:
+        if not policy.rolling and self._down_since is None:
+            # The polled paths' case, with fewer coroutines than `_counted` takes: Redis is up and
+            # the window fixed (two counts a status lookup).
+            try:
+                return await self.redis._fixed_hit(policy, identifiers)
+            except Exception as exc:  # any failure of Redis: count locally (fail-open)
+                self._failed(exc)
+                return await self.local.hit(policy, *identifiers)
         return await self._counted(lambda counters: counters.hit(policy, *identifiers))
 
     async def blocked_for(self, key: str) -> int:
