@@ -8,7 +8,6 @@ who knows a key's id spend its quota.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NoReturn
 
 from ticketd.core.errors import RateLimited
 from ticketd.core.principal import Principal
@@ -58,18 +57,9 @@ class RequestLimits:
         """`enter` without a coroutine where no count has to wait (limits in memory, no fair-use
         policy): True when done (raises RateLimited); False: await `enter`. The polled paths pay
         for every await, about half a microsecond each."""
-        limits = self.limits
-        if limits.errors is not None:
+        if self.limits.errors is not None:
             return False
-        # `_counted_now`, written out.
-        policy = limits.ip
-        hit = self.admission.counters.hit_now(policy, self.face, "ip", self.ip)
-        if hit is None:
-            return False
-        self.seen.append((policy, hit))
-        if not hit.allowed:
-            self._refuse(policy, hit)
-        return True
+        return self._counted_now(self.limits.ip, self.face, "ip", self.ip)
 
     async def enter(self) -> None:
         """The checks every request of the face passes first; raises RateLimited."""
@@ -111,18 +101,15 @@ class RequestLimits:
         """Keeps the hit for the RateLimit fields; raises RateLimited if it was refused."""
         self.seen.append((policy, hit))
         if not hit.allowed:
-            self._refuse(policy, hit)
+            self.refused = True
+            RATE_LIMIT_REFUSALS.labels(self.face, policy.name).inc()
+            raise RateLimited(
+                f"the {policy.name} limit of {policy.quota} requests per {policy.window} s is reached; "
+                f"try again in {hit.reset} s",
+                hit.reset,
+                (policy.name,),
+            )
         return hit
-
-    def _refuse(self, policy: Policy, hit: Hit) -> NoReturn:
-        self.refused = True
-        RATE_LIMIT_REFUSALS.labels(self.face, policy.name).inc()
-        raise RateLimited(
-            f"the {policy.name} limit of {policy.quota} requests per {policy.window} s is reached; "
-            f"try again in {hit.reset} s",
-            hit.reset,
-            (policy.name,),
-        )
 
     def admit_now(self, principal: Principal) -> bool:
         """`admit` without a coroutine when the tenant's limits are in memory and only its
@@ -141,9 +128,7 @@ class RequestLimits:
         if hit is None:
             return False
         self.admitted = principal.credential_id
-        self.seen.append((policy, hit))
-        if not hit.allowed:
-            self._refuse(policy, hit)
+        self._record(policy, hit)
         return True
 
     async def admit(self, principal: Principal) -> None:

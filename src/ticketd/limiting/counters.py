@@ -161,13 +161,15 @@ class LocalCounters(StorageCounters):
             del self._windows[key]
 
     def hit_now(self, policy: Policy, *identifiers: str) -> Hit | None:
-        # `_count_fixed`, written out: the polled paths count twice a request.
+        # The polled paths count twice a request: the window's entry updated here rather than
+        # through `_count`, and the arithmetic without `max`/`round` calls.
         if policy.rolling:
             return None
         now = time.time()
-        entry = self._windows.get(policy.key_for(identifiers))
+        key = policy.key_for(identifiers)
+        entry = self._windows.get(key)
         if entry is None or entry[1] <= now:
-            entry = self._count(policy.key_for(identifiers), policy.window, now)
+            entry = self._count(key, policy.window, now)
         else:
             entry[0] += 1
         count, quota = entry[0], policy.quota
@@ -175,13 +177,9 @@ class LocalCounters(StorageCounters):
         return Hit(count <= quota, quota - int(count) if count < quota else 0, reset if reset > 1 else 1)
 
     async def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
-        return self._count_fixed(policy, identifiers)
-
-    def _count_fixed(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
-        now = time.time()
-        count, end = self._count(policy.key_for(identifiers), policy.window, now)
-        quota = policy.quota
-        return Hit(count <= quota, max(0, quota - int(count)), max(1, round(end - now)))
+        hit = self.hit_now(policy, *identifiers)
+        assert hit is not None  # a fixed window is always counted at once in memory
+        return hit
 
     async def _incr(self, key: str, expiry: int) -> int:
         return int(self._count(key, expiry, time.time())[0])
@@ -327,14 +325,6 @@ class SharedCounters(Counters):
         return self._down_since is None
 
     async def hit(self, policy: Policy, *identifiers: str) -> Hit:
-        if not policy.rolling and self._down_since is None:
-            # The polled paths' case, with fewer coroutines than `_counted` takes: Redis is up and
-            # the window fixed (two counts a status lookup).
-            try:
-                return await self.redis._fixed_hit(policy, identifiers)
-            except Exception as exc:  # any failure of Redis: count locally (fail-open)
-                self._failed(exc)
-                return await self.local.hit(policy, *identifiers)
         return await self._counted(lambda counters: counters.hit(policy, *identifiers))
 
     async def blocked_for(self, key: str) -> int:

@@ -47,10 +47,5 @@ def begin(request_id: bytes) -> tuple[bytes, bytes]:
     return field
 
 
-def current_field() -> tuple[bytes, bytes]:
-    """The `X-Request-ID` field of the request this task is answering (empty outside a request)."""
-    return CURRENT.get()
-
-
 def current_request_id() -> str | None:
     return CURRENT.get()[1].decode("ascii") or None

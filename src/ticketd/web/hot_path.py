@@ -98,7 +98,7 @@ class HotPaths:
                 route.handler,
                 route.route_template,
                 route.face,
-                gate.entry(route.prefix) if gate is not None else None,
+                gate.entry_for(route.prefix) if gate is not None else None,
                 {},
                 {},
             )

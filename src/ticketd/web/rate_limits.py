@@ -46,57 +46,33 @@ class RateLimitGate:
     def __init__(self, admission: Admission, faces: list[LimitedFace]) -> None:
         self.admission = admission
         self.by_prefix = sorted(
-            ((prefix, face) for face in faces for prefix in face.prefixes),
+            ((prefix, FaceEntry(admission, face)) for face in faces for prefix in face.prefixes),
             key=lambda entry: len(entry[0]),
             reverse=True,
         )
 
-    def face_for(self, path: str) -> LimitedFace | None:
-        for prefix, face in self.by_prefix:
+    def entry_for(self, path: str) -> FaceEntry | None:
+        """The way through the gate of the face that answers `path` (the polled paths find theirs
+        once, from their prefix)."""
+        for prefix, entry in self.by_prefix:
             if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
-                return face
+                return entry
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
-        face = self.face_for(scope["path"])
-        if face is None:
+        entry = self.entry_for(scope["path"])
+        if entry is None:
             await app(scope, receive, send)
             return
-        request = self.request_for(face, scope)
+        request = entry.request_for(scope)
         try:
             if not request.enter_now():
                 await request.enter()
         except RateLimited as exc:
-            await self.refuse(face, request, exc, scope, receive, send)
+            await entry.refuse(request, exc, scope, receive, send)
             return
         scope[LIMITS_KEY] = request
         await app(scope, receive, send)
-
-    def request_for(self, face: LimitedFace, scope: Scope) -> RequestLimits:
-        """The request's standing, to be entered (`enter_now`, else `enter`) before it is answered."""
-        client = scope.get("client")
-        return self.admission.request(face.name, face.limits, client[0] if client else "unknown")
-
-    def entry(self, path: str) -> FaceEntry | None:
-        """The way through the gate of the face that answers `path`, for a caller that knows its
-        path's face before the request comes (the polled paths)."""
-        face = self.face_for(path)
-        return None if face is None else FaceEntry(self, face)
-
-    async def refuse(
-        self,
-        face: LimitedFace,
-        request: RequestLimits,
-        exc: RateLimited,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
-        """A request a limit refused on entry, answered in the face's format."""
-        response = face.refuse(exc)
-        if face.limits.headers:
-            response.raw_headers.extend(request.header_fields())
-        await response(scope, receive, send)
 
 
 class ObservedResponses:
@@ -132,14 +108,14 @@ def _observing(request: RequestLimits, send: Send) -> Send:
 
 
 class FaceEntry:
-    """One face's way through the gate: `request_for`, `enter_now` or `enter`, and `refuse`."""
+    """One face's way through the gate: `request_for`, then `enter_now` (else `enter`) on the
+    request's standing, and `refuse` when a limit refused it."""
 
-    __slots__ = ("admission", "face", "gate", "limits", "name")
+    __slots__ = ("admission", "face", "limits", "name")
 
-    def __init__(self, gate: RateLimitGate, face: LimitedFace) -> None:
-        self.gate = gate
+    def __init__(self, admission: Admission, face: LimitedFace) -> None:
+        self.admission = admission
         self.face = face
-        self.admission = gate.admission
         self.name = face.name
         self.limits = face.limits
 
@@ -150,4 +126,8 @@ class FaceEntry:
     async def refuse(
         self, request: RequestLimits, exc: RateLimited, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        await self.gate.refuse(self.face, request, exc, scope, receive, send)
+        """A request a limit refused on entry, answered in the face's format."""
+        response = self.face.refuse(exc)
+        if self.limits.headers:
+            response.raw_headers.extend(request.header_fields())
+        await response(scope, receive, send)
