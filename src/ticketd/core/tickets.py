@@ -384,8 +384,9 @@ def count_by_status(
     the text index can look up), one grouped count over that set. Otherwise one count a status,
     each stopping at `cap` + 1 ("more than cap") when a cap is given, so that counting costs at
     most that many index entries a status however large the queue. With a cap, text found in more
-    than `cap` tickets is counted among the newest `cap` + 1 of them (lower bounds), unless another
-    filter bounds the set: then that set is read and the text tested ticket by ticket.
+    than `cap` tickets is counted among `cap` + 1 of them (lower bounds: the newest on SQLite, the
+    first the trigram indexes name on PostgreSQL), unless another filter bounds the set: then that
+    set is read and the text tested ticket by ticket.
     """
     unfiltered = replace(filters, status=())
     conditions = filter_conditions(principal, unfiltered)
@@ -406,6 +407,14 @@ def count_by_status(
         # Grouped by an expression, not the column: grouped by the column, the planner walks the
         # (tenant, status) index for its order and reads every ticket instead of the small set.
         grouped = Ticket.status.concat("")
+        if text is not None and cap is not None and not names_a_set and text_index.counts_first_matches(db):
+            first = select(grouped.label("status")).where(*conditions).limit(cap + 1).subquery()
+            with text_index.through_trigram_indexes(db):
+                rows = db.execute(select(first.c.status, func.count()).group_by(first.c.status))
+                found = {status: count for status, count in rows}
+            return StatusCounts(
+                {status.value: found.get(status.value, 0) for status in Status}, sum(found.values()) > cap
+            )
         rows = db.execute(select(grouped, func.count()).where(*conditions).group_by(grouped))
         found = {status: count for status, count in rows}
         return StatusCounts({status.value: found.get(status.value, 0) for status in Status}, at_least)
