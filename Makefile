@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench bench-webhooks bench-console bench-logins memory fuzz install clean
+.PHONY: run test lint bench bench-webhooks bench-console bench-telemetry bench-logins memory fuzz install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,17 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_telemetry.py
 	$(BIN)/python scripts/bench_webhooks.py
 	$(BIN)/python scripts/bench_console.py
 
 # The console's queue page over a million tickets, with each filter (BENCH_CONSOLE_POSTGRES=1 adds PostgreSQL).
 bench-console: $(STAMP)
 	$(BIN)/python scripts/bench_console.py
+
+# What the request telemetry costs a status lookup: the server's CPU with it and without it.
+bench-telemetry: $(STAMP)
+	$(BIN)/python scripts/bench_telemetry.py
 
 # The webhooks' fan-out alone: 10,000 status changes delivered to 3 local receivers.
 bench-webhooks: $(STAMP)
