@@ -189,7 +189,7 @@ class RequestLimits:
         seen = self.seen
         if not seen:
             return []
-        policies = tuple(policy for policy, _ in seen)
+        policies = tuple([policy for policy, _ in seen])  # a list first: a generator costs more
         header = _POLICY_HEADERS.get(policies)
         if header is None:
             header = ", ".join(policy.header for policy in policies).encode()

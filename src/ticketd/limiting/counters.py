@@ -42,6 +42,9 @@ class Hit(NamedTuple):
     reset: int
 
 
+_new_tuple = tuple.__new__
+
+
 class ProcessMemoryStorage(MemoryStorage):
     """`limits`' memory storage, expiring old counters on the caller's thread.
 
@@ -174,7 +177,11 @@ class LocalCounters(StorageCounters):
             entry[0] += 1
         count, quota = entry[0], policy.quota
         reset = int(entry[1] - now + 0.5)  # to the nearest second
-        return Hit(count <= quota, quota - int(count) if count < quota else 0, reset if reset > 1 else 1)
+        # tuple.__new__ rather than Hit(...): a named tuple's constructor is a Python function (half
+        # the cost of this whole count, twice a polled request).
+        return _new_tuple(
+            Hit, (count <= quota, quota - int(count) if count < quota else 0, reset if reset > 1 else 1)
+        )
 
     async def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
         hit = self.hit_now(policy, *identifiers)
