@@ -412,11 +412,10 @@ def count_by_status(
             with text_index.through_trigram_indexes(db):
                 rows = db.execute(select(first.c.status, func.count()).group_by(first.c.status))
                 found = {status: count for status, count in rows}
-            return StatusCounts(
-                {status.value: found.get(status.value, 0) for status in Status}, sum(found.values()) > cap
-            )
-        rows = db.execute(select(grouped, func.count()).where(*conditions).group_by(grouped))
-        found = {status: count for status, count in rows}
+            at_least = sum(found.values()) > cap
+        else:
+            rows = db.execute(select(grouped, func.count()).where(*conditions).group_by(grouped))
+            found = {status: count for status, count in rows}
         return StatusCounts({status.value: found.get(status.value, 0) for status in Status}, at_least)
     counts = {}
     for status in Status:

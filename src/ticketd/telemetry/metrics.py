@@ -12,7 +12,6 @@ The hot path's share: two clock reads, a dictionary lookup and a bisect a reques
 from __future__ import annotations
 
 import os
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 
 from prometheus_client import (
@@ -101,12 +100,6 @@ class RequestDurations:
         self.counts: dict[tuple[str, str, int, str], list[float]] = {}
         self.active = 0
 
-    def observe(self, method: str, route: str, status: int, face: str, seconds: float) -> None:
-        """On the event loop's thread only, as `flush` is (no lock between them)."""
-        counts = self.counts_for((method, route, status, face))
-        counts[bisect_left(self.bounds, seconds)] += 1
-        counts[-1] += seconds
-
     def counts_for(self, key: tuple[str, str, int, str]) -> list[float]:
         """The list a label set is counted in."""
         counts = self.counts.get(key)
@@ -119,7 +112,8 @@ class RequestDurations:
 
     def flush(self) -> None:
         """Adds what was counted since the last flush to the exported histogram. On the event loop's
-        thread, as `observe` is."""
+        thread, as the counting is (web/hot_path.py, which adds to `counts_for`'s lists: no lock
+        between them)."""
         ACTIVE_REQUESTS.set(self.active)
         for (method, route, status, face), counts in self.counts.items():
             if not any(counts):

@@ -116,7 +116,7 @@ class HotPaths:
             return
         # The request's telemetry, written out here rather than called (each call a request is
         # measurable): the id (request_ids.py) and, in `finally`, the duration counted as
-        # RequestDurations.observe counts it. One pass over the header block finds the client's
+        # RequestDurations' lists hold it. One pass over the header block finds the client's
         # id and sizes the block (header_size.py's rule) for the polled paths.
         started = perf_counter()
         headers = scope["headers"]
