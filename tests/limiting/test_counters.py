@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -10,17 +11,23 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy.orm import sessionmaker
 
 from tests.redis_server import OwnRedis
+from ticketd.core.errors import RateLimited
+from ticketd.limiting.admission import Admission
+from ticketd.limiting.config import FaceLimits, TenantLimitsCache
 from ticketd.limiting.counters import (
     COUNT_SCRIPT_SHA,
+    Counters,
+    Hit,
     LocalCounters,
     ProcessMemoryStorage,
     RedisCounters,
     SharedCounters,
     StorageCounters,
 )
-from ticketd.limiting.policies import parse_policy
+from ticketd.limiting.policies import Policy, parse_policy
 
 
 async def _hits(counters: StorageCounters | SharedCounters, text: str, n: int, *ids: str) -> list[bool]:
@@ -184,3 +191,84 @@ def test_ended_windows_are_swept_from_memory(monkeypatch: pytest.MonkeyPatch) ->
         assert list(counters._windows) == [policy.key_for(("native", "ip", "10.0.1.1"))]
 
     asyncio.run(scenario())
+
+
+async def _counted(counters: Counters, policy: Policy, key: str) -> Hit:
+    """A hit counted as a request counts it (`RequestLimits.count`, where a fixed window in Redis is
+    awaited as the pipeline's reply, not through `hit`), refused or not."""
+    limits = FaceLimits(parse_policy("ip", "1000/minute"), parse_policy("credential", "1000/minute"))
+    # The tenants' limits are not read by a count: a store is never reached.
+    request = Admission(counters, TenantLimitsCache(sessionmaker(), 3600)).request(
+        "native", limits, "10.0.0.1"
+    )
+    with contextlib.suppress(RateLimited):
+        await request.count(policy, "native", "1", key)
+    return request.seen[-1][1]
+
+
+async def _not_this_way(policy: Policy, *identifiers: str) -> Hit:
+    raise AssertionError("a fixed window in Redis is counted through the pipeline's reply")
+
+
+def test_requests_count_in_redis_exactly_across_processes(redis_url: str, redis_prefix: str) -> None:
+    policy = parse_policy("credential", "4/minute")
+
+    async def scenario() -> None:
+        first = SharedCounters(redis_url, redis_prefix, 1)
+        second = SharedCounters(redis_url, redis_prefix, 1)
+        for counters in (first, second):
+            counters.hit = _not_this_way  # type: ignore[method-assign]
+        # Counted at once from both, as concurrent requests of two processes are.
+        hits = await asyncio.gather(
+            *(_counted(first if n % 2 else second, policy, "key:r") for n in range(6))
+        )
+        assert sorted(hit.allowed for hit in hits) == [False, False, True, True, True, True]
+        assert sorted(hit.remaining for hit in hits) == [0, 0, 0, 1, 2, 3]
+        assert all(55 <= hit.reset <= 60 for hit in hits)
+        await first.aclose()
+        await second.aclose()
+
+    asyncio.run(scenario())
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.get(f"{redis_prefix}:" + policy.key_for(("native", "1", "key:r"))) == b"6"
+
+
+def test_requests_count_on_when_redis_forgets_the_script(redis_url: str, redis_prefix: str) -> None:
+    policy = parse_policy("credential", "3/minute")
+
+    async def scenario() -> None:
+        counters = SharedCounters(redis_url, redis_prefix, 1)
+        verdicts = [(await _counted(counters, policy, "key:f")).allowed]
+        with redis.Redis.from_url(redis_url) as client:
+            client.script_flush()
+        verdicts += [(await _counted(counters, policy, "key:f")).allowed for _ in range(3)]
+        assert verdicts == [True, True, True, False]
+        assert counters.shared, "an unknown script is not Redis failing"
+        await counters.aclose()
+
+    asyncio.run(scenario())
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.get(f"{redis_prefix}:" + policy.key_for(("native", "1", "key:f"))) == b"4"
+
+
+def test_requests_count_in_memory_while_redis_is_away(tmp_path: Path) -> None:
+    own = OwnRedis(tmp_path)
+    own.start()
+    try:
+
+        async def scenario() -> None:
+            counters = SharedCounters(own.url, "t", 0.25)
+            policy = parse_policy("credential", "3/minute")
+            assert (await _counted(counters, policy, "key:m")).allowed
+            own.stop()
+            # From the first count after Redis went away, the process counts on its own, from
+            # zero, and still limits (fail-open).
+            verdicts = [(await _counted(counters, policy, "key:m")).allowed for _ in range(4)]
+            assert verdicts == [True, True, True, False]
+            assert not counters.shared
+            assert counters.hit_soon(policy, ("key:m",)) is None, "Redis is tried again by `hit` only"
+            await counters.aclose()
+
+        asyncio.run(scenario())
+    finally:
+        own.stop()

@@ -65,8 +65,7 @@ class RequestLimits:
         """The checks every request of the face passes first; raises RateLimited."""
         if self.limits.errors is not None:
             await self._refuse_if_blocked(f"ip:{self.ip}")
-        if not self._counted_now(self.limits.ip, self.face, "ip", self.ip):
-            await self.count(self.limits.ip, self.face, "ip", self.ip)
+        await self.count(self.limits.ip, self.face, "ip", self.ip)
 
     async def _refuse_if_blocked(self, client: str) -> None:
         blocked = await self.admission.counters.blocked_for(self.block_key(client))
@@ -90,9 +89,17 @@ class RequestLimits:
         return True
 
     async def count(self, policy: Policy, *identifiers: str, reset: int | None = None) -> Hit:
-        hit = self.admission.counters.hit_now(policy, *identifiers)
+        counters = self.admission.counters
+        hit = counters.hit_now(policy, *identifiers)
         if hit is None:
-            hit = await self.admission.counters.hit(policy, *identifiers)
+            pending = counters.hit_soon(policy, identifiers)
+            if pending is None:
+                hit = await counters.hit(policy, *identifiers)
+            else:
+                try:
+                    hit = counters.hit_from(policy, await pending)
+                except Exception as exc:
+                    hit = await counters.hit_failed(exc, policy, identifiers)
         if reset is not None:
             hit = Hit(hit.allowed, hit.remaining, reset)
         return self._record(policy, hit)
@@ -157,8 +164,7 @@ class RequestLimits:
                     reason="service-hours",
                     service_hours=hours_text,
                 )
-        if not self._counted_now(limits.credential, self.face, tenant, principal.credential_id):
-            await self.count(limits.credential, self.face, tenant, principal.credential_id)
+        await self.count(limits.credential, self.face, tenant, principal.credential_id)
         if limits.ip is not None:
             await self.count(limits.ip, self.face, tenant, "ip", self.ip)
         if limits.daily is not None:

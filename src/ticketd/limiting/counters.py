@@ -11,12 +11,13 @@ second, then tries Redis again (fail-open; see `SharedCounters`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter as SharedMovingWindow
@@ -89,6 +90,20 @@ class Counters(ABC):
     def hit_now(self, policy: Policy, *identifiers: str) -> Hit | None:
         """The hit counted without waiting, where the counters can (in memory); else None."""
         return None
+
+    def hit_soon(self, policy: Policy, identifiers: tuple[str, ...]) -> asyncio.Future[Any] | None:
+        """The hit sent on its way where the counters can (a fixed window in Redis): the future of
+        the raw reply, for `hit_from` (or, if it fails, `hit_failed`); else None: await `hit`.
+        The polled paths await the reply itself, not a stack of coroutines around it."""
+        return None
+
+    def hit_from(self, policy: Policy, reply: Any) -> Hit:
+        """The hit a `hit_soon` reply tells."""
+        raise NotImplementedError
+
+    async def hit_failed(self, error: Exception, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
+        """The hit when a `hit_soon` reply failed."""
+        raise error
 
     async def check(self) -> str | None:
         """None when the counters can be used, else what is wrong."""
@@ -249,9 +264,27 @@ class RedisCounters(StorageCounters):
         self._keys: dict[str, bytes] = {}
 
     async def _fixed_hit(self, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
-        count, left_ms = await self._count(policy.key_for(identifiers), policy.window)
-        reset = max(1, round(left_ms / 1000)) if left_ms > 0 else policy.window
-        return Hit(count <= policy.quota, max(0, policy.quota - count), reset)
+        return self.hit_from(policy, await self._count(policy.key_for(identifiers), policy.window))
+
+    def hit_soon(self, policy: Policy, identifiers: tuple[str, ...]) -> asyncio.Future[Any] | None:
+        if policy.rolling:
+            return None
+        _, command = self._count_command(policy.key_for(identifiers), policy.window, 1)
+        return self.pipeline.call_packed(command)
+
+    def hit_from(self, policy: Policy, reply: Any) -> Hit:
+        """The count script's reply: the count, then the milliseconds left of its window."""
+        count, left_ms = int(reply[0]), int(reply[1])
+        quota = policy.quota
+        reset = (left_ms + 500) // 1000 if left_ms > 0 else policy.window  # to the nearest second
+        remaining = quota - count if count < quota else 0
+        return _new_tuple(Hit, (count <= quota, remaining, reset if reset > 1 else 1))
+
+    async def hit_failed(self, error: Exception, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
+        if isinstance(error, ResponseError) and str(error).startswith("NOSCRIPT"):
+            # Redis does not know the script: counted again the long way, which sends it whole.
+            return await self._fixed_hit(policy, identifiers)
+        raise error
 
     async def _count(self, key: str, expiry: int, amount: int = 1) -> tuple[int, int]:
         full_key, command = self._count_command(key, expiry, amount)
@@ -333,6 +366,23 @@ class SharedCounters(Counters):
 
     async def hit(self, policy: Policy, *identifiers: str) -> Hit:
         return await self._counted(lambda counters: counters.hit(policy, *identifiers))
+
+    def hit_soon(self, policy: Policy, identifiers: tuple[str, ...]) -> asyncio.Future[Any] | None:
+        # Only while Redis answers: after a failure, `hit` decides when to try it again.
+        if self._down_since is not None:
+            return None
+        return self.redis.hit_soon(policy, identifiers)
+
+    def hit_from(self, policy: Policy, reply: Any) -> Hit:
+        return self.redis.hit_from(policy, reply)
+
+    async def hit_failed(self, error: Exception, policy: Policy, identifiers: tuple[str, ...]) -> Hit:
+        """Counted again the long way by Redis (the script was unknown), else here (fail-open)."""
+        try:
+            return await self.redis.hit_failed(error, policy, identifiers)
+        except Exception as exc:
+            self._failed(exc)
+        return await self.local.hit(policy, *identifiers)
 
     async def blocked_for(self, key: str) -> int:
         return await self._counted(lambda counters: counters.blocked_for(key))
