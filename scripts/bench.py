@@ -80,6 +80,10 @@ class Result:
     # The server's CPU time (user + system) per request: what a request costs the server, which a
     # busy machine disturbs far less than requests/s and latency.
     server_cpu_us: float = 0.0
+    # The share of the machine's CPU time its hypervisor gave to others during the run (steal, from
+    # /proc/stat): a shared host that is busy slows Python code more than the bare app, so ratios
+    # measured under steal come out lower.
+    steal_percent: float = 0.0
 
 
 def ensure_wrk() -> str:
@@ -291,6 +295,15 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+# /proc/stat's first line: the machine's CPU time by kind (user, nice, system, idle, iowait, irq,
+# softirq, steal, ...), in clock ticks.
+STEAL = 7
+
+
+def machine_times() -> list[int]:
+    return [int(ticks) for ticks in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
 def _children(pid: int) -> list[int]:
     try:
         found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -309,11 +322,13 @@ def run_wrk(
     if warm_up.returncode != 0:
         raise SystemExit(f"{name}: wrk failed ({warm_up.returncode}): {warm_up.stdout} {warm_up.stderr}")
     command[command.index("-d2s")] = f"-d{DURATION}"
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, machine_before = cpu_seconds(server_pid), machine_times()
     output = subprocess.run(
         [*command, "--latency"], env=env, check=True, capture_output=True, text=True
     ).stdout
     cpu_used = cpu_seconds(server_pid) - cpu_before
+    machine = [after - before for after, before in zip(machine_times(), machine_before, strict=True)]
+    steal = 100 * machine[STEAL] / max(sum(machine), 1)
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _latency_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
@@ -323,7 +338,9 @@ def run_wrk(
     socket_errors = re.search(r"Socket errors: (.*)", output)
     if socket_errors:
         print(f"  {name}: socket errors {socket_errors.group(1)}")
-    return Result(name, rps, p50, p99, errors, server_cpu_us=cpu_used / max(requests, 1) * 1e6)
+    return Result(
+        name, rps, p50, p99, errors, server_cpu_us=cpu_used / max(requests, 1) * 1e6, steal_percent=steal
+    )
 
 
 def _latency_ms(text: str) -> float:
@@ -508,14 +525,18 @@ def main() -> None:
     print("limits off unless named; 'limits in ...': every request counted per IP and per credential")
     print(
         f"{'scenario':<42}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}{'errors':>8}{'peak MB':>9}"
-        f"{'cpu us':>8}"
+        f"{'cpu us':>8}{'steal %':>8}"
     )
     for r in results:
         print(
             f"{r.name:<42}{r.requests_per_second:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
             f"{r.ratio_to_bare:>8.2f}{r.errors:>8}{r.peak_memory_mb:>9.1f}{r.server_cpu_us:>8.1f}"
+            f"{r.steal_percent:>8.1f}"
         )
     print("cpu us: the server's CPU time per request (user + system)")
+    print(
+        "steal %: the machine's CPU time its hypervisor gave to other guests during the runs (a shared host)"
+    )
     print(
         f"\npropagation, a commit on another connection to its lookup through a server under load"
         f" ({len(delays)} commits): p50 {_percentile(delays, 50) * 1000:.1f} ms,"
@@ -628,6 +649,7 @@ def _median(name: str, runs: list[Result], server: subprocess.Popen[bytes]) -> R
         errors=sum(r.errors for r in runs),
         peak_memory_mb=peak_memory_mb(server.pid),
         server_cpu_us=middle([r.server_cpu_us for r in runs]),
+        steal_percent=middle([r.steal_percent for r in runs]),
     )
 
 

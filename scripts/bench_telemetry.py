@@ -12,6 +12,8 @@ going first, each after the bare app.
 
 The copy is made by replacing exact lines of web/hot_path.py; when they change, this script stops
 and says which (change it with them). `make bench-telemetry`; BENCH_ROUNDS rounds (default 10).
+Both servers are started anew every round. BENCH_TELEMETRY_CONTROL=1 serves the same code as both,
+to show what the method itself finds between two identical servers (it should be about 0).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ from bench import (
 )
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+CONTROL = os.environ.get("BENCH_TELEMETRY_CONTROL") == "1"
+# The two servers measured, and whether the copy of each has the telemetry taken out.
+MEASURED = (("with telemetry", False), ("without it", True))
 HOT_PATH = Path("ticketd/web/hot_path.py")
 
 # (what the source has, what the copy without telemetry has instead)
@@ -98,6 +103,15 @@ def copy_of_source(where: Path, change: bool) -> Path:
     return target
 
 
+def start_server(workdir: Path, source: Path, port: int) -> subprocess.Popen[bytes]:
+    # The copy comes first on the server's path, before the checkout's editable install.
+    os.environ["PYTHONPATH"] = str(source)
+    try:
+        return serve_ticketd(workdir / "lookups.sqlite3", port, LIMITS_IN_MEMORY, workdir / f"{port}.log")
+    finally:
+        del os.environ["PYTHONPATH"]
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ticketd-telemetry-bench-"))
     wrk = ensure_wrk()
@@ -106,26 +120,28 @@ def main() -> None:
     print("loading 10,000 tickets ...", flush=True)
     store = load_store(workdir / "lookups.sqlite3", 10_000)
     servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {"bare ASGI app": (18_800, serve_bare(18_800))}
+    # CONTROL=1 serves the checkout's code as both: what the method finds between two identical servers.
+    sources = {
+        name: copy_of_source(workdir / str(n), change and not CONTROL)
+        for n, (name, change) in enumerate(MEASURED)
+    }
     try:
-        for n, (name, change) in enumerate((("with telemetry", False), ("without it", True))):
-            source = copy_of_source(workdir / str(n), change)
-            # The copy comes first on the server's path, before the checkout's editable install.
-            os.environ["PYTHONPATH"] = str(source)
-            try:
-                port = 18_801 + n
-                log = workdir / f"{n}.log"
-                server = serve_ticketd(workdir / "lookups.sqlite3", port, LIMITS_IN_MEMORY, log)
-                servers[name] = (port, server)
-            finally:
-                del os.environ["PYTHONPATH"]
         modes = {"304": "1", "200": "0"}
-        runs: dict[tuple[str, str], list[Result]] = {(mode, name): [] for mode in modes for name in servers}
+        names = ["bare ASGI app", *sources]
+        runs: dict[tuple[str, str], list[Result]] = {(mode, name): [] for mode in modes for name in names}
         for round_number in range(ROUNDS):
+            # New server processes every round: one process can run a little faster than another
+            # with the same code (where its memory landed), and that must not count as the cost.
+            for n, (name, source) in enumerate(sources.items()):
+                if name in servers:
+                    stop(servers.pop(name)[1])
+                port = 18_801 + n
+                servers[name] = (port, start_server(workdir, source, port))
             for mode, revalidate in modes.items():
                 env = _wrk_env(NATIVE_STATUS, store.basic, 10_000, revalidate)
                 # The two servers take turns to go first: whichever follows the bare app's run
                 # would otherwise always meet the machine in the same state (ABBA).
-                bare_app, *measured = servers
+                bare_app, *measured = names
                 order = [bare_app, *(measured if round_number % 2 == 0 else reversed(measured))]
                 for name in order:
                     port, server = servers[name]
@@ -142,11 +158,15 @@ def main() -> None:
     for mode in modes:
         bare = statistics.median(r.requests_per_second for r in runs[(mode, "bare ASGI app")])
         print(f"  answered {mode}")
-        for name in servers:
+        for name in names:
             results = runs[(mode, name)]
             rps = statistics.median(r.requests_per_second for r in results)
             cpu = statistics.median(r.server_cpu_us for r in results)
-            print(f"    {name:<16} {rps:9,.0f} req/s  x bare {rps / bare:5.3f}  CPU {cpu:5.1f} us/req")
+            steal = statistics.median(r.steal_percent for r in results)
+            print(
+                f"    {name:<16} {rps:9,.0f} req/s  x bare {rps / bare:5.3f}  CPU {cpu:5.1f} us/req"
+                f"  steal {steal:4.1f} %"
+            )
         with_it = [r.server_cpu_us for r in runs[(mode, "with telemetry")]]
         without = [r.server_cpu_us for r in runs[(mode, "without it")]]
         each = ", ".join(f"{a - b:.1f}" for a, b in zip(with_it, without, strict=True))
