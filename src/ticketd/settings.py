@@ -132,5 +132,13 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file's path; None for another store or SQLite in memory."""
+        if not self.is_sqlite:
+            return None
+        path = self.resolved_database_url.removeprefix("sqlite:///")
+        return None if path in ("", ":memory:") or path.startswith("sqlite:") else path
+
+    @property
     def resolved_base_url(self) -> str:
         return self.base_url or f"http://{self.host}:{self.port}"

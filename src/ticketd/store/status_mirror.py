@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from ticketd.store.commit_signal import WAL_INDEX_HEADER_BYTES
 from ticketd.store.engine import configure_sqlite_connection
 from ticketd.store.rows import TicketStatusRow
 from ticketd.store.status_records import StatusRecords, TooLarge
@@ -41,7 +42,6 @@ from ticketd.store.ticket_changes import HIGHEST_CHANGE_SQL
 
 log = logging.getLogger(__name__)
 
-WAL_INDEX_HEADER_BYTES = 48
 RECHECK_SECONDS = 1.0
 FETCH_ROWS = 10_000
 # Further behind than this, one pass over the index is cheaper than applying the entries.

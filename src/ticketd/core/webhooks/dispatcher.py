@@ -30,6 +30,7 @@ from ticketd.core.webhooks.deliveries import Claimed, Outcome, Policy
 from ticketd.core.webhooks.fanout import fan_out, news_for_fan_out
 from ticketd.core.webhooks.sender import Sender
 from ticketd.settings import Settings
+from ticketd.store.commit_signal import CommitSignal
 from ticketd.store.engine import unit_of_work
 from ticketd.telemetry.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LATENCY
 
@@ -42,6 +43,9 @@ WAVES = 4
 # round a few milliseconds would spend more on them than on the deliveries (measured: 5 ms a round
 # for 9 changes, at 300 changes a second). What arrives meanwhile waits at most this long.
 ROUND_SECONDS = 0.05
+# With nothing committed since, an idle round reads the store at most this often (or as often as
+# the shortest retry delay, if shorter): retries and expired leases fall due with time alone.
+IDLE_RECHECK_SECONDS = 1.0
 
 
 class Turn(enum.Enum):
@@ -80,6 +84,9 @@ class WebhookDispatcher:
         self._outcomes: list[Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._store = ThreadPoolExecutor(1, thread_name_prefix="ticketd-webhooks-store")
+        # Idle rounds read the store only after a commit, or as often as a retry can fall due.
+        recheck = min([IDLE_RECHECK_SECONDS, *(delay for delay in self.policy.retry_delays if delay > 0)])
+        self._commits = CommitSignal(settings.sqlite_path, recheck)
 
     def run_forever(self, stop: threading.Event) -> None:
         # uvloop, as the server's own loop: a delivery's socket work costs less CPU on it.
@@ -170,6 +177,8 @@ class WebhookDispatcher:
     def _store_turn(self, batch: list[Outcome], free: dict[str, int] | None) -> tuple[int, list[Claimed]]:
         """Records `batch`, fans out and (unless `free` is None) claims, in one transaction."""
         if not batch:
+            if not self._commits.worth_a_look():
+                return 0, []
             # Most rounds find nothing to do: a read says so without taking SQLite's write lock.
             with unit_of_work(self.sessions, write=False) as db:
                 if not news_for_fan_out(db) and (free is None or not deliveries.any_due(db)):
