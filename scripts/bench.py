@@ -510,6 +510,15 @@ def main() -> None:
             _wrk_env(NATIVE_STATUS, postgres.basic, LARGE, "0"),
         )
         results = [_median(name, runs[name], server) for name, *_, server in scenarios]
+    except BaseException:
+        # What the servers said is gone with the working directory: shown before it goes.
+        for server in servers:
+            if server.poll() is not None:
+                print(f"server {server.args!r} exited with {server.returncode}", file=sys.stderr)
+        logs_written = workdir / "servers.log"
+        if logs_written.exists():
+            print(logs_written.read_text(errors="replace")[-6000:], file=sys.stderr)
+        raise
     finally:
         for server in servers:
             stop(server)

@@ -6,6 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from tests.store.test_status_mirror import shared_memory_lock_held
 from ticketd.settings import Settings
 from ticketd.store.commit_signal import CommitSignal
 from ticketd.store.engine import configure_sqlite_connection
@@ -41,7 +42,19 @@ def test_a_look_is_worth_it_only_after_a_commit_or_once_the_recheck_is_due(tmp_p
     other.close()
 
 
-def test_every_look_is_worth_it_without_a_wal_index(tmp_path: Path) -> None:
+def test_watching_keeps_this_processs_sqlite_locks(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    writer = _store(path)
+    writer.execute("INSERT INTO t VALUES (1)")
+    signal = CommitSignal(str(path), recheck_seconds=60)
+    assert signal.worth_a_look()
+    assert shared_memory_lock_held(path)
+    signal.close()
+    assert shared_memory_lock_held(path)
+    writer.close()
+
+
+def test_every_look_is_worth_it_without_a_store_file(tmp_path: Path) -> None:
     never_opened = CommitSignal(str(tmp_path / "nothing-yet.sqlite3"), recheck_seconds=60)
     not_sqlite = CommitSignal(None, recheck_seconds=60)
     for signal in (never_opened, not_sqlite):

@@ -291,3 +291,31 @@ def test_it_is_off_on_request_and_on_postgresql(store: Store) -> None:
     reader = FastReader(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
     assert reader._mirror is None
     reader.close()
+
+
+# Whether a process other than the asking one holds SQLite's lock on the `-shm` file's DMS byte
+# (unix VFS: UNIX_SHM_BASE 120 + SQLITE_SHM_NLOCK 8), the lock that tells a process opening the
+# store that it is not the first and must not truncate the shared memory.
+DMS_LOCK_HELD = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1] + "-shm", os.O_RDWR)
+asked = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 128, 1, 0)
+print("held" if struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, asked))[0] != fcntl.F_UNLCK else "free")
+"""
+
+
+def shared_memory_lock_held(path: Path) -> bool:
+    answer = subprocess.run([sys.executable, "-c", DMS_LOCK_HELD, str(path)], capture_output=True, text=True)
+    assert answer.returncode == 0, answer.stderr
+    return answer.stdout.strip() == "held"
+
+
+def test_the_mirror_keeps_this_processs_sqlite_locks(store: Store, mirror: StatusMirror) -> None:
+    """SQLite's locks are POSIX locks: closing any descriptor of the `-shm` file drops every one
+    this process holds on it. The mirror maps the file without giving them up."""
+    store.add_tickets(3)
+    assert status_of(mirror, 1) == "new"
+    assert shared_memory_lock_held(store.path)
+    store.add_tickets(1)
+    assert status_of(mirror, 4) == "new"
+    assert shared_memory_lock_held(store.path)

@@ -1,50 +1,60 @@
-"""Whether anything may have changed in the store since the last look, without asking it.
+"""Whether anything may have changed in the store since the last look, for loops that poll it.
 
-In WAL mode SQLite publishes each commit, by any connection of any process, in the wal-index
-header: the first 48 bytes of the `-shm` file (https://www.sqlite.org/walformat.html; the status
-mirror watches the same bytes, see status_mirror.py). A loop that polls the store on the embedded
-default (the webhooks' dispatcher, ten times a second) compares them instead, and reads the store
-only when they moved, or once `recheck_seconds` have passed whatever they say: what becomes due
-with time alone (a retry's hour, an expired lease), or a `-shm` file made anew, is still seen.
-Every poll it spares is a thread that does not take the interpreter from the requests being served.
+SQLite's `PRAGMA data_version` answers a different number once any other connection, of this
+process or another, has committed (https://www.sqlite.org/pragma.html#pragma_data_version). A loop
+that polls the store on the embedded default (the webhooks' dispatcher, ten times a second) asks
+it on a connection of its own, a few microseconds, and reads the store only when it moved, or once
+`recheck_seconds` have passed whatever it says, for what becomes due with time alone (a retry's
+hour, an expired lease). Every poll it spares is a thread that does not take the interpreter from
+the requests being served.
 
-On PostgreSQL, or a SQLite store without a `-shm` file to map, every look goes to the store.
+(Not the wal-index header that the status mirror maps: a second open file on the `-shm` file is a
+second file descriptor whose close would drop this process's SQLite locks on it; see
+status_mirror.py.)
+
+On PostgreSQL, or before the SQLite file exists, every look goes to the store.
 """
 
 from __future__ import annotations
 
-import mmap
+import sqlite3
 import time
 from pathlib import Path
-
-WAL_INDEX_HEADER_BYTES = 48
 
 
 class CommitSignal:
     def __init__(self, sqlite_path: str | None, recheck_seconds: float) -> None:
         self._path = sqlite_path
         self._recheck_seconds = recheck_seconds
-        self._map: mmap.mmap | None = None
-        self._seen: bytes | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._seen: int | None = None
         self._looked_at = float("-inf")
 
     def worth_a_look(self) -> bool:
         """True when the store may hold something the last look did not see; the look is then
         taken as made (call this just before reading, so that no commit falls between)."""
-        header = self._header()
+        version = self._data_version()
         now = time.monotonic()
-        if header is not None and header == self._seen and now - self._looked_at < self._recheck_seconds:
+        if version is not None and version == self._seen and now - self._looked_at < self._recheck_seconds:
             return False
-        self._seen, self._looked_at = header, now
+        self._seen, self._looked_at = version, now
         return True
 
-    def _header(self) -> bytes | None:
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _data_version(self) -> int | None:
         if self._path is None:
             return None
-        if self._map is None:
-            try:
-                with Path(self._path + "-shm").open("rb") as shm:
-                    self._map = mmap.mmap(shm.fileno(), WAL_INDEX_HEADER_BYTES, prot=mmap.PROT_READ)
-            except (OSError, ValueError):
-                return None  # no wal-index yet (nothing has opened the store): look every time
-        return self._map[:WAL_INDEX_HEADER_BYTES]
+        try:
+            if self._connection is None:
+                if not Path(self._path).exists():
+                    return None  # nothing to watch yet (and connecting would make the file)
+                self._connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            row = self._connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            self.close()
+            return None  # asked again next time; meanwhile every look goes to the store
+        return int(row[0])

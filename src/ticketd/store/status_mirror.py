@@ -32,9 +32,8 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
-from ticketd.store.commit_signal import WAL_INDEX_HEADER_BYTES
 from ticketd.store.engine import configure_sqlite_connection
 from ticketd.store.rows import TicketStatusRow
 from ticketd.store.status_records import StatusRecords, TooLarge
@@ -42,6 +41,9 @@ from ticketd.store.ticket_changes import HIGHEST_CHANGE_SQL
 
 log = logging.getLogger(__name__)
 
+WAL_INDEX_HEADER_BYTES = 48
+# The `-shm` files and maps of mirrors turned off while their process goes on: never closed.
+_KEPT_OPEN: list[tuple[BinaryIO | None, mmap.mmap | None]] = []
 RECHECK_SECONDS = 1.0
 FETCH_ROWS = 10_000
 # Further behind than this, one pass over the index is cheaper than applying the entries.
@@ -70,6 +72,7 @@ class StatusMirror:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._wal_index: mmap.mmap | None = None
+        self._shm: BinaryIO | None = None
         self._header = b""
         self._checked_at = 0.0
         self._records = StatusRecords(0)
@@ -116,8 +119,13 @@ class StatusMirror:
             configure_sqlite_connection(self._connection)
             # Reading once makes sure the wal-index exists before it is mapped.
             self._connection.execute(HIGHEST_CHANGE_SQL).fetchone()
-            with Path(self._path + "-shm").open("rb") as shm:
-                wal_index = mmap.mmap(shm.fileno(), WAL_INDEX_HEADER_BYTES, prot=mmap.PROT_READ)
+            # The file stays open as long as the map (closed in `_drop`): SQLite's locks on the
+            # `-shm` file are POSIX locks, which belong to the process and are all released when
+            # it closes any descriptor of the file. Closed at once, this process would hold no
+            # lock on it, and the next process to open the store would take itself for the first
+            # and truncate the shared memory under every connection here.
+            self._shm = Path(self._path + "-shm").open("rb")  # noqa: SIM115 - closed in _drop
+            wal_index = mmap.mmap(self._shm.fileno(), WAL_INDEX_HEADER_BYTES, prot=mmap.PROT_READ)
         except (OSError, ValueError, sqlite3.Error) as exc:
             self._turn_off(f"cannot watch the store for changes ({exc})")  # closes the connection too
         self._wal_index = wal_index
@@ -186,6 +194,9 @@ class StatusMirror:
 
     def _turn_off(self, reason: str) -> NoReturn:
         log.warning("status mirror off, lookups read the store: %s", reason)
+        # The process goes on using the store: its `-shm` file and map stay open (see `_start`).
+        _KEPT_OPEN.append((self._shm, self._wal_index))
+        self._shm = self._wal_index = None
         self._drop()
         self.off = True
         raise MirrorOff(reason)
@@ -193,6 +204,9 @@ class StatusMirror:
     def _drop(self) -> None:
         if self._wal_index is not None:
             self._wal_index.close()
+        if self._shm is not None:
+            self._shm.close()
+            self._shm = None
         if self._connection is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._connection.close()
