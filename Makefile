@@ -39,6 +39,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_telemetry.py
+	$(BIN)/python scripts/bench_telemetry_in_process.py
 	$(BIN)/python scripts/bench_webhooks.py
 	BENCH_WEBHOOK_WORKER=1 $(BIN)/python scripts/bench_webhooks.py
 	$(BIN)/python scripts/bench_console.py
@@ -50,6 +51,7 @@ bench-console: $(STAMP)
 # What the request telemetry costs a status lookup: the server's CPU with it and without it.
 bench-telemetry: $(STAMP)
 	$(BIN)/python scripts/bench_telemetry.py
+	$(BIN)/python scripts/bench_telemetry_in_process.py
 
 # The webhooks' fan-out alone: 10,000 status changes delivered to 3 local receivers, by the server's own
 # thread (the embedded default), then by a `ticketd worker` on the other core.
