@@ -184,7 +184,7 @@ class LocalCounters(StorageCounters):
         if policy.rolling:
             return None
         now = time.time()
-        key = policy.key_for(identifiers)
+        key = policy.key_memo.get(identifiers) or policy.key_for(identifiers)  # the memo, without a call
         entry = self._windows.get(key)
         if entry is None or entry[1] <= now:
             entry = self._count(key, policy.window, now)

@@ -35,7 +35,7 @@ class Policy:
     state_format: bytes = field(init=False)
     # Counter keys by identifiers: the same few are counted on every request, and building a key
     # costs more than the count.
-    _keys: dict[tuple[str, ...], str] = field(init=False, repr=False, default_factory=dict)
+    key_memo: dict[tuple[str, ...], str] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quota", int(self.item.amount))
@@ -45,12 +45,12 @@ class Policy:
         object.__setattr__(self, "state_format", f'"{self.name}";r=%d;t=%d'.encode())
 
     def key_for(self, identifiers: tuple[str, ...]) -> str:
-        key = self._keys.get(identifiers)
+        key = self.key_memo.get(identifiers)
         if key is None:
             key = self.item.key_for(*identifiers)
-            if len(self._keys) >= KEY_MEMO_LIMIT:
-                self._keys.clear()
-            self._keys[identifiers] = key
+            if len(self.key_memo) >= KEY_MEMO_LIMIT:
+                self.key_memo.clear()
+            self.key_memo[identifiers] = key
         return key
 
 
