@@ -93,7 +93,7 @@ def variants() -> dict[str, Callable[[], None]]:
 
 
 async def measure(
-    basic: str, revalidate: bool
+    variants_by_name: dict[str, Callable[[], None]], basic: str, revalidate: bool
 ) -> tuple[dict[str, list[float]], set[tuple[str, bytes, bool]]]:
     from uvicorn.config import Config
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -172,9 +172,6 @@ async def measure(
     return cost, seen
 
 
-variants_by_name: dict[str, Callable[[], None]] = {}
-
-
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ticketd-telemetry-in-process-"))
     print(f"loading {TICKETS:,} tickets ...", flush=True)
@@ -186,10 +183,10 @@ def main() -> None:
         TICKETD_LIMIT_CREDENTIAL="1000000000/minute",
         TICKETD_LOG_LEVEL="warning",
     )
-    variants_by_name.update(variants())
+    variants_by_name = variants()
     print(f"\nthe telemetry's cost in one process, {ROUNDS} rounds of {REQUESTS:,} requests a variant")
     for answer, revalidate in (("304", True), ("200", False)):
-        cost, seen = uvloop.run(measure(store.basic, revalidate))
+        cost, seen = uvloop.run(measure(variants_by_name, store.basic, revalidate))
         expected = {(name, line, name == "with telemetry") for name in cost for _, line, _ in seen}
         if (
             seen != expected

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -117,37 +118,44 @@ def test_counts_in_redis_go_on_when_redis_forgets_the_script(redis_url: str, red
     asyncio.run(scenario())
 
 
-def test_shared_counters_fail_open_and_recover(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A Redis of the test's own, started; a test may stop and start it."""
     own = OwnRedis(tmp_path)
     own.start()
     try:
-
-        async def scenario() -> None:
-            counters = SharedCounters(own.url, "t", 0.25)
-            policy = parse_policy("credential", "1000/minute")
-            assert (await counters.hit(policy, "a")).allowed and counters.shared
-            assert await counters.check() is None
-
-            own.stop()
-            with caplog.at_level(logging.WARNING, logger="ticketd.limiting.counters"):
-                # Nothing fails and nothing is refused; the process counts on its own.
-                assert all([(await counters.hit(policy, "a")).allowed for _ in range(20)])
-                assert not counters.shared
-                assert await counters.check() is not None
-            assert any("cannot be reached" in record.message for record in caplog.records)
-
-            own.start()  # the same port, empty
-            await asyncio.sleep(1.1)
-            assert await counters.check() is None
-            assert counters.shared
-            await counters.hit(policy, "a")
-            with redis.Redis.from_url(own.url) as client:
-                assert client.keys("t:*"), "counting in Redis again"
-            await counters.aclose()
-
-        asyncio.run(scenario())
+        yield own
     finally:
         own.stop()
+
+
+def test_shared_counters_fail_open_and_recover(own_redis: OwnRedis, caplog: pytest.LogCaptureFixture) -> None:
+    own = own_redis
+
+    async def scenario() -> None:
+        counters = SharedCounters(own.url, "t", 0.25)
+        policy = parse_policy("credential", "1000/minute")
+        assert (await counters.hit(policy, "a")).allowed and counters.shared
+        assert await counters.check() is None
+
+        own.stop()
+        with caplog.at_level(logging.WARNING, logger="ticketd.limiting.counters"):
+            # Nothing fails and nothing is refused; the process counts on its own.
+            assert all([(await counters.hit(policy, "a")).allowed for _ in range(20)])
+            assert not counters.shared
+            assert await counters.check() is not None
+        assert any("cannot be reached" in record.message for record in caplog.records)
+
+        own.start()  # the same port, empty
+        await asyncio.sleep(1.1)
+        assert await counters.check() is None
+        assert counters.shared
+        await counters.hit(policy, "a")
+        with redis.Redis.from_url(own.url) as client:
+            assert client.keys("t:*"), "counting in Redis again"
+        await counters.aclose()
+
+    asyncio.run(scenario())
 
 
 def test_local_fallback_still_limits(tmp_path: Path) -> None:
@@ -251,24 +259,20 @@ def test_requests_count_on_when_redis_forgets_the_script(redis_url: str, redis_p
         assert client.get(f"{redis_prefix}:" + policy.key_for(("native", "1", "key:f"))) == b"4"
 
 
-def test_requests_count_in_memory_while_redis_is_away(tmp_path: Path) -> None:
-    own = OwnRedis(tmp_path)
-    own.start()
-    try:
+def test_requests_count_in_memory_while_redis_is_away(own_redis: OwnRedis) -> None:
+    own = own_redis
 
-        async def scenario() -> None:
-            counters = SharedCounters(own.url, "t", 0.25)
-            policy = parse_policy("credential", "3/minute")
-            assert (await _counted(counters, policy, "key:m")).allowed
-            own.stop()
-            # From the first count after Redis went away, the process counts on its own, from
-            # zero, and still limits (fail-open).
-            verdicts = [(await _counted(counters, policy, "key:m")).allowed for _ in range(4)]
-            assert verdicts == [True, True, True, False]
-            assert not counters.shared
-            assert counters.hit_soon(policy, ("key:m",)) is None, "Redis is tried again by `hit` only"
-            await counters.aclose()
-
-        asyncio.run(scenario())
-    finally:
+    async def scenario() -> None:
+        counters = SharedCounters(own.url, "t", 0.25)
+        policy = parse_policy("credential", "3/minute")
+        assert (await _counted(counters, policy, "key:m")).allowed
         own.stop()
+        # From the first count after Redis went away, the process counts on its own, from
+        # zero, and still limits (fail-open).
+        verdicts = [(await _counted(counters, policy, "key:m")).allowed for _ in range(4)]
+        assert verdicts == [True, True, True, False]
+        assert not counters.shared
+        assert counters.hit_soon(policy, ("key:m",)) is None, "Redis is tried again by `hit` only"
+        await counters.aclose()
+
+    asyncio.run(scenario())
