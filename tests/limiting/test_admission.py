@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,12 @@ from ticketd.limiting.admission import Admission
 from ticketd.limiting.config import TenantLimitsCache
 from ticketd.limiting.counters import LocalCounters
 from ticketd.settings import Settings
+
+
+async def passed(pending: Awaitable[None] | None) -> None:
+    """An admission step awaited where it has to be (see RequestLimits.enter)."""
+    if pending is not None:
+        await pending
 
 
 def principal(key: str) -> Principal:
@@ -30,9 +37,9 @@ def test_a_request_is_counted_once_however_often_it_is_admitted(admission: Admis
 
     async def scenario() -> None:
         request = admission.request("prioticket", limits, "10.0.0.1")
-        await request.enter()
+        await passed(request.enter())
         for _ in range(3):
-            await request.admit(principal("a"))
+            await passed(request.admit(principal("a")))
         credential = [hit for policy, hit in request.seen if policy.name == "credential"]
         assert len(credential) == 1
 
@@ -46,17 +53,17 @@ def test_fair_use_blocks_a_known_client_by_its_credential_and_others_by_ip(admis
 
     async def failing(key: str | None, ip: str) -> None:
         request = admission.request("prioticket", limits, ip)
-        await request.enter()
+        await passed(request.enter())
         if key is not None:
-            await request.admit(principal(key))
+            await passed(request.admit(principal(key)))
         await request.responded(404)
 
     async def refused(key: str | None, ip: str) -> bool:
         request = admission.request("prioticket", limits, ip)
         try:
-            await request.enter()
+            await passed(request.enter())
             if key is not None:
-                await request.admit(principal(key))
+                await passed(request.admit(principal(key)))
         except RateLimited as exc:
             return exc.reason == "blocked"
         return False
@@ -75,3 +82,13 @@ def test_fair_use_blocks_a_known_client_by_its_credential_and_others_by_ip(admis
         assert await refused("b", "10.0.0.3")
 
     asyncio.run(scenario())
+
+
+def test_counts_in_memory_make_no_coroutine(admission: Admission) -> None:
+    """The polled paths' admission in memory: answered at once, nothing to await."""
+    from ticketd.faces.native.face import limits as native_limits
+
+    limits = native_limits(Settings())
+    request = admission.request("native", limits, "10.0.0.9")
+    assert request.enter() is None
+    assert [policy.name for policy, _ in request.seen] == ["ip"]

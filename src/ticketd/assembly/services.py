@@ -13,8 +13,9 @@ from ticketd.core.server_key import needs_settling, reseal_access_keys, retire_s
 from ticketd.core.tokens import TokenKeys
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.config import TenantLimitsCache
-from ticketd.limiting.counters import Counters, LocalCounters, SharedCounters
+from ticketd.limiting.counters import Counters, LocalCounters
 from ticketd.limiting.logins import LoginGuard
+from ticketd.limiting.shared_counters import SharedCounters
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
 from ticketd.store.fast_reads import FastReader

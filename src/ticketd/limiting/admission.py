@@ -7,13 +7,14 @@ who knows a key's id spend its quota.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 from ticketd.core.errors import RateLimited
 from ticketd.core.principal import Principal
 from ticketd.limiting.config import FaceLimits, TenantLimitsCache
-from ticketd.limiting.counters import Counters, Hit
+from ticketd.limiting.counters import Counters, Hit, counted
 from ticketd.limiting.policies import Policy
 from ticketd.telemetry.metrics import RATE_LIMIT_REFUSALS
 
@@ -54,28 +55,17 @@ class RequestLimits:
     def block_key(self, client: str) -> str:
         return f"block/{self.face}/{client}"
 
-    def enter_now(self) -> bool:
-        """`enter` without a coroutine where no count has to wait (limits in memory, no fair-use
-        policy): True when done (raises RateLimited); False: await `enter`. The polled paths pay
-        for every await, about half a microsecond each."""
-        limits = self.limits
-        if limits.errors is not None:
-            return False
-        # The count and `_record` written out: calls fewer on every polled request.
-        policy = limits.ip
-        hit = self.admission.counters.hit_now(policy, self.face, "ip", self.ip)
-        if hit is None:
-            return False
-        self.seen.append((policy, hit))
-        if not hit[0]:
-            self._refuse(policy, hit)
-        return True
-
-    async def enter(self) -> None:
-        """The checks every request of the face passes first; raises RateLimited."""
+    def enter(self) -> Awaitable[None] | None:
+        """The checks every request of the face passes first: None when done, else an awaitable
+        to await (a count in Redis, a fair-use block to look up). Raises RateLimited."""
         if self.limits.errors is not None:
-            await self._refuse_if_blocked(f"ip:{self.ip}")
-        await self.count(self.limits.ip, self.face, "ip", self.ip)
+            return self._enter_unless_blocked()
+        return self.count(self.limits.ip, self.face, "ip", self.ip)
+
+    async def _enter_unless_blocked(self) -> None:
+        await self._refuse_if_blocked(f"ip:{self.ip}")
+        policy = self.limits.ip
+        self._record(policy, await counted(self.admission.counters, policy, self.face, "ip", self.ip))
 
     async def _refuse_if_blocked(self, client: str) -> None:
         blocked = await self.admission.counters.blocked_for(self.block_key(client))
@@ -89,28 +79,23 @@ class RequestLimits:
                 reason="blocked",
             )
 
-    async def count(self, policy: Policy, *identifiers: str, reset: int | None = None) -> Hit:
-        counters = self.admission.counters
-        hit = counters.hit_now(policy, *identifiers)
-        if hit is None:
-            pending = counters.hit_soon(policy, identifiers)
-            if pending is None:
-                hit = await counters.hit(policy, *identifiers)
-            else:
-                try:
-                    hit = counters.hit_from(policy, await pending)
-                except Exception as exc:
-                    hit = await counters.hit_failed(exc, policy, identifiers)
-        if reset is not None:
-            hit = Hit(hit.allowed, hit.remaining, reset)
-        return self._record(policy, hit)
+    def count(self, policy: Policy, *identifiers: str) -> Awaitable[None] | None:
+        """Counts the request against `policy`: None when counted, else an awaitable to await.
+        Raises RateLimited (at once, or from the awaitable)."""
+        hit = self.admission.counters.hit(policy, *identifiers)
+        if isinstance(hit, Hit):
+            self._record(policy, hit)
+            return None
+        return self._recorded(policy, hit)
 
-    def _record(self, policy: Policy, hit: Hit) -> Hit:
+    async def _recorded(self, policy: Policy, pending: Awaitable[Hit]) -> None:
+        self._record(policy, await pending)
+
+    def _record(self, policy: Policy, hit: Hit) -> None:
         """Keeps the hit for the RateLimit fields; raises RateLimited if it was refused."""
         self.seen.append((policy, hit))
-        if not hit.allowed:
+        if not hit[0]:
             self._refuse(policy, hit)
-        return hit
 
     def _refuse(self, policy: Policy, hit: Hit) -> NoReturn:
         self.refused = True
@@ -122,32 +107,22 @@ class RequestLimits:
             (policy.name,),
         )
 
-    def admit_now(self, principal: Principal) -> bool:
-        """`admit` without a coroutine when the tenant's limits are in memory and only its
-        credential policy applies: True when done (raises RateLimited); False: await `admit`."""
+    def admit(self, principal: Principal) -> Awaitable[None] | None:
+        """The caller's credential and tenant, once per request: None when done, else an
+        awaitable to await. Raises RateLimited."""
         if self.admitted == principal.credential_id:
-            return True
-        if self.limits.errors is not None:
-            return False
-        limits = self.admission.tenants.limits_now(principal.tenant_id, self.face, self.limits)
-        if limits is None or not limits.credential_only:
-            return False
-        policy = limits.credential
-        hit = self.admission.counters.hit_now(
-            policy, self.face, str(principal.tenant_id), principal.credential_id
-        )
-        if hit is None:
-            return False
-        self.admitted = principal.credential_id
-        self.seen.append((policy, hit))  # `_record`, written out
-        if not hit[0]:
-            self._refuse(policy, hit)
-        return True
+            return None
+        if self.limits.errors is None:
+            # Only the credential's policy and its count in memory: no coroutine (the polled paths).
+            limits = self.admission.tenants.limits_now(principal.tenant_id, self.face, self.limits)
+            if limits is not None and limits.credential_only:
+                self.admitted = principal.credential_id
+                return self.count(
+                    limits.credential, self.face, str(principal.tenant_id), principal.credential_id
+                )
+        return self._admit_fully(principal)
 
-    async def admit(self, principal: Principal) -> None:
-        """The caller's credential and tenant, once per request; raises RateLimited."""
-        if self.admitted == principal.credential_id:
-            return
+    async def _admit_fully(self, principal: Principal) -> None:
         self.admitted = principal.credential_id
         if self.limits.errors is not None:
             await self._refuse_if_blocked(principal.credential_id)
@@ -170,17 +145,20 @@ class RequestLimits:
                     reason="service-hours",
                     service_hours=hours_text,
                 )
-        await self.count(limits.credential, self.face, tenant, principal.credential_id)
+        counters = self.admission.counters
+        self._record(
+            limits.credential,
+            await counted(counters, limits.credential, self.face, tenant, principal.credential_id),
+        )
         if limits.ip is not None:
-            await self.count(limits.ip, self.face, tenant, "ip", self.ip)
+            self._record(limits.ip, await counted(counters, limits.ip, self.face, tenant, "ip", self.ip))
         if limits.daily is not None:
             local = datetime.now(limits.time_zone)
             midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
             until_midnight = max(1, int((midnight - local).total_seconds()))
+            hit = await counted(counters, limits.daily, self.face, tenant, local.date().isoformat())
             try:
-                await self.count(
-                    limits.daily, self.face, tenant, local.date().isoformat(), reset=until_midnight
-                )
+                self._record(limits.daily, Hit(hit.allowed, hit.remaining, until_midnight))
             except RateLimited as exc:
                 exc.reason = "allowance"
                 exc.service_hours = hours_text
@@ -192,7 +170,7 @@ class RequestLimits:
         if errors is None or not 400 <= status < 500 or self.refused:
             return
         client = self.client
-        hit = await self.admission.counters.hit(errors, self.face, "errors", client)
+        hit = await counted(self.admission.counters, errors, self.face, "errors", client)
         if not hit.allowed:
             await self.admission.counters.block(self.block_key(client), self.limits.block_seconds)
 

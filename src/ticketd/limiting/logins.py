@@ -10,7 +10,7 @@ with Redis configured every process agrees.
 from __future__ import annotations
 
 from ticketd.core.errors import RateLimited
-from ticketd.limiting.counters import Counters
+from ticketd.limiting.counters import Counters, counted
 from ticketd.limiting.policies import parse_policy
 
 FAILURES = "10/15 minutes"
@@ -41,7 +41,7 @@ class LoginGuard:
             )
 
     async def failed(self, tenant: str, username: str, source: str) -> None:
-        hit = await self.counters.hit(self.policy, "login", tenant, username.lower(), source)
+        hit = await counted(self.counters, self.policy, "login", tenant, username.lower(), source)
         # The tenth failure uses the allowance up: the next attempt is refused unchecked.
         if not hit.allowed or hit.remaining == 0:
             await self.counters.block(self._key(tenant, username, source), self.block_seconds)

@@ -153,8 +153,8 @@ class HotPaths:
                     if limited is not None:
                         request = limited.request_for(scope)
                         try:
-                            if not request.enter_now():
-                                await request.enter()
+                            if (pending := request.enter()) is not None:
+                                await pending
                         except RateLimited as exc:
                             observed = ObservedSend(send, field)
                             await limited.refuse(request, exc, scope, receive, observed)

@@ -38,8 +38,8 @@ class LimitedFace:
 async def admit(scope: Scope, principal: Principal) -> None:
     """Count the caller's credential and tenant quota; raises RateLimited. No-op with limits off."""
     request: RequestLimits | None = scope.get(LIMITS_KEY)
-    if request is not None and not request.admit_now(principal):
-        await request.admit(principal)
+    if request is not None and (pending := request.admit(principal)) is not None:
+        await pending
 
 
 class RateLimitGate:
@@ -66,8 +66,8 @@ class RateLimitGate:
             return
         request = entry.request_for(scope)
         try:
-            if not request.enter_now():
-                await request.enter()
+            if (pending := request.enter()) is not None:
+                await pending
         except RateLimited as exc:
             await entry.refuse(request, exc, scope, receive, send)
             return
@@ -108,7 +108,7 @@ def _observing(request: RequestLimits, send: Send) -> Send:
 
 
 class FaceEntry:
-    """One face's way through the gate: `request_for`, then `enter_now` (else `enter`) on the
+    """One face's way through the gate: `request_for`, then `enter` on the
     request's standing, and `refuse` when a limit refused it."""
 
     __slots__ = ("admission", "face", "limits", "name")

@@ -49,8 +49,8 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
             principal, row = authenticator.authenticate_with_ticket(
                 parse_authorization(authorization), ticket_id
             )
-            if limits is not None and not limits.admit_now(principal):
-                await limits.admit(principal)
+            if limits is not None and (pending := limits.admit(principal)) is not None:
+                await pending
             view = visible_status(principal, ticket_id, row)
         except RateLimited as exc:
             return await respond_hot_with(send, rate_limited(exc), _fields(limits))
