@@ -31,6 +31,7 @@ def build_services(settings: Settings) -> Services:
     token_secret = keys[-1]
     settle_keys(sessions, keys)
     reader = FastReader(settings)
+    reader.follow(engine)
     admission = build_admission(settings, sessions)
     return Services(
         settings=settings,

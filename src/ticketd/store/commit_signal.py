@@ -1,16 +1,17 @@
-"""Whether anything may have changed in the store since the last look, for loops that poll it.
+"""Whether anything may have changed in the store since the last look, for what polls it: the status
+mirror on every lookup, the webhooks' dispatcher ten times a second.
 
 SQLite's `PRAGMA data_version` answers a different number once any other connection, of this
-process or another, has committed (https://www.sqlite.org/pragma.html#pragma_data_version). A loop
-that polls the store on the embedded default (the webhooks' dispatcher, ten times a second) asks
-it on a connection of its own, a few microseconds, and reads the store only when it moved, or once
-`recheck_seconds` have passed whatever it says, for what becomes due with time alone (a retry's
-hour, an expired lease). Every poll it spares is a thread that does not take the interpreter from
-the requests being served.
+process or another, has committed (https://www.sqlite.org/pragma.html#pragma_data_version). It is
+asked on a connection of the signal's own, in about 1.5 µs. A poller that asks more often than it
+needs to (the status lookups, thousands a second) asks SQLite at most once every `check_every`
+seconds and is told at once of this process's own commits (`nudge`, from the engine's commit event),
+so a commit of another process is seen at most `check_every` later, and one of this process at once.
+Whatever the answer, the look is due once `recheck_seconds` have passed since the last, for what
+becomes due with time alone (a retry's hour, an expired lease) and as a bound on any miss.
 
-(Not the wal-index header that the status mirror maps: a second open file on the `-shm` file is a
-second file descriptor whose close would drop this process's SQLite locks on it; see
-status_mirror.py.)
+Through SQLite's own interface only: the signal opens no file of the store itself (a second
+descriptor of the `-shm` file would drop this process's SQLite locks on it when closed).
 
 On PostgreSQL, or before the SQLite file exists, every look goes to the store.
 """
@@ -23,19 +24,41 @@ from pathlib import Path
 
 
 class CommitSignal:
-    def __init__(self, sqlite_path: str | None, recheck_seconds: float) -> None:
+    def __init__(
+        self, sqlite_path: str | None, recheck_seconds: float, check_every_seconds: float = 0.0
+    ) -> None:
         self._path = sqlite_path
         self._recheck_seconds = recheck_seconds
+        self._check_every_seconds = check_every_seconds
         self._connection: sqlite3.Connection | None = None
         self._seen: int | None = None
         self._looked_at = float("-inf")
+        self._checked_at = float("-inf")
+        self._nudged = False
 
-    def worth_a_look(self) -> bool:
+    def nudge(self) -> None:
+        """This process committed: the next `changed` says so without asking SQLite. (Any thread.)"""
+        self._nudged = True
+
+    def changed(self) -> bool:
         """True when the store may hold something the last look did not see; the look is then
         taken as made (call this just before reading, so that no commit falls between)."""
-        version = self._data_version()
         now = time.monotonic()
-        if version is not None and version == self._seen and now - self._looked_at < self._recheck_seconds:
+        nudged = self._nudged
+        if not nudged and (
+            now - self._checked_at < self._check_every_seconds
+            and now - self._looked_at < self._recheck_seconds
+        ):
+            return False
+        self._nudged = False
+        self._checked_at = now
+        version = self._data_version()
+        if (
+            not nudged
+            and version is not None
+            and version == self._seen
+            and now - self._looked_at < self._recheck_seconds
+        ):
             return False
         self._seen, self._looked_at = version, now
         return True

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
+from sqlalchemy import Engine, event
+
 from ticketd.settings import Settings
 from ticketd.store.engine import configure_sqlite_connection, libpq_arguments
 from ticketd.store.postgres_mirror import MirrorUnavailable, PostgresMirror
@@ -114,6 +116,13 @@ class FastReader:
 
     def _sqlite_path(self) -> str:
         return self._settings.resolved_database_url.removeprefix("sqlite:///")
+
+    def follow(self, engine: Engine) -> None:
+        """Tells the status mirror of every commit made through `engine` (this process's writes),
+        so a lookup right after one reads what it wrote."""
+        mirror = self._mirror
+        if mirror is not None:
+            event.listen(engine, "commit", lambda _connection: mirror.committed())
 
     def warm(self) -> None:
         """Load the status mirror now (at server start) rather than on the first lookup."""

@@ -3,21 +3,21 @@
 Status lookups are polled hard, by random id; here a lookup reads one record of StatusRecords
 (status_records.py) instead of running a statement.
 
-Staying current without asking the database on every request:
+Staying current without a statement on every request:
 
-- In WAL mode SQLite publishes each commit in the wal-index header, the first 48 bytes of the
-  `-shm` file that every connection to the database maps (https://www.sqlite.org/walformat.html:
-  the change counter `iChange`, `mxFrame` and the checksums change with every commit). While those
-  bytes are unchanged no transaction has committed anywhere, and comparing them costs a fraction
-  of a microsecond.
+- SQLite's `PRAGMA data_version` moves with every commit of another connection, of this process or
+  another (store/commit_signal.py). The mirror asks it at most once a millisecond, and this
+  process's own commits nudge it at once (the engine's commit event, see FastReader.follow), so a
+  commit of this process is seen by the next lookup and one of another process within a
+  millisecond (asking on every lookup would cost 1.5 µs of a lookup's 50).
 - Triggers (migration 0009) append the id of every ticket updated or deleted to `ticket_changes`,
-  whatever wrote it. When the header has moved, the mirror reads, in one snapshot, the tickets of
+  whatever wrote it. When the store has moved, the mirror reads, in one snapshot, the tickets of
   the entries after the last one it applied and the tickets above the highest id it holds (ids
   are allocated above the highest, so that is every new one; when the highest is deleted its id
   can come again, which is why the highest is read afresh each time).
 - The worker prunes the log (store/ticket_changes.py). A mirror that finds entries it never
-  applied gone reloads in full. Once a second it reads the log even if the header did not move, so
-  nothing could stay stale for longer whatever became of the `-shm` file.
+  applied gone reloads in full. Once a second it reads the log whatever the signal says, so
+  nothing could stay stale for longer.
 
 `generation` changes with every such read: FastReader keeps credential rows read in the same
 generation instead of reading them again (no commit since means no change).
@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import mmap
 import sqlite3
 import threading
 import time
-from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 
+from ticketd.store.commit_signal import CommitSignal
 from ticketd.store.engine import configure_sqlite_connection
 from ticketd.store.rows import TicketStatusRow
 from ticketd.store.status_records import StatusRecords, TooLarge
@@ -41,10 +40,9 @@ from ticketd.store.ticket_changes import HIGHEST_CHANGE_SQL
 
 log = logging.getLogger(__name__)
 
-WAL_INDEX_HEADER_BYTES = 48
-# The `-shm` files and maps of mirrors turned off while their process goes on: never closed.
-_KEPT_OPEN: list[tuple[BinaryIO | None, mmap.mmap | None]] = []
 RECHECK_SECONDS = 1.0
+# How often another process's commits are looked for (this process's are seen at once).
+CHECK_EVERY_SECONDS = 0.001
 FETCH_ROWS = 10_000
 # Further behind than this, one pass over the index is cheaper than applying the entries.
 RELOAD_BEYOND = 200_000
@@ -62,19 +60,16 @@ HIGHEST_ID_SQL = "SELECT max(id) FROM tickets"
 
 
 class MirrorOff(Exception):
-    """The mirror cannot serve this store (too large, no wal-index to watch); lookups use SQL."""
+    """The mirror cannot serve this store (too large, cannot be read); lookups use SQL."""
 
 
 class StatusMirror:
-    def __init__(self, path: str, max_bytes: int) -> None:
+    def __init__(self, path: str, max_bytes: int, check_every_seconds: float = CHECK_EVERY_SECONDS) -> None:
         self._path = path
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
-        self._wal_index: mmap.mmap | None = None
-        self._shm: BinaryIO | None = None
-        self._header = b""
-        self._checked_at = 0.0
+        self._commits = CommitSignal(path, RECHECK_SECONDS, check_every_seconds)
         self._records = StatusRecords(0)
         self._loaded = False
         self._applied = 0
@@ -88,16 +83,15 @@ class StatusMirror:
         with self._lock:
             if self.off:
                 raise MirrorOff
-            wal_index = self._wal_index
-            if wal_index is None:
+            if self._connection is None:
                 self._start()
-                wal_index = self._wal_index
-                assert wal_index is not None
-            header = wal_index[:WAL_INDEX_HEADER_BYTES]
-            now = time.monotonic()
-            if header != self._header or now - self._checked_at >= RECHECK_SECONDS:
-                self._catch_up(header, now)
+            elif self._commits.changed():
+                self._catch_up()
             return self.generation, self._records.get(ticket_id)
+
+    def committed(self) -> None:
+        """This process committed: the next lookup catches up without waiting. (Any thread.)"""
+        self._commits.nudge()
 
     def warm(self) -> None:
         """Load now rather than on the first lookup (server start-up)."""
@@ -113,27 +107,27 @@ class StatusMirror:
 
     def _start(self) -> None:
         try:
-            self._connection = sqlite3.connect(
+            connection = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False, timeout=30
             )
-            configure_sqlite_connection(self._connection)
-            # Reading once makes sure the wal-index exists before it is mapped.
-            self._connection.execute(HIGHEST_CHANGE_SQL).fetchone()
-            # The file stays open as long as the map (closed in `_drop`): SQLite's locks on the
-            # `-shm` file are POSIX locks, which belong to the process and are all released when
-            # it closes any descriptor of the file. Closed at once, this process would hold no
-            # lock on it, and the next process to open the store would take itself for the first
-            # and truncate the shared memory under every connection here.
-            self._shm = Path(self._path + "-shm").open("rb")  # noqa: SIM115 - closed in _drop
-            wal_index = mmap.mmap(self._shm.fileno(), WAL_INDEX_HEADER_BYTES, prot=mmap.PROT_READ)
+            configure_sqlite_connection(connection)
         except (OSError, ValueError, sqlite3.Error) as exc:
-            self._turn_off(f"cannot watch the store for changes ({exc})")  # closes the connection too
-        self._wal_index = wal_index
-        self._catch_up(wal_index[:WAL_INDEX_HEADER_BYTES], time.monotonic())  # not loaded yet: loads
+            self._turn_off(f"cannot read the store ({exc})")
+        self._commits.changed()  # the look the load below makes
+        self._connection = connection
+        self._catch_up()  # not loaded yet: loads
 
-    def _catch_up(self, header: bytes, now: float) -> None:
+    def _catch_up(self) -> None:
         connection = self._connection
         assert connection is not None
+        try:
+            self._read_changes(connection)
+        except BaseException:
+            self._commits.nudge()  # a failed read is made again on the next lookup
+            raise
+        self.generation += 1
+
+    def _read_changes(self, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN")  # one snapshot for the statements below
         try:
             highest = self._highest(connection)
@@ -154,9 +148,6 @@ class StatusMirror:
         finally:
             if not self.off:
                 connection.execute("COMMIT")
-        # Only once the store has been read: a failed read is tried again on the next lookup.
-        self._header, self._checked_at = header, now
-        self.generation += 1
 
     def _load(self, connection: sqlite3.Connection, highest: int) -> None:
         started = time.perf_counter()
@@ -194,21 +185,16 @@ class StatusMirror:
 
     def _turn_off(self, reason: str) -> NoReturn:
         log.warning("status mirror off, lookups read the store: %s", reason)
-        # The process goes on using the store: its `-shm` file and map stay open (see `_start`).
-        _KEPT_OPEN.append((self._shm, self._wal_index))
-        self._shm = self._wal_index = None
         self._drop()
         self.off = True
         raise MirrorOff(reason)
 
     def _drop(self) -> None:
-        if self._wal_index is not None:
-            self._wal_index.close()
-        if self._shm is not None:
-            self._shm.close()
-            self._shm = None
+        # Only SQLite's own connections to close: SQLite keeps this process's locks on the store's
+        # files however its connections come and go.
+        self._commits.close()
         if self._connection is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._connection.close()
-        self._wal_index = self._connection = None
+        self._connection = None
         self._records = StatusRecords(0)

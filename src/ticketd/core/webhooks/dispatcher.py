@@ -177,7 +177,7 @@ class WebhookDispatcher:
     def _store_turn(self, batch: list[Outcome], free: dict[str, int] | None) -> tuple[int, list[Claimed]]:
         """Records `batch`, fans out and (unless `free` is None) claims, in one transaction."""
         if not batch:
-            if not self._commits.worth_a_look():
+            if not self._commits.changed():
                 return 0, []
             # Most rounds find nothing to do: a read says so without taking SQLite's write lock.
             with unit_of_work(self.sessions, write=False) as db:
