@@ -17,7 +17,6 @@ import structlog
 
 from ticketd.telemetry.request_ids import current_request_id
 
-FORMATS = ("json", "console")
 # Values that must never reach a log: credentials in a query string or a form, a header's value.
 SECRET_FIELDS = re.compile(
     r"(?i)\b(password|passwd|secret|token|access_token|client_secret|sk|authorization|x-auth-token|api[_-]?key)"

@@ -7,12 +7,17 @@ process answers a scrape adds up every process's files (prometheus-client's mult
 `ticketd worker` processes answer on a port of their own (`--metrics-port`).
 
 The hot path's share: two clock reads, a dictionary lookup and a bisect a request (RequestDurations).
+The request histogram is therefore counted by ticketd and handed to prometheus-client the documented
+way, as a collector yielding a metric family, so that the exposition stays the library's.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,9 +27,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.utils import floatToGoString
 
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 # OpenTelemetry's advice for http.server.request.duration, with finer steps below 5 ms, where
@@ -36,12 +42,8 @@ DURATION_BUCKETS = (
 CHILDREN_LIMIT = 10_000
 HTTP_LABELS = ("http_request_method", "http_route", "http_response_status_code", "face")
 
-REQUEST_DURATION = Histogram(
-    "http_server_request_duration_seconds",
-    "Duration of HTTP server requests.",
-    HTTP_LABELS,
-    buckets=DURATION_BUCKETS,
-)
+REQUEST_DURATION_NAME = "http_server_request_duration_seconds"
+REQUEST_DURATION_HELP = "Duration of HTTP server requests."
 ACTIVE_REQUESTS = Gauge(
     "http_server_active_requests",
     "Number of active HTTP server requests.",
@@ -79,16 +81,24 @@ WEBHOOK_LATENCY = Histogram(
 EVENT_STREAMS = Gauge("ticketd_event_streams", "Open event-stream connections.", multiprocess_mode="livesum")
 
 
-class RequestDurations:
-    """The request histogram, counted in plain lists on the hot path and added to prometheus-client's
-    histogram once a second and before each scrape (by the web layer, on the event loop), in bulk.
+LabelValues = tuple[str, str, int, str]
 
-    Observing through prometheus-client costs a lock and a Python loop over the buckets a request;
-    measured in the server, with the active-requests gauge, about 5 µs of the 3 µs this layer may
-    spend. Here a request costs a dictionary lookup, a comparison (or a bisect in C) and two list
-    updates. A label set's list lives as long as the process (a flush zeroes it), so the hot path
-    may keep it (web/hot_path.py keeps each polled route's by status). The active requests are a
-    plain integer, set on the gauge at the same moments (a sampled gauge).
+
+class RequestDurations:
+    """The request histogram, counted in plain lists on the hot path and added to this process's
+    totals once a second and before each scrape (by the web layer, on the event loop), in bulk.
+
+    Observing through prometheus-client's Histogram costs a lock and a Python loop over the buckets
+    a request; measured in the server, with the active-requests gauge, about 5 µs of the 3 µs this
+    layer may spend. Here a request costs a dictionary lookup, a comparison (or a bisect in C) and
+    two list updates. A label set's list lives as long as the process (a flush zeroes it), so the
+    hot path may keep it (web/hot_path.py keeps each polled route's by status). The active requests
+    are a plain integer, set on the gauge at the same moments (a sampled gauge).
+
+    The totals are exported by `RequestDurationCollector`. With several processes each writes its
+    totals to a file of its own in the multiprocess directory at every flush, and the process that
+    answers a scrape adds up every file, as prometheus-client's multiprocess mode does for its own
+    metrics (a process that ended keeps its file: its requests still happened).
     """
 
     FLUSH_EVERY_SECONDS = 1.0
@@ -97,10 +107,14 @@ class RequestDurations:
         self.bounds = list(DURATION_BUCKETS)
         # Label values -> [count per bucket (the last is +Inf)..., sum of seconds], since the last
         # flush.
-        self.counts: dict[tuple[str, str, int, str], list[float]] = {}
+        self.counts: dict[LabelValues, list[float]] = {}
+        # The same, since the process started.
+        self.totals: dict[LabelValues, list[float]] = {}
         self.active = 0
+        # This process's file in the multiprocess directory: the pid and a token, as a pid can come again.
+        self.file_name = f"ticketd_requests_{os.getpid()}_{secrets.token_hex(4)}.json"
 
-    def counts_for(self, key: tuple[str, str, int, str]) -> list[float]:
+    def counts_for(self, key: LabelValues) -> list[float]:
         """The list a label set is counted in."""
         counts = self.counts.get(key)
         if counts is None:
@@ -111,22 +125,73 @@ class RequestDurations:
         return counts
 
     def flush(self) -> None:
-        """Adds what was counted since the last flush to the exported histogram. On the event loop's
-        thread, as the counting is (web/hot_path.py, which adds to `counts_for`'s lists: no lock
-        between them)."""
+        """Adds what was counted since the last flush to the totals. On the event loop's thread, as
+        the counting is (web/hot_path.py, which adds to `counts_for`'s lists: no lock between them)."""
         ACTIVE_REQUESTS.set(self.active)
-        for (method, route, status, face), counts in self.counts.items():
+        moved = False
+        for key, counts in self.counts.items():
             if not any(counts):
                 continue
-            child = REQUEST_DURATION.labels(method, route, str(status), face)
-            # prometheus-client keeps one value per bucket (not cumulative) and the sum; these are
-            # the same values its `observe` adds to, added to in bulk.
-            for index in range(len(counts) - 1):
-                if counts[index]:
-                    child._buckets[index].inc(counts[index])
+            totals = self.totals.get(key)
+            if totals is None:
+                totals = self.totals[key] = [0.0] * len(counts)
+            for index, value in enumerate(counts):
+                if value:
+                    totals[index] += value
                     counts[index] = 0.0
-            child._sum.inc(counts[-1])
-            counts[-1] = 0.0
+            moved = True
+        directory = os.environ.get(MULTIPROCESS_DIRECTORY)
+        if moved and directory:
+            _write_totals(Path(directory) / self.file_name, self.totals)
+
+
+def _write_totals(path: Path, totals: dict[LabelValues, list[float]]) -> None:
+    """Replaced whole, so a scrape never reads half a file."""
+    written = path.with_suffix(".tmp")
+    written.write_text(json.dumps([[list(key), values] for key, values in totals.items()]))
+    written.replace(path)
+
+
+def _read_totals(path: Path) -> list[tuple[LabelValues, list[float]]]:
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []  # gone or being replaced between the listing and the read
+    return [((method, route, int(status), face), values) for (method, route, status, face), values in entries]
+
+
+class RequestDurationCollector(Collector):
+    """The request histogram as prometheus-client's metric family: this process's totals, or every
+    process's in multiprocess mode."""
+
+    def __init__(self, durations: RequestDurations) -> None:
+        self.durations = durations
+
+    def collect(self) -> Iterable[Metric]:
+        added: dict[LabelValues, list[float]] = {}
+        directory = os.environ.get(MULTIPROCESS_DIRECTORY)
+        if directory:
+            files = Path(directory).glob("ticketd_requests_*.json")
+            entries = [entry for path in sorted(files) for entry in _read_totals(path)]
+        else:
+            entries = list(self.durations.totals.items())
+        for key, values in entries:
+            into = added.get(key)
+            if into is None:
+                added[key] = list(values)
+            else:
+                for index, value in enumerate(values):
+                    into[index] += value
+        family = HistogramMetricFamily(REQUEST_DURATION_NAME, REQUEST_DURATION_HELP, labels=HTTP_LABELS)
+        # The library's own spelling of a bucket bound (untyped upstream).
+        bounds = [*(floatToGoString(bound) for bound in self.durations.bounds), "+Inf"]  # type: ignore[no-untyped-call]
+        for (method, route, status, face), values in sorted(added.items()):
+            cumulative, buckets = 0.0, []
+            for bound, value in zip(bounds, values[:-1], strict=True):
+                cumulative += value
+                buckets.append((bound, cumulative))
+            family.add_metric([method, route, str(status), face], buckets, values[-1])
+        yield family
 
 
 REQUESTS = RequestDurations()
@@ -153,6 +218,7 @@ def exposition(at_scrape: Iterable[Collector] = ()) -> tuple[bytes, str]:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Everything())
+    registry.register(RequestDurationCollector(REQUESTS))
     for collector in at_scrape:
         registry.register(collector)
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -18,11 +18,6 @@ async def respond(send: Send, status: int, headers: Headers, body: bytes = b"") 
     await send({"type": "http.response.body", "body": body})
 
 
-async def no_body() -> Message:
-    """A `receive` for answering with a framework's response where the request body is not read."""
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
 def header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:

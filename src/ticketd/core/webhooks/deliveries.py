@@ -300,18 +300,25 @@ class AttemptView:
 def delivery_log(
     db: Session, *, tenant_id: int, endpoint_id: str, limit: int, before: int | None = None
 ) -> list[AttemptView]:
-    """The endpoint's deliveries, newest first, each with its attempts (a pending one without any)."""
+    """The endpoint's newest `limit` deliveries (older than delivery `before`), newest first, each
+    with all its attempts (a pending one without any). Paged by delivery, not by row, so a page never
+    ends inside a delivery's attempts: the next page starts before the last delivery of this one."""
     get_endpoint(db, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    page = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.endpoint_id == endpoint_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        page = page.where(WebhookDelivery.id < before)
     query = (
         select(WebhookDelivery, WebhookMessage.type, WebhookAttempt)
         .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
         .outerjoin(WebhookAttempt, WebhookAttempt.delivery_id == WebhookDelivery.id)
-        .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.endpoint_id == endpoint_id)
+        .where(WebhookDelivery.id.in_(page.scalar_subquery()))
         .order_by(WebhookDelivery.id.desc(), WebhookAttempt.id.desc())
-        .limit(limit)
     )
-    if before is not None:
-        query = query.where(WebhookDelivery.id < before)
     views = []
     for delivery, event_type, attempt in db.execute(query):
         views.append(

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ticketd.faces.huawei.vocabulary import DEFAULT_TIME_ZONE
+
 OFFSET = re.compile(
     r"^(?:GMT|UTC)(?:(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?)?$", re.IGNORECASE
 )
@@ -15,7 +17,7 @@ OFFSET = re.compile(
 @lru_cache(maxsize=256)
 def zone_of(header: str | None) -> tzinfo | None:
     """The zone, or None when the header names none that exists."""
-    value = (header or "GMT+8").strip()
+    value = (header or DEFAULT_TIME_ZONE).strip()
     match = OFFSET.match(value)
     if match:
         if not match["sign"]:

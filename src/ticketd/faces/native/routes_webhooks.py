@@ -178,7 +178,9 @@ def list_deliveries(
     endpoint_id: EndpointId,
     principal: Admin,
     db: ReadDb,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=500, description="Deliveries a page, each with all its attempts.")
+    ] = 100,
     before: Annotated[int | None, Query(ge=1, le=2**62, description="Deliveries older than this id.")] = None,
 ) -> Response:
     views = deliveries.delivery_log(

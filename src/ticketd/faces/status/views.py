@@ -23,7 +23,6 @@ from ticketd.core.status_page import (
     UNRESOLVED,
     ComponentStatus,
     Health,
-    Impact,
 )
 from ticketd.store.tables import StatusComponent, StatusIncident, StatusIncidentUpdate, StatusPage, Tenant
 
@@ -199,6 +198,3 @@ def summary_json(data: PageData) -> dict[str, Any]:
             incident_json(data, i) for i in maintenances(data) if i.status not in FINISHED_MAINTENANCE
         ],
     }
-
-
-IMPACTS = [impact.value for impact in Impact]
