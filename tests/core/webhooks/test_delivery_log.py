@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World
 from ticketd.core.clock import utcnow
-from ticketd.core.server_key import Sealer
+from ticketd.core.signing_keys import Sealer
 from ticketd.core.webhooks import deliveries, endpoints
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import WebhookAttempt, WebhookDelivery, WebhookMessage
