@@ -107,14 +107,14 @@ class StatusMirror:
 
     def _start(self) -> None:
         try:
-            connection = sqlite3.connect(
+            self._connection = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False, timeout=30
             )
-            configure_sqlite_connection(connection)
+            configure_sqlite_connection(self._connection)
+            self._connection.execute(HIGHEST_CHANGE_SQL).fetchone()  # a store with the change log
         except (OSError, ValueError, sqlite3.Error) as exc:
-            self._turn_off(f"cannot read the store ({exc})")
+            self._turn_off(f"cannot read the store ({exc})")  # closes the connection too
         self._commits.changed()  # the look the load below makes
-        self._connection = connection
         self._catch_up()  # not loaded yet: loads
 
     def _catch_up(self) -> None:
