@@ -107,15 +107,16 @@ class SharedCounters(Counters):
             if len(self._count_commands) >= COMMANDS_LIMIT:
                 self._count_commands.clear()
             command = self._count_commands[key] = self._count_command(key, window, 1)
-        try:
-            reply: Any = await self.batches.call_packed(command)
-        except NoScriptError:
-            reply = await self.count_script(keys=[f"{self.prefix}:{key}"], args=[window, 1])
-        return int(reply[0]), int(reply[1])
+        return await self._sent(command, key, window, 1)
 
     async def _count(self, key: str, window: int, amount: int = 1) -> tuple[int, int]:
+        return await self._sent(self._count_command(key, window, amount), key, window, amount)
+
+    async def _sent(self, command: bytes, key: str, window: int, amount: int) -> tuple[int, int]:
+        """The count `command` sent in the turn's batch; by redis-py's script support if Redis
+        does not know the script."""
         try:
-            reply: Any = await self.batches.call_packed(self._count_command(key, window, amount))
+            reply: Any = await self.batches.call_packed(command)
         except NoScriptError:
             reply = await self.count_script(keys=[f"{self.prefix}:{key}"], args=[window, amount])
         return int(reply[0]), int(reply[1])
