@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ticketd.store import engine
 from ticketd.store.engine import WRITE_WAIT_SECONDS, begin_write, configure_sqlite_connection, is_store_outage
-from ticketd.store.fast_reads import StoreError
+from ticketd.store.errors import StoreError
 
 
 @pytest.mark.parametrize(

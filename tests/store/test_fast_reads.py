@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ticketd.settings import Settings
-from ticketd.store.fast_reads import FastReader, StoreError
+from ticketd.store.errors import StoreError
+from ticketd.store.fast_reads import FastReader
 
 
 def test_the_hot_paths_driver_gets_every_option_of_the_url(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,8 @@ from ticketd.core.lifecycle import Status
 from ticketd.core.principal import Principal, Role
 from ticketd.core.tickets import TicketFilter, filter_conditions
 from ticketd.settings import Settings
+from ticketd.store.driver_reads import KEY_AND_TICKET_SQL, SQLITE_HINT, SQLITE_KEY_HINT
 from ticketd.store.engine import build_engine
-from ticketd.store.fast_reads import KEY_AND_TICKET_SQL, SQLITE_HINT, SQLITE_KEY_HINT
 from ticketd.store.migrate import upgrade
 from ticketd.store.tables import Ticket
 

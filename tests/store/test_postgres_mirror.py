@@ -17,8 +17,10 @@ from ticketd.core import identity, tickets
 from ticketd.settings import Settings
 from ticketd.store import postgres_mirror
 from ticketd.store.engine import unit_of_work
-from ticketd.store.fast_reads import FastReader, StoreError
+from ticketd.store.errors import StoreError
+from ticketd.store.fast_reads import FastReader
 from ticketd.store.postgres_mirror import PostgresMirror
+from ticketd.store.status_sources import PostgresMirrorSource
 from ticketd.store.tables import User
 
 # What the tests allow for a change made by another process to arrive (measured: milliseconds).
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
 def reader(settings: Settings, world: World) -> Iterator[FastReader]:
     reader = FastReader(settings)
     reader.warm()
-    assert reader.postgres is not None
+    assert isinstance(reader.source, PostgresMirrorSource)
     yield reader
     reader.close()
 
@@ -183,8 +185,8 @@ def test_a_pruned_log_makes_the_mirror_load_afresh(
 def test_a_mirror_that_cannot_reach_the_store_refuses(
     reader: FastReader, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mirror = reader.postgres
-    assert mirror is not None
+    assert isinstance(reader.source, PostgresMirrorSource)
+    mirror = reader.source.mirror
     assert reader.api_key(world.agent.key_id) is not None
     # As if the store had not answered for longer than the bound.
     monkeypatch.setattr(postgres_mirror, "STALE_SECONDS", 0.0)

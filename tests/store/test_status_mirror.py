@@ -27,10 +27,12 @@ from ticketd.settings import Settings
 from ticketd.store import status_mirror
 from ticketd.store.bulk import NewTicket, insert_tickets
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
+from ticketd.store.errors import MirrorOff
 from ticketd.store.fast_reads import FastReader
 from ticketd.store.rows import TicketStatusRow
-from ticketd.store.status_mirror import MirrorOff, StatusMirror
+from ticketd.store.status_mirror import StatusMirror
 from ticketd.store.status_records import SIZE
+from ticketd.store.status_sources import SqliteMirrorSource
 from ticketd.store.ticket_changes import prune_ticket_changes
 
 
@@ -241,12 +243,13 @@ def test_a_store_larger_than_allowed_is_read_with_sql(store: Store) -> None:
     with pytest.raises(MirrorOff):
         small.lookup(1)
     reader = FastReader(store.settings())
-    reader._mirror = small
+    reader.source.close()
+    reader.source = SqliteMirrorSource(small, reader.driver)
     try:
         key, ticket = reader.key_and_ticket(store.key_id, 7)
         assert key is not None and ticket is not None
         assert ticket[:3] == (store.tenant_id, store.user_id, "new")
-        assert reader._mirror is None
+        assert not isinstance(reader.source, SqliteMirrorSource)  # the driver reads instead
     finally:
         reader.close()
 
@@ -275,7 +278,7 @@ def test_the_reader_reads_a_key_once_while_nothing_commits(
     try:
         reader.key_and_ticket(store.key_id, 1)
         statements: list[str] = []
-        reader._connection().set_trace_callback(statements.append)
+        reader.driver.connection().set_trace_callback(statements.append)
         for ticket_id in range(200):
             reader.key_and_ticket(store.key_id, ticket_id % 4)
         assert statements == []
@@ -288,10 +291,10 @@ def test_the_reader_reads_a_key_once_while_nothing_commits(
 
 def test_it_is_off_on_request_and_on_postgresql(store: Store) -> None:
     reader = FastReader(store.settings(status_mirror_mb=0))
-    assert reader._mirror is None
+    assert reader.source is reader.driver
     reader.close()
     reader = FastReader(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
-    assert reader._mirror is None
+    assert not isinstance(reader.source, SqliteMirrorSource)
     reader.close()
 
 

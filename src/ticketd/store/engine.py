@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.settings import Settings
+from ticketd.store.errors import StoreError
 
 # Marks a connection whose transaction will write: on SQLite it starts with BEGIN IMMEDIATE, so
 # two writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
@@ -168,6 +169,4 @@ def is_store_outage(exc: BaseException) -> bool:
             "OperationalError",
             "InterfaceError",
         )
-    from ticketd.store.fast_reads import StoreError  # here: fast_reads imports this module
-
     return isinstance(exc, StoreError)

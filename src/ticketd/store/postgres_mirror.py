@@ -35,6 +35,7 @@ from typing import Any
 
 from ticketd.settings import Settings
 from ticketd.store.engine import after_every_write_commit, libpq_arguments
+from ticketd.store.errors import MirrorOff, StoreError
 from ticketd.store.rows import KeyRow, SigningKeyRow, TicketStatusRow, UserRow
 from ticketd.store.status_records import StatusRecords, TooLarge
 from ticketd.telemetry.metrics import MIRROR_LAG, MIRROR_RELOADS
@@ -66,8 +67,9 @@ CHANGES_SQL = (
 )
 
 
-class MirrorUnavailable(Exception):
-    """The mirror cannot vouch for what it holds (not loaded, or the store unreachable too long)."""
+class MirrorUnavailable(StoreError):
+    """The mirror cannot vouch for what it holds (not loaded, or the store unreachable too long):
+    answered as the store being away."""
 
 
 class MirrorTooLarge(Exception):
@@ -88,6 +90,7 @@ class PostgresMirror:
         self._gaps: dict[int, float] = {}
         self._loaded = False
         self.too_large = False
+        self._started = False
         # When the mirror last knew itself current (monotonic seconds); 0: never.
         self.confirmed_at = 0.0
         self.reloads = 0
@@ -100,7 +103,12 @@ class PostgresMirror:
     # Lookups: on the event loop, memory only.
 
     def _current(self) -> None:
+        if self.too_large:
+            raise MirrorOff("the tickets do not fit TICKETD_STATUS_MIRROR_MB")
         if time.monotonic() - self.confirmed_at > STALE_SECONDS:
+            if not self._started:
+                self.start()  # first use without a warm start (a process that serves no app)
+                return self._current()
             raise MirrorUnavailable(self.last_error or "the status mirror is not loaded")
 
     def ticket(self, ticket_id: int) -> TicketStatusRow | None:
@@ -123,6 +131,7 @@ class PostgresMirror:
 
     def start(self) -> None:
         """Load everything now and follow the change log from here on (server start-up)."""
+        self._started = True
         try:
             self.catch_up()
         except Exception as exc:  # the database may be down at start: the listener keeps trying

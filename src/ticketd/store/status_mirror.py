@@ -34,6 +34,7 @@ from typing import NoReturn
 
 from ticketd.store.commit_signal import CommitSignal
 from ticketd.store.engine import configure_sqlite_connection
+from ticketd.store.errors import MirrorOff
 from ticketd.store.rows import TicketStatusRow
 from ticketd.store.status_records import StatusRecords, TooLarge
 from ticketd.store.ticket_changes import HIGHEST_CHANGE_SQL
@@ -57,10 +58,6 @@ CHANGED_SQL = (
 )
 NEW_SQL = ALL_SQL + " WHERE id > ?"
 HIGHEST_ID_SQL = "SELECT max(id) FROM tickets"
-
-
-class MirrorOff(Exception):
-    """The mirror cannot serve this store (too large, cannot be read); lookups use SQL."""
 
 
 class StatusMirror:

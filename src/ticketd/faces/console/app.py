@@ -21,8 +21,8 @@ from ticketd.core.identity import login
 from ticketd.faces.apps import face_app
 from ticketd.faces.console import routes_admin, routes_admin_work, routes_tickets
 from ticketd.faces.console.errors import install_error_handlers
-from ticketd.faces.console.face import PREFIX
 from ticketd.faces.console.pages import redirect, render
+from ticketd.faces.console.paths import PREFIX
 from ticketd.faces.console.visitors import (
     COOKIE,
     SignInRequired,

@@ -5,19 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ticketd.core.demo import DemoCredentials
-from ticketd.core.importer import Format
 from ticketd.faces.console.errors import rate_limited, render_error
+from ticketd.faces.console.paths import FORM, IMPORT_PATH, IMPORT_TYPES, PREFIX
 from ticketd.faces.face import DemoInstallation, FaceApp, FaceDefinition
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
 from ticketd.web.guards import FaceRules
 from ticketd.web.services import Services
-
-PREFIX = "/console"
-FORM = "application/x-www-form-urlencoded"
-# The one upload path: an import's file, sent as it is by the operations page's script.
-IMPORT_PATH = f"{PREFIX}/admin/imports"
-IMPORT_TYPES: dict[str, Format] = {"text/csv": "csv", "application/x-ndjson": "jsonl"}
 
 
 def limits(settings: Settings) -> FaceLimits:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ticketd.core.principal import Role
-from ticketd.faces.console.face import PREFIX
+from ticketd.faces.console.paths import PREFIX
 from ticketd.faces.console.visitors import Visitor
 
 TEMPLATES = Environment(

@@ -15,8 +15,8 @@ from ticketd.core import identity, signing_keys
 from ticketd.core.errors import FieldError, InvalidInput, NotFound
 from ticketd.core.ids import MAX_ID
 from ticketd.core.principal import ALL_SCOPES, DEFAULT_KEY_SCOPES, Role
-from ticketd.faces.console.face import PREFIX
 from ticketd.faces.console.pages import redirect, render
+from ticketd.faces.console.paths import PREFIX
 from ticketd.faces.console.visitors import AdminDep, FormDep, Visitor, services_of, text
 from ticketd.limiting.tenant_limits import set_tenant_limits, tenant_limits
 from ticketd.store.engine import unit_of_work

@@ -21,8 +21,8 @@ from ticketd.core.status_page import ComponentStatus, Impact, IncidentStatus, Ma
 from ticketd.core.webhooks import deliveries, endpoints
 from ticketd.core.webhooks.endpoints import EndpointChanges
 from ticketd.core.webhooks.messages import EventType
-from ticketd.faces.console.face import IMPORT_PATH, IMPORT_TYPES, PREFIX
 from ticketd.faces.console.pages import redirect, render
+from ticketd.faces.console.paths import IMPORT_PATH, IMPORT_TYPES, PREFIX
 from ticketd.faces.console.visitors import AdminDep, FormDep, Visitor, check_csrf_header, services_of, text
 from ticketd.store.engine import unit_of_work
 from ticketd.web.negotiation import media_type_of

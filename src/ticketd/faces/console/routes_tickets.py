@@ -20,8 +20,8 @@ from ticketd.core.ids import MAX_ID
 from ticketd.core.lifecycle import ALLOWED_TRANSITIONS, REOPENABLE, Status
 from ticketd.core.principal import Principal
 from ticketd.core.vocabulary import Priority
-from ticketd.faces.console.face import PREFIX
 from ticketd.faces.console.pages import redirect, render
+from ticketd.faces.console.paths import PREFIX
 from ticketd.faces.console.visitors import FormDep, StaffDep, Visitor, VisitorDep, services_of, text
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Ticket, TicketEvent, User

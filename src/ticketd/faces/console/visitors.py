@@ -21,7 +21,7 @@ from ticketd.core.console_sessions import SignedIn
 from ticketd.core.errors import DomainError, Forbidden
 from ticketd.core.principal import Principal, Role
 from ticketd.core.tokens import derived_secret
-from ticketd.faces.console.face import PREFIX
+from ticketd.faces.console.paths import PREFIX
 from ticketd.store.engine import unit_of_work
 from ticketd.web.services import Services
 

@@ -8,7 +8,7 @@ from ticketd.faces.apps import face_app
 from ticketd.faces.huawei import routes_cases, routes_config, routes_iam, routes_labels
 from ticketd.faces.huawei.auth import HuaweiAuth
 from ticketd.faces.huawei.errors import ERROR_DOCS, install_error_handlers
-from ticketd.faces.huawei.face import CASES
+from ticketd.faces.huawei.paths import CASES
 from ticketd.web.services import Services
 
 # The operations' names in the vendor's SDKs (huaweicloudsdkosm, huaweicloudsdkiam).

@@ -7,12 +7,10 @@ from typing import Any
 from ticketd.core.demo import DemoCredentials
 from ticketd.faces.face import FaceApp, FaceDefinition, json_face_rules
 from ticketd.faces.huawei.errors import rate_limited, render_error
+from ticketd.faces.huawei.paths import CASES, PREFIXES
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
 from ticketd.web.services import Services
-
-CASES = "/v2/servicerequest"
-PREFIXES = (CASES, "/v3/auth")
 
 
 def limits(settings: Settings) -> FaceLimits:

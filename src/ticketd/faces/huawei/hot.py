@@ -13,7 +13,7 @@ from ticketd.faces.huawei.auth import HuaweiAuth
 from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, body, rate_limited
 from ticketd.faces.huawei.times import zone_of
 from ticketd.faces.huawei.vocabulary import STATUS_CODES
-from ticketd.store.fast_reads import STORE_ERRORS
+from ticketd.store.errors import STORE_ERRORS
 from ticketd.web.asgi import Scope, Send
 from ticketd.web.hot_path import HotRoute, respond_hot, respond_hot_with
 from ticketd.web.negotiation import acceptable

@@ -17,7 +17,7 @@ from ticketd.core.lifecycle import Status
 from ticketd.core.paging import OffsetPage, page_of_list, page_of_query
 from ticketd.core.text import contains
 from ticketd.faces.huawei.deps import Context, Ctx, Db, GroupId, Limit, Offset, case_number, visible_case
-from ticketd.faces.huawei.face import CASES
+from ticketd.faces.huawei.paths import CASES
 from ticketd.faces.huawei.schemas import CaseIn, MessageIn
 from ticketd.faces.huawei.views import case_info, detail_info, json_response, message, operate_log
 from ticketd.faces.huawei.vocabulary import BUSINESS_TYPES, SEVERITIES, STATUS_CODES, STATUS_OF_CODE

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from ticketd.faces.huawei.deps import Ctx
-from ticketd.faces.huawei.face import CASES
+from ticketd.faces.huawei.paths import CASES
 from ticketd.faces.huawei.views import json_response
 from ticketd.faces.huawei.vocabulary import SEVERITIES, SUB_TYPES
 

@@ -12,7 +12,7 @@ from ticketd.core.ids import MAX_ID
 from ticketd.core.labels import labels_of, tenant_labels
 from ticketd.core.paging import page_of_list
 from ticketd.faces.huawei.deps import Ctx, Db, Limit, Offset, visible_case
-from ticketd.faces.huawei.face import CASES
+from ticketd.faces.huawei.paths import CASES
 from ticketd.faces.huawei.schemas import LabelIn
 from ticketd.faces.huawei.views import json_response, label_out
 

@@ -19,7 +19,7 @@ from ticketd.faces.native import (
     routes_webhooks,
 )
 from ticketd.faces.native.errors import install_error_handlers, render_error
-from ticketd.faces.native.face import PREFIX
+from ticketd.faces.native.paths import PREFIX
 from ticketd.faces.native.responses import NOT_MODIFIED
 from ticketd.faces.native.schemas import Problem, TokenRequest
 from ticketd.web.guards import FaceRules

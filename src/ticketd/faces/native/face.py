@@ -8,11 +8,10 @@ from typing import Any
 from ticketd.core.demo import DemoCredentials
 from ticketd.faces.face import DemoInstallation, FaceApp, FaceDefinition
 from ticketd.faces.native.errors import rate_limited, render_error
+from ticketd.faces.native.paths import PREFIX
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
 from ticketd.web.services import Services
-
-PREFIX = "/api/v1"
 
 
 def limits(settings: Settings) -> FaceLimits:

@@ -13,7 +13,8 @@ from ticketd.core.ids import is_id
 from ticketd.core.status_lookup import visible_status
 from ticketd.faces.native.errors import rate_limited
 from ticketd.limiting.admission import RequestLimits
-from ticketd.store.fast_reads import STORE_ERRORS, to_datetime
+from ticketd.store.errors import STORE_ERRORS
+from ticketd.store.fast_reads import to_datetime
 from ticketd.web.asgi import Scope, Send
 from ticketd.web.credentials import CHALLENGE, parse_authorization
 from ticketd.web.hot_path import HotRoute, respond_hot, respond_hot_with

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from ticketd.core.webhooks import deliveries, endpoints
 from ticketd.core.webhooks.endpoints import EndpointChanges
 from ticketd.faces.native.deps import Admin, ReadDb, ServicesDep, WriteDb
-from ticketd.faces.native.face import PREFIX
+from ticketd.faces.native.paths import PREFIX
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_list_response, json_response
 from ticketd.store.tables import WebhookEndpoint
 

@@ -8,12 +8,10 @@ from zoneinfo import ZoneInfo
 from ticketd.core.demo import DemoCredentials
 from ticketd.faces.face import FaceApp, FaceDefinition, json_face_rules
 from ticketd.faces.onecloud.errors import rate_limited, render_error
+from ticketd.faces.onecloud.paths import BODY_TYPES, PREFIXES
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
 from ticketd.web.services import Services
-
-PREFIXES = ("/api/authenticate", "/api/ticketrz", "/api/ticket", "/api/onecloud")
-BODY_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 
 
 def limits(settings: Settings) -> FaceLimits:

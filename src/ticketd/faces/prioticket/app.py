@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from ticketd.faces.apps import face_app
 from ticketd.faces.prioticket import routes_oauth, routes_system
 from ticketd.faces.prioticket.errors import ERROR_DOCS, error_response, install_error_handlers
-from ticketd.faces.prioticket.face import PREFIX
+from ticketd.faces.prioticket.paths import PREFIX
 from ticketd.web.services import Services
 
 # Sections of the documented Distributor API that ticketd does not provide: 501, not 404.

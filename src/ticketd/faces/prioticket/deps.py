@@ -25,7 +25,7 @@ from ticketd.faces.prioticket.errors import (
     Unprocessable,
 )
 from ticketd.store.engine import unit_of_work
-from ticketd.store.fast_reads import STORE_ERRORS
+from ticketd.store.errors import STORE_ERRORS
 from ticketd.store.probe import StoreState, probe_store
 from ticketd.web.negotiation import media_type_of
 from ticketd.web.rate_limits import admit

@@ -7,12 +7,10 @@ from typing import Any
 from ticketd.core.demo import DemoCredentials
 from ticketd.faces.face import FaceApp, FaceDefinition, json_face_rules
 from ticketd.faces.prioticket.errors import rate_limited, render_error
+from ticketd.faces.prioticket.paths import BODY_TYPES, PREFIX
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
 from ticketd.web.services import Services
-
-PREFIX = "/v3.8/distributor"
-BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
 def limits(settings: Settings) -> FaceLimits:

@@ -14,7 +14,7 @@ from ticketd.core import access_tokens
 from ticketd.core.principal import Scope
 from ticketd.faces.prioticket.deps import FACE, client, form_fields, services_of, store
 from ticketd.faces.prioticket.errors import error_response
-from ticketd.faces.prioticket.face import PREFIX
+from ticketd.faces.prioticket.paths import PREFIX
 
 router = APIRouter(prefix=f"{PREFIX}/oauth2")
 TOKEN_TTL = timedelta(hours=1)

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from ticketd.core.errors import Forbidden
 from ticketd.core.principal import Scope
 from ticketd.faces.prioticket.deps import Grant, require_store, services_of
-from ticketd.faces.prioticket.face import PREFIX
+from ticketd.faces.prioticket.paths import PREFIX
 
 router = APIRouter(prefix=f"{PREFIX}/system")
 

@@ -24,7 +24,7 @@ from ticketd.core.status_page import ComponentStatus, Health
 from ticketd.faces.apps import face_app
 from ticketd.faces.status import views
 from ticketd.faces.status.errors import ERROR_DOCS, install_error_handlers
-from ticketd.faces.status.face import PREFIX
+from ticketd.faces.status.paths import PREFIX
 from ticketd.store.engine import unit_of_work
 from ticketd.web.services import Services
 

@@ -7,12 +7,11 @@ from typing import Any
 from ticketd.core.demo import DemoCredentials
 from ticketd.faces.face import FaceApp, FaceDefinition
 from ticketd.faces.status.errors import rate_limited, render_error
+from ticketd.faces.status.paths import PREFIX
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
 from ticketd.web.guards import FaceRules
 from ticketd.web.services import Services
-
-PREFIX = "/status"
 
 
 def limits(settings: Settings) -> FaceLimits:

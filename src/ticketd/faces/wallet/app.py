@@ -18,7 +18,7 @@ from ticketd.core.operations import start_bulk_update as start_operation
 from ticketd.core.principal import Principal, Scope
 from ticketd.faces.apps import face_app
 from ticketd.faces.wallet.errors import ERROR_DOCS, JSON, error_body, rate_limited
-from ticketd.faces.wallet.face import PREFIX
+from ticketd.faces.wallet.paths import PREFIX
 from ticketd.store.engine import is_store_outage, unit_of_work
 from ticketd.web.credentials import decode_basic
 from ticketd.web.rate_limits import admit

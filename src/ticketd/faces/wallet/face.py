@@ -7,11 +7,10 @@ from typing import Any
 from ticketd.core.demo import DemoCredentials
 from ticketd.faces.face import DemoInstallation, FaceApp, FaceDefinition, json_face_rules
 from ticketd.faces.wallet.errors import rate_limited, render_error
+from ticketd.faces.wallet.paths import PREFIX
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
 from ticketd.web.services import Services
-
-PREFIX = "/v1"
 
 
 def limits(settings: Settings) -> FaceLimits:

@@ -13,7 +13,8 @@ from ticketd.core.ids import parse_id
 from ticketd.core.principal import Scope
 from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
 from ticketd.faces.wallet.tickets import wallet_ticket
-from ticketd.store.fast_reads import STORE_ERRORS, FastReader
+from ticketd.store.errors import STORE_ERRORS
+from ticketd.store.fast_reads import FastReader
 from ticketd.web.asgi import Scope as AsgiScope
 from ticketd.web.asgi import Send
 from ticketd.web.credentials import decode_basic

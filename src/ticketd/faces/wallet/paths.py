@@ -1,0 +1,5 @@
+"""Where the Wallet face's routes are (a leaf: it imports no module of the face)."""
+
+from __future__ import annotations
+
+PREFIX = "/v1"
