@@ -10,8 +10,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.staticfiles import StaticFiles
@@ -53,7 +54,10 @@ def face_app(
     openapi_url: str | None,
     errors: ErrorDocs | None = None,
     operation_ids: dict[str, str] | None = None,
+    described: Callable[[APIRouter], None] | None = None,
 ) -> FastAPI:
+    """`described` declares routes that are in the document but not in the app: the polled paths,
+    which the hot path in front of the app answers (web/hot_path.py), declared by their signature."""
     app = FastAPI(
         title=title,
         version=version,
@@ -64,6 +68,8 @@ def face_app(
         generate_unique_id_function=operation_id_of(operation_ids or {}),
     )
     app.state.services = services
+    if described is not None:
+        document_described(app, described)
     if errors is not None:
         document_errors(app, errors)
     if openapi_url is not None:
@@ -87,6 +93,32 @@ def mount_docs(app: FastAPI, prefix: str, openapi_url: str, title: str) -> None:
         )
 
     app.add_api_route(f"{prefix}/docs", docs, methods=["GET"], include_in_schema=False)
+
+
+def document_described(app: FastAPI, describe: Callable[[APIRouter], None]) -> None:
+    """The app's document with the routes `describe` declares on a router of their own, which the
+    app never serves."""
+    router = APIRouter(generate_unique_id_function=app.router.generate_unique_id_function)
+    describe(router)
+    app.state.described_routes = router.routes  # for a 405's Allow (error_handlers.py)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                summary=app.summary,
+                description=app.description,
+                routes=[*app.routes, *router.routes],
+                webhooks=app.webhooks.routes,
+                tags=app.openapi_tags,
+                servers=app.servers,
+                separate_input_output_schemas=app.separate_input_output_schemas,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def document_errors(app: FastAPI, errors: ErrorDocs) -> None:

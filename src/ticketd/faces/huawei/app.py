@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ticketd.faces.apps import face_app
+from ticketd.faces.error_handlers import install_error_handlers
 from ticketd.faces.huawei import routes_cases, routes_config, routes_iam, routes_labels
 from ticketd.faces.huawei.auth import HuaweiAuth
-from ticketd.faces.huawei.errors import ERROR_DOCS, install_error_handlers
+from ticketd.faces.huawei.errors import ERROR_DOCS, FACE_ERRORS
 from ticketd.faces.huawei.paths import CASES
 from ticketd.web.services import Services
 
@@ -44,7 +45,7 @@ def build_huawei_app(services: Services) -> FastAPI:
         operation_ids=OPERATION_IDS,
     )
     app.state.auth = HuaweiAuth(services)
-    install_error_handlers(app)
+    install_error_handlers(app, FACE_ERRORS)
     for module in (routes_iam, routes_cases, routes_labels, routes_config):
         app.include_router(module.router)
     return app

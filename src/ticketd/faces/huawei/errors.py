@@ -4,13 +4,12 @@ APIGW codes for what the gateway in front of it refuses (authentication, throttl
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from fastapi.responses import Response
-from pydantic import ValidationError
-from starlette.exceptions import HTTPException
 
 from ticketd.core.errors import (
     DomainError,
@@ -23,7 +22,7 @@ from ticketd.core.errors import (
     Unavailable,
 )
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
-from ticketd.store.engine import is_store_outage
+from ticketd.faces.error_handlers import FaceErrors
 
 log = logging.getLogger("ticketd.faces.huawei")
 
@@ -96,41 +95,44 @@ def rate_limited(exc: RateLimited) -> Response:
     return response
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Core errors and the framework's, each once, in OSM's codes."""
+def response_for(exc: Exception) -> Response:
+    """A core error in OSM's codes: the one mapping, for the app and the polled path alike."""
+    if isinstance(exc, RateLimited):
+        return rate_limited(exc)
+    if isinstance(exc, Unauthenticated):
+        return error_response(401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}")
+    if isinstance(exc, Forbidden):
+        return error_response(403, "OSM.0003", exc.message)
+    if isinstance(exc, NotFound):
+        return error_response(404, *CASE_NOT_FOUND)
+    if isinstance(exc, InvalidTransition):
+        return error_response(
+            400, "OSM.01040002", f"The case cannot be operated in its current status: {exc.message}"
+        )
+    if isinstance(exc, InvalidInput):
+        return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {exc.message}")
+    if isinstance(exc, Unavailable):
+        return error_response(503, "APIGW.0203", f"Backend unavailable: {exc.message}")
+    assert isinstance(exc, DomainError)
+    return error_response(400, "OSM.0001", exc.message)
 
-    async def handle(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, RateLimited):
-            return rate_limited(exc)
-        if isinstance(exc, Unauthenticated):
-            return error_response(
-                401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}"
-            )
-        if isinstance(exc, Forbidden):
-            return error_response(403, "OSM.0003", exc.message)
-        if isinstance(exc, NotFound):
-            return error_response(404, *CASE_NOT_FOUND)
-        if isinstance(exc, InvalidTransition):
-            return error_response(
-                400, "OSM.01040002", f"The case cannot be operated in its current status: {exc.message}"
-            )
-        if isinstance(exc, InvalidInput):
-            return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {exc.message}")
-        if isinstance(exc, RequestValidationError | ValidationError):
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {problems}")
-        if isinstance(exc, Unavailable):
-            retry = {"Retry-After": str(exc.retry_after)}
-            return error_response(503, "APIGW.0203", f"Backend unavailable: {exc.message}", retry)
-        if isinstance(exc, DomainError):
-            return error_response(400, "OSM.0001", exc.message)
-        if isinstance(exc, HTTPException):
-            return error_response(exc.status_code)
-        if is_store_outage(exc):
-            log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
-            return error_response(503, "APIGW.0203", "Backend unavailable: the store is not answering")
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(500)
 
-    for kind in (DomainError, RequestValidationError, ValidationError, HTTPException, Exception):
-        app.add_exception_handler(kind, handle)
+def _invalid(_request: Request, errors: Sequence[Any]) -> Response:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+    return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {problems}")
+
+
+def _answer(_path: str, status: int, detail: str) -> Response:
+    """The gateway's code and message for the status; the detail after it where OSM words it so."""
+    if status == 503:
+        return error_response(503, message=f"{DEFAULT_CODES[503][1]}: {detail}")
+    return error_response(status)
+
+
+FACE_ERRORS = FaceErrors(
+    answer=_answer,
+    domain=lambda _request, exc: response_for(exc),
+    invalid=_invalid,
+    log=log,
+    outage_detail="the store is not answering",
+)

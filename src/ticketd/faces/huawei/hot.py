@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 import orjson
 
-from ticketd.core.errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from ticketd.core.errors import DomainError
 from ticketd.core.ids import is_id
 from ticketd.core.status_lookup import visible_status
+from ticketd.faces.error_handlers import outage_response
 from ticketd.faces.huawei.auth import HuaweiAuth
-from ticketd.faces.huawei.errors import CASE_NOT_FOUND, JSON, PARAM_INVALID, body, rate_limited
+from ticketd.faces.huawei.errors import CASE_NOT_FOUND, FACE_ERRORS, JSON, PARAM_INVALID, body, response_for
+from ticketd.faces.huawei.paths import CASES
 from ticketd.faces.huawei.times import zone_of
 from ticketd.faces.huawei.vocabulary import STATUS_CODES
 from ticketd.store.errors import STORE_ERRORS
@@ -19,7 +19,6 @@ from ticketd.web.hot_path import HotRoute, respond_hot, respond_hot_with
 from ticketd.web.negotiation import acceptable
 from ticketd.web.rate_limits import admit
 
-log = logging.getLogger(__name__)
 JSON_TYPE = (b"content-type", JSON.encode())
 OFFERED = ("application/json",)
 # What this path reads before it knows whether the request is signed.
@@ -60,28 +59,19 @@ def case_status_route(auth: HuaweiAuth) -> HotRoute:
                 ticket = reader.ticket_status(ticket_id)
             await admit(scope, principal)
             view = visible_status(principal, ticket_id, ticket)
-        except RateLimited as exc:
-            return await respond_hot_with(send, rate_limited(exc))
-        except Unauthenticated as exc:
-            return await _error(
-                send, 401, "APIGW.0301", f"Incorrect IAM authentication information: {exc.message}"
-            )
-        except Forbidden as exc:
-            return await _error(send, 403, "OSM.0003", exc.message)
-        except NotFound:
-            return await _error(send, 404, *CASE_NOT_FOUND)
-        except STORE_ERRORS:
-            log.exception("case status lookup failed in the store")
-            return await _error(send, 503, "APIGW.0203", "Backend unavailable")
+        except DomainError as exc:
+            return await respond_hot_with(send, response_for(exc))
+        except STORE_ERRORS as exc:
+            return await respond_hot_with(send, outage_response(FACE_ERRORS, "GET", scope["path"], exc))
         payload = orjson.dumps({"status": STATUS_CODES[view.status]})
         return await respond_hot(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(payload))], payload)
 
     return HotRoute(
-        prefix="/v2/servicerequest/cases/",
+        prefix=f"{CASES}/cases/",
         suffix="/status",
         handler=handle,
         face="huawei",
-        template="/v2/servicerequest/cases/{case_id}/status",
+        template=f"{CASES}/cases/{{case_id}}/status",
     )
 
 

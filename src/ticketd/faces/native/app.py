@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from ticketd import __version__
 from ticketd.faces.apps import face_app
+from ticketd.faces.error_handlers import install_error_handlers
 from ticketd.faces.native import (
     routes_access_keys,
     routes_auth,
@@ -18,7 +19,8 @@ from ticketd.faces.native import (
     routes_tickets,
     routes_webhooks,
 )
-from ticketd.faces.native.errors import install_error_handlers, render_error
+from ticketd.faces.native.errors import FACE_ERRORS, render_error
+from ticketd.faces.native.hot import describe_status_route
 from ticketd.faces.native.paths import PREFIX
 from ticketd.faces.native.responses import NOT_MODIFIED
 from ticketd.faces.native.schemas import Problem, TokenRequest
@@ -77,8 +79,9 @@ def build_native_app(services: Services) -> FastAPI:
         ),
         openapi_url=f"{PREFIX}/openapi.json",
         operation_ids=OPERATION_IDS,
+        described=describe_status_route,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, FACE_ERRORS)
     for module in (
         routes_tickets,
         routes_operations,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import logging
+from typing import Annotated
 
 import orjson
+from fastapi import APIRouter, Header
 
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from ticketd.core.etags import none_match
 from ticketd.core.ids import is_id
 from ticketd.core.status_lookup import visible_status
-from ticketd.faces.native.errors import rate_limited
+from ticketd.faces.error_handlers import outage_response
+from ticketd.faces.native.errors import FACE_ERRORS, rate_limited
+from ticketd.faces.native.paths import PREFIX
+from ticketd.faces.native.responses import PROBLEM_RESPONSES
+from ticketd.faces.native.routes_tickets import TicketId
+from ticketd.faces.native.schemas import StatusOut
 from ticketd.limiting.admission import RequestLimits
 from ticketd.store.errors import STORE_ERRORS
 from ticketd.store.fast_reads import to_datetime
@@ -22,12 +28,24 @@ from ticketd.web.negotiation import acceptable
 from ticketd.web.problems import problem, problem_headers
 from ticketd.web.rate_limits import LIMITS_KEY
 
-log = logging.getLogger(__name__)
-
 OFFERED = ("application/json", "application/problem+json")
 CACHE_CONTROL = (b"cache-control", b"private, no-cache")
 JSON_TYPE = (b"content-type", b"application/json")
 CHALLENGE_HEADER = [(b"www-authenticate", CHALLENGE.encode())]
+
+
+def describe_status_route(router: APIRouter) -> None:
+    """The route as the document describes it; `native_status_route` below is what answers it."""
+
+    @router.get(
+        f"{PREFIX}/tickets/{{ticket_id}}/status",
+        response_model=StatusOut,
+        summary="Get a ticket's status (cheap to poll)",
+        tags=["tickets"],
+        responses=PROBLEM_RESPONSES,
+    )
+    def get_status(ticket_id: TicketId, if_none_match: Annotated[str | None, Header()] = None) -> None:
+        raise AssertionError("answered on the hot path: this declaration is never served")
 
 
 def native_status_route(authenticator: Authenticator) -> HotRoute:
@@ -61,9 +79,9 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
             return await _problem(send, limits, 403, exc.message)
         except NotFound as exc:
             return await _problem(send, limits, 404, exc.message)
-        except STORE_ERRORS:
-            log.exception("status lookup failed in the store")
-            return await _problem(send, limits, 503, "the store is not answering; try again shortly")
+        except STORE_ERRORS as exc:
+            outage = outage_response(FACE_ERRORS, "GET", scope["path"], exc)
+            return await respond_hot_with(send, outage, _fields(limits))
         etag = view.etag
         if if_none_match is not None and none_match(if_none_match, etag):
             headers = [(b"etag", etag.encode()), CACHE_CONTROL]
@@ -80,11 +98,11 @@ def native_status_route(authenticator: Authenticator) -> HotRoute:
         return await respond_hot(send, 200, headers, body)
 
     return HotRoute(
-        prefix="/api/v1/tickets/",
+        prefix=f"{PREFIX}/tickets/",
         suffix="/status",
         handler=handle,
         face="native",
-        template="/api/v1/tickets/{ticket_id}/status",
+        template=f"{PREFIX}/tickets/{{ticket_id}}/status",
     )
 
 

@@ -14,8 +14,7 @@ from ticketd.core import tickets
 from ticketd.core.etags import none_match
 from ticketd.core.ids import MAX_ID
 from ticketd.core.lifecycle import Status
-from ticketd.core.status_lookup import visible_status
-from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, WriteDb, Writer
+from ticketd.faces.native.deps import ReadDb, Reader, WriteDb, Writer
 from ticketd.faces.native.responses import (
     PROBLEM_RESPONSES,
     json_list_response,
@@ -27,7 +26,6 @@ from ticketd.faces.native.schemas import (
     CommentOut,
     EventOut,
     StatusName,
-    StatusOut,
     TicketCreate,
     TicketOut,
     TicketPage,
@@ -35,9 +33,6 @@ from ticketd.faces.native.schemas import (
     TransitionIn,
 )
 from ticketd.faces.native.views import comment_out, event_out, ticket_out, ticket_with_sla
-from ticketd.store.fast_reads import to_datetime
-from ticketd.web.credentials import parse_authorization
-from ticketd.web.rate_limits import admit
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)
 
@@ -150,26 +145,6 @@ def patch_ticket(
         status=Status(status) if status else None,
     )
     return _committed(db, json_response(ticket_out(ticket), etag=tickets.etag_of(ticket)))
-
-
-@router.get("/{ticket_id}/status", response_model=StatusOut, summary="Get a ticket's status (cheap to poll)")
-async def get_status(
-    ticket_id: TicketId,
-    request: Request,
-    services: ServicesDep,
-    if_none_match: Annotated[str | None, Header()] = None,
-) -> Response:
-    # Served by the hot path in front of this app; declared here for the OpenAPI document
-    # and as the same answer should a request ever reach it.
-    credential = parse_authorization(request.headers.get("authorization"))
-    principal, row = services.authenticator.authenticate_with_ticket(credential, ticket_id)
-    await admit(request.scope, principal)
-    view = visible_status(principal, ticket_id, row)
-    if none_match(if_none_match, view.etag):
-        return not_modified(view.etag)
-    stamp = to_datetime(view.updated_at)
-    assert stamp is not None
-    return json_response(StatusOut(id=ticket_id, status=view.status, updated_at=stamp), etag=view.etag)
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketOut, summary="Move a ticket to another status")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import orjson
+from fastapi import APIRouter
 
 from ticketd.core.authenticate import Authenticator
-from ticketd.core.errors import NotFound, RateLimited, Unauthenticated
+from ticketd.core.errors import DomainError, Unauthenticated
 from ticketd.core.ids import parse_id
 from ticketd.core.principal import Scope
-from ticketd.faces.wallet.errors import JSON, error_body, rate_limited
+from ticketd.faces.error_handlers import outage_response
+from ticketd.faces.wallet.errors import FACE_ERRORS, JSON, error_body, response_for
+from ticketd.faces.wallet.paths import PREFIX
 from ticketd.faces.wallet.tickets import wallet_ticket
 from ticketd.store.errors import STORE_ERRORS
 from ticketd.store.fast_reads import FastReader
@@ -22,9 +24,19 @@ from ticketd.web.hot_path import HotRoute, respond_hot, respond_hot_with
 from ticketd.web.negotiation import acceptable
 from ticketd.web.rate_limits import admit
 
-log = logging.getLogger(__name__)
 JSON_TYPE = (b"content-type", JSON.encode())
-CHALLENGE = (b"www-authenticate", b'Basic realm="wallet"')
+
+
+def describe_ticket_route(router: APIRouter) -> None:
+    """The route as the document describes it; `ticket_route` below is what answers it."""
+
+    @router.get(
+        f"{PREFIX}/ticket/{{ticketId}}",
+        summary="Get ticket status",
+        description="Answered on the lean path in front of this app (faces/wallet/hot.py).",
+    )
+    def ticket(ticketId: str) -> None:
+        raise AssertionError("answered on the hot path: this declaration is never served")
 
 
 def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
@@ -54,19 +66,18 @@ def ticket_route(authenticator: Authenticator, reader: FastReader) -> HotRoute:
             else:
                 found = wallet_ticket(reader, principal, ticket_id)
             body = orjson.dumps(found)
-        except RateLimited as exc:
-            return await respond_hot_with(send, rate_limited(exc))
-        except Unauthenticated as exc:
-            return await _error(send, 401, exc.message, [CHALLENGE])
-        except NotFound as exc:
-            return await _error(send, 404, exc.message)
-        except STORE_ERRORS:
-            log.exception("wallet ticket lookup failed in the store")
-            return await _error(send, 503, "the store is not answering; try again shortly")
+        except DomainError as exc:
+            return await respond_hot_with(send, response_for(exc))
+        except STORE_ERRORS as exc:
+            return await respond_hot_with(send, outage_response(FACE_ERRORS, "GET", scope["path"], exc))
         return await respond_hot(send, 200, [JSON_TYPE, (b"content-length", b"%d" % len(body))], body)
 
     return HotRoute(
-        prefix="/v1/ticket/", suffix="", handler=handle, face="wallet", template="/v1/ticket/{ticketId}"
+        prefix=f"{PREFIX}/ticket/",
+        suffix="",
+        handler=handle,
+        face="wallet",
+        template=f"{PREFIX}/ticket/{{ticketId}}",
     )
 
 
