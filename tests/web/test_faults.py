@@ -284,5 +284,13 @@ def _during_outage(base: str, auth: tuple[str, str], iam_token: str) -> dict[str
     status = httpx2.get(f"{base}/api/v1/tickets/1/status", auth=auth, timeout=30)
     assert status.status_code == 503 and status.json()["status"] == 503, status.text
     answers["native status"] = status.status_code
+    case_status = httpx2.get(
+        f"{base}/v2/servicerequest/cases/1/status", headers={"X-Auth-Token": iam_token}, timeout=30
+    )
+    assert case_status.status_code == 503 and case_status.json()["error_code"] == "APIGW.0203"
+    answers["huawei status"] = case_status.status_code
+    # Every face, in the app and on the polled paths alike, says when to come back.
+    for answer in (native, listed, wallet, cases, status, case_status):
+        assert answer.headers.get("retry-after") == "5", (answer.request.url, answer.headers)
     assert time.monotonic() - started < 4 * 30
     return answers

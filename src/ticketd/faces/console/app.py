@@ -20,7 +20,7 @@ from ticketd.core.errors import RateLimited, Unauthenticated
 from ticketd.core.identity import login
 from ticketd.faces.apps import face_app
 from ticketd.faces.console import routes_admin, routes_admin_work, routes_tickets
-from ticketd.faces.console.errors import install_error_handlers
+from ticketd.faces.console.errors import FACE_ERRORS
 from ticketd.faces.console.pages import redirect, render
 from ticketd.faces.console.paths import PREFIX
 from ticketd.faces.console.visitors import (
@@ -32,6 +32,7 @@ from ticketd.faces.console.visitors import (
     sign_in_path,
     text,
 )
+from ticketd.faces.error_handlers import install_error_handlers
 from ticketd.store.engine import unit_of_work
 from ticketd.web.logins import password_sign_in
 from ticketd.web.services import Services
@@ -58,7 +59,7 @@ def build_console_app(services: Services) -> FastAPI:
         description="Server-rendered pages for agents, customers and admins.",
         openapi_url=None,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, FACE_ERRORS)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(_request: Request, exc: SignInRequired) -> Response:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException
 
 from ticketd.core.errors import (
     Conflict,
@@ -21,7 +21,7 @@ from ticketd.core.errors import (
     Unauthenticated,
     Unavailable,
 )
-from ticketd.store.engine import is_store_outage
+from ticketd.faces.error_handlers import FaceErrors
 
 log = logging.getLogger("ticketd.faces.console")
 HTML = "text/html; charset=utf-8"
@@ -96,31 +96,24 @@ def message_of(exc: DomainError) -> str:
     return exc.message + (f" ({'; '.join(details)})" if details else "")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RateLimited)
-    async def limited(_request: Request, exc: RateLimited) -> Response:
+def _domain(_request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RateLimited):
         return rate_limited(exc)
+    assert isinstance(exc, DomainError)
+    return error_response(status_of(exc), message_of(exc))
 
-    @app.exception_handler(DomainError)
-    async def domain(_request: Request, exc: DomainError) -> Response:
-        status = status_of(exc)
-        retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
-        return error_response(status, message_of(exc), retry)
 
-    @app.exception_handler(HTTPException)
-    async def http(_request: Request, exc: HTTPException) -> Response:
-        return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+def _invalid(_request: Request, errors: Sequence[Any]) -> Response:
+    where = ", ".join(".".join(str(p) for p in error["loc"][1:]) or "request" for error in errors)
+    return error_response(422, f"not valid: {where}")
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
-        where = ", ".join(".".join(str(p) for p in error["loc"][1:]) or "request" for error in exc.errors())
-        return error_response(422, f"not valid: {where}")
 
-    @app.exception_handler(Exception)
-    async def last(_request: Request, exc: Exception) -> Response:
-        if is_store_outage(exc):
-            return error_response(
-                503, "the store does not answer now; try again shortly", {"Retry-After": "5"}
-            )
-        log.exception("console: unexpected error")
-        return error_response(500, "something went wrong on our side")
+FACE_ERRORS = FaceErrors(
+    answer=lambda _path, status, detail: error_response(status, detail),
+    domain=_domain,
+    invalid=_invalid,
+    http=lambda _request, exc: error_response(exc.status_code, str(exc.detail)),
+    log=log,
+    outage_detail="the store does not answer now; try again shortly",
+    unexpected_detail="something went wrong on our side",
+)

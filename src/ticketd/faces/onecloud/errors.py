@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
@@ -22,7 +22,7 @@ from ticketd.core.errors import (
 )
 from ticketd.core.tokens import ExpiredToken
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
-from ticketd.store.engine import is_store_outage
+from ticketd.faces.error_handlers import FaceErrors
 
 log = logging.getLogger("ticketd.faces.onecloud")
 
@@ -134,43 +134,37 @@ STATUS_OF: list[tuple[type[DomainError], int, str | None]] = [
 ]
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Core errors and the framework's, each once, in the vendor's envelope."""
+def _domain(_request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ExpiredToken):
+        return error_response(401, envelope(EXPIRED_TOKEN_RECORDS))
+    if isinstance(exc, RateLimited):
+        return rate_limited(exc)
+    assert isinstance(exc, DomainError)
+    for kind, status, message in STATUS_OF:
+        if isinstance(exc, kind):
+            details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(exc, "errors", [])) or None
+            return error_response(status, error_body(status, message or exc.message, details))
+    return error_response(409, error_body(409, exc.message))
 
-    async def domain_error(_request: Request, exc: Exception) -> Response:
-        if isinstance(exc, ExpiredToken):
-            return error_response(401, envelope(EXPIRED_TOKEN_RECORDS))
-        if isinstance(exc, RateLimited):
-            return rate_limited(exc)
-        for kind, status, message in STATUS_OF:
-            if isinstance(exc, kind):
-                assert isinstance(exc, DomainError)
-                details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(exc, "errors", [])) or None
-                retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
-                return error_response(status, error_body(status, message or exc.message, details), retry)
-        assert isinstance(exc, DomainError)
-        return error_response(409, error_body(409, exc.message))
 
-    async def validation_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return error_response(400, error_body(400, "Bad request", problems))
+def _invalid(_request: Request, errors: Sequence[Any]) -> Response:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors)
+    return error_response(400, error_body(400, "Bad request", problems))
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        message = "Data not found" if exc.status_code == 404 else f"{request.method} is not allowed here"
-        if exc.status_code not in (404, 405):
-            message = str(exc.detail)
-        return error_response(exc.status_code, error_body(exc.status_code, message), dict(exc.headers or {}))
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        if is_store_outage(exc):
-            log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
-            return error_response(503, error_body(503, "The store is not answering"), {"Retry-After": "5"})
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(500, error_body(500, "Internal server error"))
+def _http(request: Request, exc: HTTPException) -> Response:
+    message = "Data not found" if exc.status_code == 404 else f"{request.method} is not allowed here"
+    if exc.status_code not in (404, 405):
+        message = str(exc.detail)
+    return error_response(exc.status_code, error_body(exc.status_code, message))
 
-    app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+
+FACE_ERRORS = FaceErrors(
+    answer=lambda _path, status, detail: error_response(status, error_body(status, detail)),
+    domain=_domain,
+    invalid=_invalid,
+    http=_http,
+    log=log,
+    outage_detail="The store is not answering",
+    unexpected_detail="Internal server error",
+)

@@ -6,8 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from ticketd.faces.apps import face_app
+from ticketd.faces.error_handlers import install_error_handlers
 from ticketd.faces.prioticket import routes_oauth, routes_system
-from ticketd.faces.prioticket.errors import ERROR_DOCS, error_response, install_error_handlers
+from ticketd.faces.prioticket.errors import ERROR_DOCS, FACE_ERRORS, error_response
 from ticketd.faces.prioticket.paths import PREFIX
 from ticketd.web.services import Services
 
@@ -60,7 +61,7 @@ def build_prioticket_app(services: Services) -> FastAPI:
             "revoke": "revokeAccessToken",
         },
     )
-    install_error_handlers(app)
+    install_error_handlers(app, FACE_ERRORS)
     app.include_router(routes_system.router)
     app.include_router(routes_oauth.router)
     # Last, so that it sees only what no route above matched.

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from ticketd.core.errors import Forbidden, RateLimited, Revoked, Unauthenticated
+from ticketd.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Revoked,
+    Unauthenticated,
+    Unavailable,
+)
 from ticketd.faces.apps import RETRY_AFTER, ErrorDocs
-from ticketd.store.engine import is_store_outage
+from ticketd.faces.error_handlers import FaceErrors
 from ticketd.telemetry.request_ids import current_request_id
 
 log = logging.getLogger("ticketd.faces.prioticket")
@@ -100,6 +110,10 @@ def rate_limited(exc: RateLimited) -> Response:
     return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
 
 
+# Core errors without a rule of their own above, by status; anything else is 400.
+STATUS_OF: list[tuple[type[DomainError], int]] = [(NotFound, 404), (InvalidInput, 422), (Unavailable, 503)]
+
+
 class DependencyFailed(Exception):
     """A system the server depends on (the store) failed: 502, 503 or 504 by how it failed."""
 
@@ -125,65 +139,51 @@ class Unprocessable(Exception):
     """A body that reads but says nothing this API takes: 422."""
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Core errors, the face's own and the framework's, each once, as ErrorModels."""
+def _domain(_request: Request, exc: Exception) -> Response:
+    """Core errors and the face's own, as ErrorModels."""
+    if isinstance(exc, RateLimited):
+        return rate_limited(exc)
+    if isinstance(exc, DependencyFailed):
+        return error_response(exc.status, exc.message)
+    if isinstance(exc, MissingCredentials | Malformed):
+        return error_response(400, str(exc))
+    if isinstance(exc, Unprocessable):
+        return error_response(422, str(exc))
+    if isinstance(exc, InvalidClient):
+        return error_response(
+            401, str(exc), error="invalid_client", headers={"WWW-Authenticate": 'Basic realm="distributor"'}
+        )
+    if isinstance(exc, Unauthenticated):
+        return error_response(401, exc.message, headers={"WWW-Authenticate": 'Bearer realm="distributor"'})
+    if isinstance(exc, Forbidden):
+        error = "TOKEN_REVOKED" if isinstance(exc, Revoked) else "INSUFFICIENT_SCOPE"
+        return error_response(403, exc.message, error=error)
+    assert isinstance(exc, DomainError)
+    status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 400)
+    return error_response(status, exc.message)
 
-    async def handle(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, RateLimited):
-            return rate_limited(exc)
-        if isinstance(exc, DependencyFailed):
-            return error_response(exc.status, exc.message)
-        if isinstance(exc, MissingCredentials | Malformed):
-            return error_response(400, str(exc))
-        if isinstance(exc, Unprocessable):
-            return error_response(422, str(exc))
-        if isinstance(exc, InvalidClient):
-            return error_response(
-                401,
-                str(exc),
-                error="invalid_client",
-                headers={"WWW-Authenticate": 'Basic realm="distributor"'},
-            )
-        if isinstance(exc, Unauthenticated):
-            return error_response(
-                401, exc.message, headers={"WWW-Authenticate": 'Bearer realm="distributor"'}
-            )
-        if isinstance(exc, Forbidden):
-            error = "TOKEN_REVOKED" if isinstance(exc, Revoked) else "INSUFFICIENT_SCOPE"
-            return error_response(403, exc.message, error=error)
-        if isinstance(exc, RequestValidationError):
-            return error_response(
-                400,
-                "the request is malformed",
-                errors=[f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()],
-            )
-        if isinstance(exc, HTTPException):
-            message = (
-                f"{request.method} is not allowed here"
-                if exc.status_code == 405
-                else f"no resource at {request.url.path}"
-            )
-            return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
-        if is_store_outage(exc):
-            log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
-            return error_response(
-                503, "the store is not answering; try again shortly", headers={"Retry-After": "5"}
-            )
-        # Nothing internal leaks: the reference in the body finds the details in the log.
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "the server encountered an unexpected condition")
 
-    for kind in (
-        RateLimited,
-        DependencyFailed,
-        MissingCredentials,
-        Malformed,
-        Unprocessable,
-        InvalidClient,
-        Unauthenticated,
-        Forbidden,
-        RequestValidationError,
-        HTTPException,
-        Exception,
-    ):
-        app.add_exception_handler(kind, handle)
+def _invalid(_request: Request, errors: Sequence[Any]) -> Response:
+    return error_response(
+        400,
+        "the request is malformed",
+        errors=[f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors],
+    )
+
+
+def _http(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 405:
+        return error_response(405, f"{request.method} is not allowed here")
+    return error_response(exc.status_code, f"no resource at {request.url.path}")
+
+
+FACE_ERRORS = FaceErrors(
+    answer=lambda _path, status, detail: error_response(status, detail),
+    domain=_domain,
+    invalid=_invalid,
+    http=_http,
+    # Nothing internal leaks from a 500: the reference in the body finds the details in the log.
+    log=log,
+    own=(DependencyFailed, MissingCredentials, Malformed, Unprocessable, InvalidClient),
+    unexpected_detail="the server encountered an unexpected condition",
+)

@@ -22,8 +22,9 @@ from ticketd.core import status_page
 from ticketd.core.clock import utcnow
 from ticketd.core.status_page import ComponentStatus, Health
 from ticketd.faces.apps import face_app
+from ticketd.faces.error_handlers import install_error_handlers
 from ticketd.faces.status import views
-from ticketd.faces.status.errors import ERROR_DOCS, install_error_handlers
+from ticketd.faces.status.errors import ERROR_DOCS, FACE_ERRORS
 from ticketd.faces.status.paths import PREFIX
 from ticketd.store.engine import unit_of_work
 from ticketd.web.services import Services
@@ -89,7 +90,7 @@ def build_status_app(services: Services) -> FastAPI:
         openapi_url=f"{PREFIX}/openapi.json",
         errors=ERROR_DOCS,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, FACE_ERRORS)
     health = HealthWatch(services)
 
     def read(slug: str, request: Request) -> views.PageData:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import logging
 
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException
 
-from ticketd.core.errors import DomainError, NotFound, RateLimited
+from ticketd.core.errors import DomainError, NotFound, RateLimited, Unavailable
 from ticketd.faces.apps import ErrorDocs
-from ticketd.store.engine import is_store_outage
+from ticketd.faces.error_handlers import FaceErrors
 
 log = logging.getLogger("ticketd.faces.status")
 JSON = "application/json"
@@ -56,34 +54,25 @@ def rate_limited(exc: RateLimited) -> Response:
     return Response(error_body(429, exc.message), 429, {"Retry-After": str(exc.retry_after)}, media_type=JSON)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(_request: Request, exc: NotFound) -> Response:
-        return Response(error_body(404, exc.message), 404, media_type=JSON)
+def error_response(status: int, message: str) -> Response:
+    return Response(error_body(status, message), status, media_type=JSON)
 
-    @app.exception_handler(DomainError)
-    async def domain(_request: Request, exc: DomainError) -> Response:
-        return Response(error_body(400, exc.message), 400, media_type=JSON)
 
-    @app.exception_handler(HTTPException)
-    async def http(_request: Request, exc: HTTPException) -> Response:
-        headers = dict(exc.headers or {})
-        return Response(
-            error_body(exc.status_code, str(exc.detail)), exc.status_code, headers, media_type=JSON
-        )
+def _domain(_request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RateLimited):
+        return rate_limited(exc)
+    assert isinstance(exc, DomainError)
+    status = 404 if isinstance(exc, NotFound) else 503 if isinstance(exc, Unavailable) else 400
+    return error_response(status, exc.message)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, _exc: RequestValidationError) -> Response:
-        return Response(error_body(404, "no such status page"), 404, media_type=JSON)
 
-    @app.exception_handler(Exception)
-    async def last(_request: Request, exc: Exception) -> Response:
-        if is_store_outage(exc):
-            return Response(
-                error_body(503, "the status page cannot be read now"),
-                503,
-                {"Retry-After": "5"},
-                media_type=JSON,
-            )
-        log.exception("status page: unexpected error")
-        return Response(error_body(500, "internal error"), 500, media_type=JSON)
+FACE_ERRORS = FaceErrors(
+    answer=lambda _path, status, detail: error_response(status, detail),
+    domain=_domain,
+    # The page's only parameter is its slug: one that cannot be a slug names no page.
+    invalid=lambda _request, _errors: error_response(404, "no such status page"),
+    http=lambda _request, exc: error_response(exc.status_code, str(exc.detail)),
+    log=log,
+    outage_detail="the status page cannot be read now",
+    unexpected_detail="internal error",
+)
