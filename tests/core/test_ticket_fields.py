@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World
 from ticketd.core import tickets
 from ticketd.core.events import EventKind
 from ticketd.core.importer import ImportRow
-from ticketd.core.ticket_fields import FIELDS, IMPORT_COLUMNS, SETTABLE
+from ticketd.core.ticket_fields import CLASSIFICATION, CUSTOMER_SETTABLE, FIELDS, IMPORT_COLUMNS, SETTABLE
 from ticketd.store.bulk import CREATED_EVENT, VALUE_COLUMNS, NewTicket, insert_tickets
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Ticket
@@ -25,10 +26,21 @@ def test_imports_take_exactly_the_import_columns() -> None:
     assert set(ImportRow.model_fields) == set(IMPORT_COLUMNS)
 
 
-def test_core_sets_exactly_the_settable_fields() -> None:
-    assert set(tickets.SCALAR_FIELDS) == set(SETTABLE)
-    assert set(SETTABLE) >= tickets.CUSTOMER_FIELDS
-    assert set(SETTABLE) >= tickets.CLASSIFICATION_FIELDS
+def test_what_customers_and_create_forms_set_is_settable() -> None:
+    assert set(SETTABLE) >= CUSTOMER_SETTABLE
+    assert set(SETTABLE) >= CLASSIFICATION
+
+
+def test_a_field_with_choices_takes_its_words_and_nothing_else() -> None:
+    chosen = [field for field in FIELDS if field.choices is not None]
+    assert {field.name for field in chosen} == {"priority", "type", "channel"}
+    for field in chosen:
+        assert field.choices is not None
+        for member in field.choices:
+            assert tickets.checked_value(field, member.value) == member.value
+        for wrong in ("no such word", None, 3):
+            with pytest.raises(ValueError, match="must be one of"):
+                tickets.checked_value(field, wrong)
 
 
 def test_the_store_writes_the_created_event_core_names() -> None:

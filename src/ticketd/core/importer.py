@@ -6,13 +6,13 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ticketd.core.clock import utcnow
+from ticketd.core.clock import as_utc, utcnow
 from ticketd.core.errors import InvalidInput
 from ticketd.core.ids import MAX_ID
 from ticketd.core.ticket_fields import IMPORT_COLUMNS
@@ -132,9 +132,7 @@ def _jsonl_rows(stream: IO[bytes]) -> Iterable[tuple[int, dict[str, Any] | RowEr
 
 
 def to_new_ticket(row: ImportRow, actor_id: int | None) -> NewTicket:
-    created = row.created_at or utcnow()
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
+    created = as_utc(row.created_at or utcnow())
     values = row.model_dump(include=TEXT_COLUMNS)
     return NewTicket(
         subject=row.subject,

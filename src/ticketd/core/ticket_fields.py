@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ticketd.core.vocabulary import Channel, Priority, TicketType
+
 
 class SetBy(StrEnum):
     # Kept by the service itself (ids, times, people who did things, the version).
@@ -51,40 +53,46 @@ class TicketField:
     empty: object = None
     # The longest text it keeps.
     max_length: int | None = None
+    # The words it takes, where it takes a closed set of them (core/vocabulary.py).
+    choices: type[StrEnum] | None = None
+    # A fact the requester states on a vendor's create form (Huawei's business type, sub-type and
+    # severity): a face may record it for a customer at creation, though a customer cannot change it
+    # later (it is staff's to set).
+    classification: bool = False
 
 
-S, STAFF, ANYONE = SetBy.SERVICE, SetBy.STAFF, SetBy.ANYONE
+SERVICE, STAFF, ANYONE = SetBy.SERVICE, SetBy.STAFF, SetBy.ANYONE
 TEXT, TEXT_LIST, OBJECT, TIME = Kind.TEXT, Kind.TEXT_LIST, Kind.OBJECT, Kind.TIME
 
 FIELDS: tuple[TicketField, ...] = (
-    TicketField("id", S, exported=True),
+    TicketField("id", SERVICE, exported=True),
     TicketField("subject", ANYONE, imported=True, exported=True, kind=TEXT, max_length=500),
-    TicketField("status", S, imported=True, exported=True),
-    TicketField("priority", STAFF, imported=True, exported=True),
-    TicketField("type", STAFF, imported=True, exported=True),
-    TicketField("channel", STAFF, imported=True, exported=True),
+    TicketField("status", SERVICE, imported=True, exported=True),
+    TicketField("priority", STAFF, imported=True, exported=True, choices=Priority),
+    TicketField("type", STAFF, imported=True, exported=True, choices=TicketType),
+    TicketField("channel", STAFF, imported=True, exported=True, choices=Channel),
     TicketField("category", ANYONE, imported=True, exported=True, kind=TEXT, max_length=200),
-    TicketField("requester_id", S, imported=True, exported=True),
-    TicketField("assignee_ids", S, exported=True),
-    TicketField("tags", S, imported=True, exported=True),
-    TicketField("created_at", S, imported=True, exported=True),
-    TicketField("updated_at", S, exported=True),
+    TicketField("requester_id", SERVICE, imported=True, exported=True),
+    TicketField("assignee_ids", SERVICE, exported=True),
+    TicketField("tags", SERVICE, imported=True, exported=True),
+    TicketField("created_at", SERVICE, imported=True, exported=True),
+    TicketField("updated_at", SERVICE, exported=True),
     TicketField("content", ANYONE, imported=True, kind=TEXT, empty="", max_length=100000),
     TicketField("description", ANYONE, imported=True, kind=TEXT, empty="", max_length=100000),
     TicketField("solution", STAFF, kind=TEXT, max_length=100_000),
     TicketField("remarks", STAFF, kind=TEXT, empty="", max_length=100000),
     TicketField("product", ANYONE, imported=True, kind=TEXT, max_length=200),
-    TicketField("project", STAFF, imported=True, kind=TEXT, max_length=200),
-    TicketField("region", STAFF, imported=True, kind=TEXT, max_length=200),
+    TicketField("project", STAFF, imported=True, kind=TEXT, max_length=200, classification=True),
+    TicketField("region", STAFF, imported=True, kind=TEXT, max_length=200, classification=True),
     TicketField("contact", ANYONE, imported=True, kind=TEXT, max_length=320),
     TicketField("progress", STAFF, kind=Kind.PERCENT),
     TicketField("organisation", STAFF, imported=True, kind=TEXT, max_length=200),
     TicketField("branch", STAFF, kind=TEXT, max_length=200),
     TicketField("location", STAFF, kind=TEXT, max_length=200),
-    TicketField("business_type", STAFF, kind=TEXT, max_length=100),
-    TicketField("sub_type", STAFF, kind=TEXT, max_length=100),
-    TicketField("simple_description", STAFF, kind=TEXT, max_length=500),
-    TicketField("severity", STAFF, imported=True, kind=TEXT, max_length=32),
+    TicketField("business_type", STAFF, kind=TEXT, max_length=100, classification=True),
+    TicketField("sub_type", STAFF, kind=TEXT, max_length=100, classification=True),
+    TicketField("simple_description", STAFF, kind=TEXT, max_length=500, classification=True),
+    TicketField("severity", STAFF, imported=True, kind=TEXT, max_length=32, classification=True),
     TicketField("labels", STAFF, kind=TEXT_LIST, empty=[]),
     TicketField("cc", ANYONE, kind=TEXT_LIST, empty=[]),
     TicketField("custom_fields", ANYONE, kind=OBJECT, empty={}),
@@ -98,5 +106,6 @@ BY_NAME = {field.name: field for field in FIELDS}
 RULED = frozenset({"status", "requester_id", "assignee_ids", "tags"})
 SETTABLE = tuple(f.name for f in FIELDS if f.set_by is not SetBy.SERVICE and f.name not in RULED)
 CUSTOMER_SETTABLE = frozenset(f.name for f in FIELDS if f.set_by is SetBy.ANYONE and f.name not in RULED)
+CLASSIFICATION = frozenset(f.name for f in FIELDS if f.classification)
 IMPORT_COLUMNS = tuple(f.name for f in FIELDS if f.imported)
 EXPORT_COLUMNS = tuple(f.name for f in FIELDS if f.exported)

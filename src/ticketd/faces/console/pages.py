@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ticketd.core.clock import as_utc
 from ticketd.core.principal import Role
 from ticketd.faces.console.paths import PREFIX
 from ticketd.faces.console.visitors import Visitor
@@ -53,9 +54,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
 def when(value: datetime | None) -> str:
     if value is None:
         return "—"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return as_utc(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def duration(seconds: int | None) -> str:

@@ -4,7 +4,7 @@ status page (components, incidents and maintenances with their updates)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Request
@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ticketd.core import operations, status_page
+from ticketd.core.clock import as_utc
 from ticketd.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from ticketd.core.ids import MAX_ID
 from ticketd.core.operation_params import BulkFilter, ExportParams, OperationKind
@@ -304,4 +305,4 @@ def _moment(value: str, pointer: str) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput("not a date and time", [FieldError(pointer, value)]) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)

@@ -3,7 +3,7 @@ maintenance with their updates. The page itself is served by the status face (`/
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ticketd.core import status_page
+from ticketd.core.clock import as_utc
 from ticketd.core.status_page import ComponentStatus, Impact
 from ticketd.faces.native.deps import Admin, ReadDb, WriteDb
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_list_response, json_response
@@ -131,10 +132,6 @@ def _incident(incident: StatusIncident) -> IncidentOut:
     )
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @router.get("", response_model=PageOut, summary="The status page's settings")
 def get_status_page(principal: Admin, db: WriteDb) -> Response:
     page = status_page.get_page(db, principal.tenant_id)
@@ -206,7 +203,7 @@ def list_status_incidents(principal: Admin, db: ReadDb) -> Response:
     summary="Open an incident, or schedule a maintenance (with scheduled_for and scheduled_until)",
 )
 def create_status_incident(body: IncidentIn, principal: Admin, db: WriteDb) -> Response:
-    scheduled_for = _aware(body.scheduled_for)
+    scheduled_for = as_utc(body.scheduled_for)
     status = body.status if scheduled_for is None or body.status != "investigating" else "scheduled"
     incident = status_page.open_incident(
         db,
@@ -217,7 +214,7 @@ def create_status_incident(body: IncidentIn, principal: Admin, db: WriteDb) -> R
         status=status,
         components=dict(body.components),
         scheduled_for=scheduled_for,
-        scheduled_until=_aware(body.scheduled_until),
+        scheduled_until=as_utc(body.scheduled_until),
     )
     db.commit()
     return json_response(_incident(incident), status=201)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from ticketd.core import tickets
+from ticketd.core.clock import as_utc
 from ticketd.core.etags import none_match
 from ticketd.core.ids import MAX_ID
 from ticketd.core.lifecycle import Status
@@ -94,10 +95,10 @@ def list_tickets(
         requester_id=requester,
         tag=tag,
         text=q,
-        created_from=_aware(created_after),
-        created_to=_aware(created_before),
-        updated_from=_aware(updated_after),
-        updated_to=_aware(updated_before),
+        created_from=as_utc(created_after),
+        created_to=as_utc(created_before),
+        updated_from=as_utc(updated_after),
+        updated_to=as_utc(updated_before),
     )
     page = tickets.list_tickets(db, principal, filters, limit=limit, cursor=cursor)
     body = TicketPage(
@@ -179,9 +180,3 @@ def post_comment(ticket_id: TicketId, body: CommentIn, principal: Writer, db: Wr
 @router.get("/{ticket_id}/events", response_model=list[EventOut], summary="The ticket's history")
 def get_events(ticket_id: TicketId, principal: Reader, db: ReadDb) -> Response:
     return json_list_response(EVENTS, [event_out(e) for e in tickets.list_events(db, principal, ticket_id)])
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)

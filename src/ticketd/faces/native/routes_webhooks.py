@@ -5,13 +5,14 @@ Messages follow the Standard Webhooks specification; `core/webhooks/` makes and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from ticketd.core.clock import as_utc
 from ticketd.core.webhooks import deliveries, endpoints
 from ticketd.core.webhooks.endpoints import EndpointChanges
 from ticketd.faces.native.deps import Admin, ReadDb, ServicesDep, WriteDb
@@ -225,7 +226,7 @@ def redeliver(endpoint_id: EndpointId, message_id: MessageId, principal: Admin, 
     summary="Send again every message since a time that the endpoint has not received",
 )
 def replay(endpoint_id: EndpointId, body: ReplayIn, principal: Admin, db: WriteDb) -> Response:
-    since = body.since if body.since.tzinfo else body.since.replace(tzinfo=UTC)
+    since = as_utc(body.since)
     queued = deliveries.replay(db, tenant_id=principal.tenant_id, endpoint_id=endpoint_id, since=since)
     db.commit()
     return json_response(ReplayOut(queued=queued), status=202)
