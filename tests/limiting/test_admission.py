@@ -6,14 +6,18 @@ import asyncio
 from collections.abc import Awaitable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from limits import parse
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.errors import RateLimited
 from ticketd.core.principal import Principal, Role
 from ticketd.faces.prioticket.face import limits as prioticket_limits
-from ticketd.limiting.admission import Admission
+from ticketd.limiting.admission import Admission, policies_and_state
 from ticketd.limiting.config import TenantLimitsCache
-from ticketd.limiting.counters import LocalCounters
+from ticketd.limiting.counters import Hit, LocalCounters
+from ticketd.limiting.policies import Policy
 from ticketd.settings import Settings
 
 
@@ -92,3 +96,29 @@ def test_counts_in_memory_make_no_coroutine(admission: Admission) -> None:
     request = admission.request("native", limits, "10.0.0.9")
     assert request.enter() is None
     assert [policy.name for policy, _ in request.seen] == ["ip"]
+
+
+hits = st.builds(
+    Hit, st.booleans(), st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=10**6)
+)
+policy_names = st.sampled_from(["ip", "credential", "daily", "fair-use"])
+
+
+@given(seen=st.lists(st.tuples(policy_names, hits), min_size=0, max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_the_polled_paths_fields_are_the_general_ones(seen: list[tuple[str, Hit]]) -> None:
+    # header_fields writes out the common two-policy case: it must say what the general rule says.
+    limits = prioticket_limits(Settings())
+    # An unbound sessionmaker: the fields read no tenant's limits.
+    admission = Admission(LocalCounters(), TenantLimitsCache(sessionmaker(), 3600))
+    request = admission.request("prioticket", limits, "10.0.0.1")
+    request.seen = [(Policy(name, parse("10/minute")), hit) for name, hit in seen]
+    fields = request.header_fields()
+    if not seen:
+        assert fields == []
+        return
+    policies, state = policies_and_state(request.seen)
+    assert fields == [
+        (b"ratelimit-policy", ", ".join(policy.header for policy in policies).encode()),
+        (b"ratelimit", state),
+    ]

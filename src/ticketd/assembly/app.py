@@ -102,11 +102,11 @@ class TicketdApp(HotPaths):
         for thread in self._threads:
             thread.start()
 
-    async def other(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        await super().other(scope, receive, send)
+        await super().not_http(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

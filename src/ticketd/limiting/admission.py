@@ -179,7 +179,8 @@ class RequestLimits:
         seen = self.seen
         if len(seen) == 2:
             # The polled paths' pair (the IP's count and the credential's), written out: the
-            # comprehensions below are a call each.
+            # comprehensions of `policies_and_state` are a call each. (Both are held to the same
+            # answers by tests/limiting/test_admission.py.)
             (first, first_hit), (second, second_hit) = seen
             policies: tuple[Policy, ...] = (first, second)
             state = (
@@ -190,8 +191,7 @@ class RequestLimits:
         elif not seen:
             return []
         else:
-            policies = tuple([policy for policy, _ in seen])  # a list first: a generator costs more
-            state = b", ".join([policy.state_format % (hit.remaining, hit.reset) for policy, hit in seen])
+            policies, state = policies_and_state(seen)
         header = _POLICY_HEADERS.get(policies)
         if header is None:
             header = ", ".join(policy.header for policy in policies).encode()
@@ -199,6 +199,13 @@ class RequestLimits:
                 _POLICY_HEADERS.clear()
             _POLICY_HEADERS[policies] = header
         return [(b"ratelimit-policy", header), (b"ratelimit", state)]
+
+
+def policies_and_state(seen: list[tuple[Policy, Hit]]) -> tuple[tuple[Policy, ...], bytes]:
+    """The policies a request was counted against and its `RateLimit` field's value."""
+    policies = tuple([policy for policy, _ in seen])  # a list first: a generator costs more
+    state = b", ".join([policy.state_format % (hit.remaining, hit.reset) for policy, hit in seen])
+    return policies, state
 
 
 # `RateLimit-Policy` by the policies counted: the same few sets on every request.

@@ -4,9 +4,10 @@ answered before any framework sees the request, or everything else.
 Clients poll the status paths hard. Routing, dependency injection, response classes and even one
 more coroutine a layer cost more than the work itself (the credential checked and the ticket read:
 see store/fast_reads.py), so each face registers its polled GET routes here, and for them the
-request's id and metrics, its rate limits and the route's matching are written out in this one
-method rather than stacked as layers. The same routes are declared in the faces' apps for their
-OpenAPI documents. Every other request gets the same telemetry around `app`.
+request's id and metrics, its rate limits and the route's matching are done in this one method
+rather than stacked as layers. The handlers here are the routes' only implementation; the faces'
+documents describe them by signature (faces/apps.face_app's `described`). Every other request
+gets the same telemetry around `app`.
 
 A polled path's handler answers through `respond_hot`, which adds the request's id to the fields
 and hands back the status: no wrapper around `send` a request.
@@ -24,12 +25,10 @@ from starlette.responses import Response
 
 from ticketd.core.errors import RateLimited
 from ticketd.telemetry.metrics import REQUESTS
-from ticketd.telemetry.request_ids import COUNTER as ID_COUNTER
-from ticketd.telemetry.request_ids import CURRENT, request_id_for
+from ticketd.telemetry.request_ids import CURRENT, new_request_id, request_id_for
 from ticketd.telemetry.request_ids import HEADER as REQUEST_ID
-from ticketd.telemetry.request_ids import PREFIX as ID_PREFIX
 from ticketd.web.asgi import ASGIApp, Headers, Message, Receive, Scope, Send
-from ticketd.web.header_size import FIELD_OVERHEAD
+from ticketd.web.header_size import measured
 from ticketd.web.rate_limits import LIMITS_KEY, FaceEntry, RateLimitGate
 from ticketd.web.request_telemetry import KNOWN_METHODS, ObservedSend, RequestTelemetry
 
@@ -108,28 +107,19 @@ class HotPaths:
         self.telemetry = telemetry
         self.bounds = REQUESTS.bounds
         self.first_bound = REQUESTS.bounds[0]
-        self.rest: ASGIApp = app if gate is None else _behind(gate, app)
+        self.everything_else: ASGIApp = app if gate is None else _behind(gate, app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.other(scope, receive, send)
+            await self.not_http(scope, receive, send)
             return
-        # The request's telemetry, written out here rather than called (each call a request is
-        # measurable): the id (request_ids.py) and, in `finally`, the duration counted as
-        # RequestDurations' lists hold it. One pass over the header block finds the client's
-        # id and sizes the block (header_size.py's rule) for the polled paths.
+        # The request's telemetry: the id (request_ids.py) and, in `finally`, the duration counted
+        # as RequestDurations' lists hold it (written out: a call a request is measurable). One
+        # pass over the header block finds the client's id and sizes the block for the polled
+        # paths (header_size.py).
         started = perf_counter()
-        headers = scope["headers"]
-        offered = None
-        size = FIELD_OVERHEAD * len(headers)
-        for name, value in headers:
-            size += len(name) + len(value)
-            if name == REQUEST_ID:
-                offered = value
-        if offered is None:
-            field = (REQUEST_ID, b"%s-%x" % (ID_PREFIX, next(ID_COUNTER)))  # as new_request_id()
-        else:
-            field = (REQUEST_ID, request_id_for(offered))
+        size, offered = measured(scope["headers"], REQUEST_ID)
+        field = (REQUEST_ID, new_request_id() if offered is None else request_id_for(offered))
         CURRENT.set(field)
         REQUESTS.active += 1
         status = 0
@@ -170,7 +160,7 @@ class HotPaths:
                         status = await respond_hot(send, 500, [PLAIN_TEXT], b"internal error")
                     return
             observed = ObservedSend(send, field)
-            await self.rest(scope, receive, observed)
+            await self.everything_else(scope, receive, observed)
             status = observed.status
         finally:
             REQUESTS.active -= 1
@@ -188,7 +178,7 @@ class HotPaths:
             counts[0 if seconds <= self.first_bound else bisect_left(self.bounds, seconds)] += 1
             counts[-1] += seconds
 
-    async def other(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Lifespan and anything else that is not HTTP."""
         await self.app(scope, receive, send)
 

@@ -49,8 +49,8 @@ IDLE_RECHECK_SECONDS = 1.0
 
 
 class Turn(enum.Enum):
-    NONE = "nothing to do"
-    SOME = "some work"
+    IDLE = "nothing to do"
+    WORKED = "some work, all of it done in the round"
     FULL = "more waiting than one round takes"
 
 
@@ -101,7 +101,7 @@ class WebhookDispatcher:
                     turn = await self._turn()
                 except Exception:
                     log.exception("webhooks %s: unexpected error", self.name)
-                    turn = Turn.NONE
+                    turn = Turn.IDLE
                     await asyncio.sleep(1)
                 if time.monotonic() - last_cleanup > 60:
                     last_cleanup = time.monotonic()
@@ -110,7 +110,7 @@ class WebhookDispatcher:
                     # Rounds that found something come back after ROUND_SECONDS, with what
                     # gathered meanwhile, unless slots free up first; idle ones after the poll.
                     self._wake.clear()
-                    pause = ROUND_SECONDS if turn is Turn.SOME else self.poll_seconds
+                    pause = ROUND_SECONDS if turn is Turn.WORKED else self.poll_seconds
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), pause)
             # Stopping: let attempts out finish (they are short on a healthy endpoint) and record them.
@@ -139,7 +139,7 @@ class WebhookDispatcher:
             task.add_done_callback(self._tasks.discard)
         if fanned >= FAN_OUT_BATCH or len(claimed) >= deliveries.CLAIM_LIMIT:
             return Turn.FULL
-        return Turn.SOME if claimed or batch else Turn.NONE
+        return Turn.WORKED if claimed or batch else Turn.IDLE
 
     async def _attempt(self, claimed: Claimed) -> None:
         endpoint_id = claimed.endpoint_id
