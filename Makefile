@@ -65,7 +65,7 @@ bench-logins: $(STAMP)
 
 # The fuzzer on every face for two minutes each, on both stores (make test runs it 10 s a face).
 fuzz: $(STAMP)
-	FUZZ_SECONDS=120 $(BIN)/pytest tests/test_fuzz.py
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-120} $(BIN)/pytest tests/test_fuzz.py
 
 # The server's memory while a 500 MB import is uploaded and a 500 MB export downloaded.
 memory: $(STAMP)

@@ -9,17 +9,31 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from ticketd.core.errors import FieldError, InvalidInput
 
-# PostgreSQL's text cannot hold NUL, and no client means one: refused on both stores alike.
+# PostgreSQL's text cannot hold NUL, neither store can hold half of a UTF-16 surrogate pair (JSON
+# can spell one, UTF-8 cannot), and no client means either: refused on both stores alike.
 NUL = "\x00"
 
 
+def unstorable(text: str) -> str | None:
+    """Why the store cannot hold `text`, or None when it can."""
+    if NUL in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains an unpaired surrogate"
+    return None
+
+
 def storable(text: str) -> bool:
-    return NUL not in text
+    return unstorable(text) is None
 
 
 def require_storable(text: str, pointer: str) -> str:
-    if not storable(text):
-        raise InvalidInput("text may not contain NUL characters", [FieldError(pointer, "contains NUL")])
+    reason = unstorable(text)
+    if reason is not None:
+        raise InvalidInput(f"text the store cannot hold: it {reason}", [FieldError(pointer, reason)])
     return text
 
 

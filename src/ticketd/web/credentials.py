@@ -43,6 +43,6 @@ def decode_basic(value: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise Unauthenticated("malformed Basic credentials") from exc
     user, sep, password = decoded.partition(":")
-    if not sep or not user:
+    if not sep or not user or "\x00" in decoded:  # NUL: no credential has one, and no store holds it
         raise Unauthenticated("malformed Basic credentials")
     return user, password

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ticketd.web.asgi import ASGIApp, Message, Receive, Scope, Send, respond
 from ticketd.web.header_size import header_block_size
 from ticketd.web.negotiation import acceptable, media_type_of
+from ticketd.web.storable_text import unstorable_text
 
 # (status, detail) -> (content type, body)
 ErrorRenderer = Callable[[int, str], tuple[bytes, bytes]]
@@ -53,7 +54,8 @@ class HeaderSizeGuard:
 
 
 class FaceRequestGuard:
-    """406 for an Accept the face cannot serve, 415 for a body type it does not take, 413 for a body too big.
+    """406 for an Accept the face cannot serve, 415 for a body type it does not take, 413 for a body
+    too big, 400 for text the store cannot hold (storable_text.py).
 
     The body is read here, up to the limit, and handed on whole: routes and the idempotency
     layer then see a complete body, and a too-big body is refused before anything is stored.
@@ -77,6 +79,11 @@ class FaceRequestGuard:
             await _refuse(send, face.render_error, 406, f"this API answers in {', '.join(face.offered)}")
             return
         if scope["method"] not in BODY_METHODS:
+            if (
+                reason := await unstorable_text(scope["path"], scope["query_string"], "", b"", [])
+            ) is not None:
+                await _refuse(send, face.render_error, 400, f"text the store cannot hold: {reason}")
+                return
             # No route of any face reads a body on these methods: one that is announced is refused
             # before anything could read it (the polled paths in front never read it either).
             declared = headers.get(b"content-length")
@@ -100,7 +107,12 @@ class FaceRequestGuard:
         allowed = face.body_types_by_path.get(scope["path"], face.body_types)
         media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
         if upload:
-            # Uploads stream on to the route, which stores them as they come.
+            # Uploads stream on to the route, which stores them as they come (and checks their text).
+            if (
+                reason := await unstorable_text(scope["path"], scope["query_string"], "", b"", [])
+            ) is not None:
+                await _refuse(send, face.render_error, 400, f"text the store cannot hold: {reason}")
+                return
             if media_type not in allowed:
                 await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")
                 return
@@ -112,6 +124,12 @@ class FaceRequestGuard:
             return
         if body and media_type not in allowed:
             await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")
+            return
+        reason = await unstorable_text(
+            scope["path"], scope["query_string"], media_type, body, scope["headers"]
+        )
+        if reason is not None:
+            await _refuse(send, face.render_error, 400, f"text the store cannot hold: {reason}")
             return
         await self.app(scope, replay(body, receive), send)
 
@@ -171,6 +189,17 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+async def _refused_text(
+    scope: Scope, send: Send, face: FaceRules, media_type: str = "", body: bytes = b""
+) -> bool:
+    """Refuses (400) a request that carries text the store cannot hold; whether it did."""
+    reason = await unstorable_text(scope["path"], scope["query_string"], media_type, body, scope["headers"])
+    if reason is None:
+        return False
+    await _refuse(send, face.render_error, 400, f"text the store cannot hold: {reason}")
+    return True
 
 
 async def _refuse(send: Send, render: ErrorRenderer, status: int, detail: str) -> None:
