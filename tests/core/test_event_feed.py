@@ -6,6 +6,8 @@ nor repeated."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -33,23 +35,31 @@ def _created(db: Session, world: World, subject: str) -> int:
     return event_id
 
 
-def test_the_feed_takes_a_late_commit_before_what_followed_it(
-    sessions: sessionmaker[Session], world: World
-) -> None:
-    with unit_of_work(sessions, write=False) as db:
-        start = latest(db)
+@contextmanager
+def out_of_order(sessions: sessionmaker[Session], world: World) -> Iterator[tuple[int, int]]:
+    """A transaction holds the lower event id open while the higher commits; it commits when the
+    block ends. Yields (lower, higher)."""
     held = sessions()
     try:
         lower = _created(held, world, "held open")
         with unit_of_work(sessions, write=True) as other:
             higher = _created(other, world, "committed first")
             other.commit()
-        with unit_of_work(sessions, write=False) as db:
-            # The higher id is committed, but a reader that took it now would pass the lower by.
-            assert events_after(db, start, 100) == []
+        assert lower < higher
+        yield lower, higher
         held.commit()
     finally:
         held.close()
+
+
+def test_the_feed_takes_a_late_commit_before_what_followed_it(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    with unit_of_work(sessions, write=False) as db:
+        start = latest(db)
+    with out_of_order(sessions, world) as (lower, higher), unit_of_work(sessions, write=False) as db:
+        # The higher id is committed, but a reader that took it now would pass the lower by.
+        assert events_after(db, start, 100) == []
     with unit_of_work(sessions, write=False) as db:
         found = events_after(db, start, 100)
         assert [event.id for event in found] == [lower, higher]
@@ -110,16 +120,8 @@ def test_webhooks_fan_out_each_event_once(sessions: sessionmaker[Session], world
             db.commit()
         return read
 
-    held = sessions()
-    try:
-        lower = _created(held, world, "held open")
-        with unit_of_work(sessions, write=True) as other:
-            higher = _created(other, world, "committed first")
-            other.commit()
+    with out_of_order(sessions, world) as (lower, higher):
         assert fan_out_once() == 0  # the higher waits for the lower
-        held.commit()
-    finally:
-        held.close()
     assert fan_out_once() == 2
     assert fan_out_once() == 0
     with unit_of_work(sessions, write=False) as db:
