@@ -39,6 +39,8 @@ class Receiver:
     deliveries: list[Delivery] = field(default_factory=list)
     # What to answer: (status, headers) for the n-th request (0-based); 204 by default.
     answer: Callable[[int], tuple[int, dict[str, str]]] = lambda _n: (204, {})
+    # The body of an answer that has one.
+    reply: bytes = b"ok"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def verify(self, headers: dict[str, str], body: bytes) -> bool:
@@ -91,9 +93,9 @@ def running_receiver(path: str = "/hook") -> Iterator[Receiver]:
             if status in (204, 304):
                 self.end_headers()  # no body may follow these
                 return
-            self.send_header("content-length", "2")
+            self.send_header("content-length", str(len(receiver.reply)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(receiver.reply)
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 512 * 1_048_576
     # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.
     embedded_worker: bool = True
+    # On SIGTERM the server stops accepting and gives the requests in flight this long to finish;
+    # event streams end at once with a reconnect hint, the embedded worker at its next step.
+    shutdown_grace_seconds: float = 30
     worker_lease_seconds: int = 30
     # Finished operations are kept this long, then purged with their files.
     operations_retention_days: float = 7
@@ -107,6 +110,21 @@ class Settings(BaseSettings):
     events_heartbeat_seconds: float = 15
     # Event streams open at once per server process; more are answered 503 with Retry-After.
     events_max_streams: int = 1000
+    # ...and per credential (an API key, a token's user, a console user) and per client address, so
+    # that one caller never takes every slot. A person with a few tabs open uses a handful.
+    events_max_streams_per_credential: int = 16
+    events_max_streams_per_address: int = 64
+    # A stream ends after this long and the client reconnects (EventSource does so by itself,
+    # resuming with Last-Event-ID), so nothing a stream holds lives for ever.
+    events_max_stream_seconds: float = 1800
+    # An open stream checks its credential (or console session) again this often, and ends
+    # when it has been revoked, disabled, signed out or has expired.
+    events_recheck_seconds: float = 5
+    # A reconnect with Last-Event-ID replays at most this many of the caller's events; a client
+    # that was away longer is told, with a `stream.truncated` event, where the replay began.
+    events_replay_window: int = 1000
+    # The newest events each process keeps in memory for its streams, bounded by their size.
+    events_buffer_bytes: int = 8 * 1024 * 1024
     # A console sign-in lasts this long at most (it ends sooner on sign-out, a disabled user or a
     # changed password).
     console_session_seconds: int = 12 * 3600

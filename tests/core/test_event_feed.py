@@ -69,12 +69,12 @@ def test_the_feed_takes_a_late_commit_before_what_followed_it(
 def test_the_event_stream_delivers_each_event_once(sessions: sessionmaker[Session], world: World) -> None:
     async def scenario() -> list[int]:
         tail = EventTail(sessions, poll_seconds=0.01)
-        start = await tail.start_position(None)
+        start = (await tail.start_point(world.admin.principal, None)).position
         seen: list[int] = []
         both = asyncio.Event()
 
         async def follow() -> None:
-            async for event in tail.follow(world.admin.principal, start, StreamFilter(), heartbeat=0.05):
+            async for event in tail.follow(world.admin.principal, start, StreamFilter(), idle=0.05):
                 if isinstance(event, StreamEvent) and event.type == "ticket.created":
                     seen.append(event.id)
                     if len(seen) >= 2:

@@ -3,18 +3,23 @@ how a writer waits for SQLite's write lock."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from ticketd.settings import Settings
 from ticketd.store import engine
 from ticketd.store.engine import WRITE_WAIT_SECONDS, begin_write, configure_sqlite_connection, is_store_outage
 from ticketd.store.errors import StoreError
+from ticketd.store.migrate import upgrade
 
 
 @pytest.mark.parametrize(
@@ -72,3 +77,27 @@ def test_a_writer_gives_up_after_the_wait(tmp_path: Path, monkeypatch: pytest.Mo
         begin_write(connection)
     holder.join()
     assert not connection.in_transaction
+
+
+def test_the_embedded_store_and_its_wal_and_shm_are_private(tmp_path: Path) -> None:
+    """Made under a permissive umask, as `make run` would on a shared machine: 0600 all three,
+    like the key file; a store an earlier version left readable by others is narrowed."""
+    previous = os.umask(0o022)
+    try:
+        settings = Settings(database_path=tmp_path / "data" / "ticketd.sqlite3")
+        built = engine.build_engine(settings)
+        upgrade(built)
+        with built.begin() as connection:
+            connection.execute(text("CREATE TABLE IF NOT EXISTS probe (x INTEGER)"))
+            store = settings.database_path
+            files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
+            assert all(file.exists() for file in files)
+            for file in files:
+                assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+        built.dispose()
+        assert stat.S_IMODE(store.parent.stat().st_mode) & 0o077 == 0
+        store.chmod(0o644)
+        engine.build_engine(settings).dispose()
+        assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)

@@ -27,6 +27,7 @@ from ticketd.web.metrics_endpoint import MetricsEndpoint, gauges_of_store
 from ticketd.web.rate_limits import LimitedFace, ObservedResponses, RateLimitGate
 from ticketd.web.request_telemetry import RequestTelemetry
 from ticketd.web.services import Services
+from ticketd.web.termination import on_termination
 
 MAX_HEADER_BYTES = 16_384
 
@@ -102,6 +103,12 @@ class TicketdApp(HotPaths):
         for thread in self._threads:
             thread.start()
 
+    def _stopping(self) -> None:
+        """SIGTERM: event streams end now (with a hint to reconnect, which a client does to another
+        server), the embedded worker gives back its operation at its next step."""
+        self._stop.set()
+        self.services.event_tail.close()
+
     async def not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
@@ -112,6 +119,7 @@ class TicketdApp(HotPaths):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                on_termination(self._stopping)
                 if self.services.settings.embedded_worker:
                     self._start_worker()
                 self.telemetry.start()

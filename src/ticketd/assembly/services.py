@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.event_stream import EventTail
 from ticketd.core.server_key import needs_settling, reseal_access_keys, retire_stored_key, server_keys
+from ticketd.core.stream_slots import StreamCaps, StreamSlots
 from ticketd.core.tokens import TokenKeys
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.config import TenantLimitsCache
@@ -43,7 +44,19 @@ def build_services(settings: Settings) -> Services:
         authenticator=Authenticator(reader, TokenKeys(keys)),
         admission=admission,
         login_guard=LoginGuard(admission.counters if admission is not None else LocalCounters()),
-        event_tail=EventTail(sessions, settings.events_poll_seconds),
+        event_tail=EventTail(
+            sessions,
+            settings.events_poll_seconds,
+            buffer_bytes=settings.events_buffer_bytes,
+            replay_window=settings.events_replay_window,
+        ),
+        stream_slots=StreamSlots(
+            StreamCaps(
+                total=settings.events_max_streams,
+                per_credential=settings.events_max_streams_per_credential,
+                per_address=settings.events_max_streams_per_address,
+            )
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from ticketd.core.errors import DomainError
 from ticketd.core.server_key import ServerKeyError, retire_stored_key, server_key
 from ticketd.settings import Settings
 from ticketd.store.engine import build_engine, session_factory, unit_of_work
-from ticketd.store.migrate import is_current, upgrade
+from ticketd.store.migrate import StoreTooNew, is_current, upgrade
 from ticketd.store.tables import Tenant, User
 
 console = Console(stderr=True)
@@ -30,7 +30,12 @@ class CliContext:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = build_engine(self.settings)
-            if not is_current(self._engine):
+            try:
+                current = is_current(self._engine)
+            except StoreTooNew as exc:
+                console.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from exc
+            if not current:
                 upgrade(self._engine)
         return self._engine
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from ticketd.cli import admin, demo, ops, secrets, serve, tickets, webhooks, worker
+from ticketd.cli import admin, backup, demo, ops, secrets, serve, tickets, webhooks, worker
 from ticketd.cli.context import CliContext, console
 from ticketd.settings import Settings
 
@@ -48,6 +48,7 @@ def root(
 serve.register(app)
 demo.register(app)
 worker.register(app)
+backup.register(app)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")

@@ -110,6 +110,9 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
         settings.forwarded_allow_ips,
         "--log-level",
         "info",
+        # On SIGTERM: requests in flight get this long to finish (streams end at once).
+        "--timeout-graceful-shutdown",
+        str(max(1, round(settings.shutdown_grace_seconds))),
     ]
     if not settings.access_log:
         arguments.append("--no-access-log")

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import ColumnElement, Select, and_, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from ticketd.store.tables import TicketEvent
+from ticketd.core.events import EventKind
+from ticketd.store.tables import Ticket, TicketEvent
+
+Row = TypeVarTuple("Row")
 
 
 class Position(NamedTuple):
@@ -53,23 +56,73 @@ class FeedEvent:
     txid: int
 
 
+@dataclass(frozen=True, slots=True)
+class FeedScope:
+    """Whose events a reader may have: one tenant's, and for a customer only the public events of
+    the tickets it requested (what the REST history shows it)."""
+
+    tenant_id: int
+    requester_id: int | None = None
+
+
 _COLUMNS = tuple(getattr(TicketEvent, name) for name in FeedEvent.__slots__)
 
 
-def events_after(db: Session, position: Position, limit: int) -> list[FeedEvent]:
-    """The next events after `position`, in feed order, of transactions that can no longer commit."""
-    query = select(*_COLUMNS).limit(limit)
+def events_after(
+    db: Session, position: Position, limit: int, scope: FeedScope | None = None
+) -> list[FeedEvent]:
+    """The next events after `position`, in feed order, of transactions that can no longer commit;
+    only `scope`'s when one is given (the query seeks the tenant's part of the log)."""
+    query = _scoped(select(*_COLUMNS), scope).limit(limit)
     horizon = _horizon(db)
     if horizon is None:
         # txid is 0 throughout: SQLite would take `(txid, id) > (0, n)` as `txid >= 0` and read the
         # whole index (a millisecond at 13,000 events, growing with the log) where `id > n` seeks.
         query = query.where(TicketEvent.id > position.event_id).order_by(TicketEvent.id)
+        if scope is not None:
+            # Lets the seek use (tenant_id, txid, id); every SQLite event has txid 0.
+            query = query.where(TicketEvent.txid == 0)
     else:
         query = query.where(
             tuple_(TicketEvent.txid, TicketEvent.id) > tuple_(position.txid, position.event_id),
             TicketEvent.txid < horizon,
         ).order_by(TicketEvent.txid, TicketEvent.id)
     return [FeedEvent(*row) for row in db.execute(query)]
+
+
+def window_start(db: Session, scope: FeedScope, size: int) -> Position | None:
+    """The position just before the newest `size` events of `scope`: a replay that starts earlier
+    is cut to start here. None when the scope has no more than `size` events."""
+    query = _scoped(select(TicketEvent.txid, TicketEvent.id), scope)
+    horizon = _horizon(db)
+    if horizon is not None:
+        query = query.where(TicketEvent.txid < horizon)
+    else:
+        query = query.where(TicketEvent.txid == 0)
+    newest_first = query.order_by(TicketEvent.txid.desc(), TicketEvent.id.desc())
+    row = db.execute(newest_first.offset(size).limit(1)).first()
+    return None if row is None else Position(int(row[0]), int(row[1]))
+
+
+def _scoped(query: Select[*Row], scope: FeedScope | None) -> Select[*Row]:
+    if scope is None:
+        return query
+    query = query.where(TicketEvent.tenant_id == scope.tenant_id)
+    if scope.requester_id is None:
+        return query
+    requested = select(Ticket.id).where(
+        Ticket.tenant_id == scope.tenant_id, Ticket.requester_id == scope.requester_id
+    )
+    return query.where(TicketEvent.ticket_id.in_(requested), _public())
+
+
+def _public() -> ColumnElement[bool]:
+    """SQL for webhooks.messages.is_public: not a deletion, and a comment only when public."""
+    comment_is_public = TicketEvent.new_value["public"].as_boolean()
+    return and_(
+        TicketEvent.kind != EventKind.DELETED.value,
+        or_(TicketEvent.kind != EventKind.COMMENTED.value, comment_is_public.is_(True)),
+    )
 
 
 def position_of(event: FeedEvent) -> Position:

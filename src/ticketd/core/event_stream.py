@@ -2,15 +2,20 @@
 subscriber, each of whom sees only what the REST API would show them.
 
 The tail reads the log in feed order (core/event_feed.py) every `events_poll_seconds` while anyone
-listens, and keeps the newest events in memory. A subscriber follows from a position: from the
-tail's memory when it reaches back far enough, else from the store page by page (a reconnect with
-`Last-Event-ID` after a long absence), so nothing between the two is missed or repeated.
+listens, and keeps the newest events in memory, bounded by count and by size. A subscriber follows
+from a position: from the tail's memory when it reaches back far enough, else from the store page
+by page, reading only the subscriber's own part of the log (a reconnect with `Last-Event-ID` after
+a long absence), so nothing between the two is missed or repeated. How far back a reconnect may
+reach is bounded: a client that asks for more starts at the window's beginning and is told so.
+
+Waiting for news is an `asyncio.Event` replaced at every read that found something: a subscriber
+takes the current one before it looks, so it cannot sleep through a read, and waiting on it holds
+no lock, so a stream cancelled at any point leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -21,11 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketd.core.event_feed import (
     START,
     FeedEvent,
+    FeedScope,
     Position,
     events_after,
     latest,
     position_of,
     position_of_id,
+    window_start,
 )
 from ticketd.core.principal import Principal
 from ticketd.core.webhooks import messages
@@ -35,6 +42,8 @@ log = logging.getLogger(__name__)
 
 KEPT_EVENTS = 10_000
 PAGE = 500
+# What an event kept in memory costs beyond its body (the object, its fields, the deque's slot).
+EVENT_OVERHEAD_BYTES = 400
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class StreamEvent:
     @property
     def id(self) -> int:
         return self.position.event_id
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + EVENT_OVERHEAD_BYTES
 
     def visible_to(self, principal: Principal) -> bool:
         if self.tenant_id != principal.tenant_id:
@@ -69,9 +82,24 @@ class StreamFilter:
         return self.ticket_id is None or event.ticket_id == self.ticket_id
 
 
-def load_after(db: Session, position: Position, limit: int = PAGE) -> list[StreamEvent]:
-    """The next events after `position`, ready to send."""
-    events = events_after(db, position, limit)
+def scope_of(principal: Principal) -> FeedScope:
+    return FeedScope(principal.tenant_id, principal.user_id if principal.is_customer else None)
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """Where a subscriber begins; `cut` when it asked to resume from further back than the replay
+    window reaches, so it missed the events between."""
+
+    position: Position
+    cut: bool = False
+
+
+def load_after(
+    db: Session, position: Position, limit: int = PAGE, scope: FeedScope | None = None
+) -> list[StreamEvent]:
+    """The next events after `position` (of `scope` only, when given), ready to send."""
+    events = events_after(db, position, limit, scope)
     if not events:
         return []
     subjects = messages.load_subjects(db, events)
@@ -94,105 +122,156 @@ def _stream_event(event: FeedEvent, subjects: messages.Subjects) -> StreamEvent:
 
 
 class EventTail:
-    def __init__(self, sessions: sessionmaker[Session], poll_seconds: float) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        poll_seconds: float,
+        *,
+        buffer_bytes: int = 8 * 1024 * 1024,
+        replay_window: int = 1000,
+    ) -> None:
         self.sessions = sessions
         self.poll_seconds = poll_seconds
-        self._recent: deque[StreamEvent] = deque(maxlen=KEPT_EVENTS)
+        self.buffer_bytes = buffer_bytes
+        self.replay_window = replay_window
+        self._recent: deque[StreamEvent] = deque()
+        self._kept_bytes = 0
         self._position: Position | None = None
         # The position just before the oldest event kept: memory answers for anything after it.
         self._kept_from: Position | None = None
-        # Counts the tail's reads that found something, so a subscriber never sleeps through one.
-        self._generation = 0
-        self._changed: asyncio.Condition | None = None
+        # Set (and replaced) whenever a read found something.
+        self._news: asyncio.Event | None = None
+        self._starting = asyncio.Lock()
         self._listeners = 0
         self._task: asyncio.Task[None] | None = None
+        # The server is stopping: every follower ends.
+        self._closed = False
 
-    async def start_position(self, last_event_id: int | None) -> Position:
-        """Where a new subscriber starts: after its Last-Event-ID, else at the end (news only)."""
+    @property
+    def kept_bytes(self) -> int:
+        return self._kept_bytes
+
+    @property
+    def kept_events(self) -> int:
+        return len(self._recent)
+
+    async def start_point(self, principal: Principal, last_event_id: int | None) -> StartPoint:
+        """Where a new subscriber starts: after its Last-Event-ID, no further back than the replay
+        window; else at the end (news only)."""
         if last_event_id is not None:
-            found = await asyncio.to_thread(self._in_store_position_of, last_event_id)
+            found = await asyncio.to_thread(self._in_store_start, scope_of(principal), last_event_id)
             if found is not None:
                 return found
         await self._ensure_started()
         assert self._position is not None
-        return self._position
+        return StartPoint(self._position)
 
-    def _in_store_position_of(self, event_id: int) -> Position | None:
+    def _in_store_start(self, scope: FeedScope, event_id: int) -> StartPoint | None:
         with unit_of_work(self.sessions, write=False) as db:
-            return position_of_id(db, event_id)
+            asked = position_of_id(db, event_id)
+            if asked is None:
+                return None
+            window = window_start(db, scope, self.replay_window)
+        if window is not None and asked < window:
+            return StartPoint(window, cut=True)
+        return StartPoint(asked)
 
     def _in_store_latest(self) -> Position:
         with unit_of_work(self.sessions, write=False) as db:
             return latest(db)
 
-    def _in_store_load(self, position: Position) -> list[StreamEvent]:
+    def _in_store_load(self, position: Position, scope: FeedScope | None) -> list[StreamEvent]:
         with unit_of_work(self.sessions, write=False) as db:
-            return load_after(db, position)
+            return load_after(db, position, PAGE, scope)
 
     async def _ensure_started(self) -> None:
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        if self._position is None:
+        if self._news is None:
+            self._news = asyncio.Event()
+        if self._task is not None and not self._task.done():
+            return
+        async with self._starting:
+            if self._task is not None and not self._task.done():
+                return
+            # Nobody listened for a while and the tail stopped reading: it starts again from now,
+            # with nothing kept (what a subscriber needs from before is read from the store).
             self._position = await asyncio.to_thread(self._in_store_latest)
+            self._recent.clear()
+            self._kept_bytes = 0
             self._kept_from = self._position
-        if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._poll())
 
     async def _poll(self) -> None:
-        assert self._changed is not None
         while self._listeners > 0:
             assert self._position is not None
             try:
-                found = await asyncio.to_thread(self._in_store_load, self._position)
+                found = await asyncio.to_thread(self._in_store_load, self._position, None)
             except Exception:  # the store is away: the subscribers wait, and reading resumes after it
                 log.warning("event stream: reading the event log failed", exc_info=True)
                 found = []
                 await asyncio.sleep(1)
             if found:
                 for event in found:
-                    if len(self._recent) == KEPT_EVENTS:
-                        self._kept_from = self._recent.popleft().position
-                    self._recent.append(event)
+                    self._keep(event)
                 self._position = found[-1].position
-                async with self._changed:
-                    self._generation += 1
-                    self._changed.notify_all()
+                self._announce()
             if len(found) < PAGE:
                 await asyncio.sleep(self.poll_seconds)
 
+    def _keep(self, event: StreamEvent) -> None:
+        self._recent.append(event)
+        self._kept_bytes += event.size
+        while len(self._recent) > KEPT_EVENTS or self._kept_bytes > self.buffer_bytes:
+            dropped = self._recent.popleft()
+            self._kept_bytes -= dropped.size
+            self._kept_from = dropped.position
+
+    def close(self) -> None:
+        """Ends every follow (the server is stopping); called on the loop."""
+        self._closed = True
+        if self._news is not None:
+            self._announce()
+
+    def _announce(self) -> None:
+        assert self._news is not None
+        news, self._news = self._news, asyncio.Event()
+        news.set()
+
     async def follow(
-        self, principal: Principal, position: Position, wanted: StreamFilter, heartbeat: float
+        self, principal: Principal, position: Position, wanted: StreamFilter, idle: float
     ) -> AsyncIterator[StreamEvent | None]:
         """The events after `position` that `principal` may see and `wanted` admits, for ever;
-        None when nothing came for `heartbeat` seconds (time for a keep-alive)."""
+        None whenever nothing came for `idle` seconds or a read found only others' events (time
+        for a keep-alive, or a check)."""
         self._listeners += 1
+        scope = scope_of(principal)
         try:
             await self._ensure_started()
-            assert self._changed is not None
-            while True:
-                generation = self._generation
-                batch = await self._after(position)
+            while not self._closed:
+                news = self._news
+                assert news is not None
+                batch, position = await self._after(position, scope)
+                sent = False
                 for event in batch:
-                    position = event.position
                     if event.visible_to(principal) and wanted.admits(event):
+                        sent = True
                         yield event
                 if batch:
+                    if not sent:
+                        yield None  # others' news only: the subscriber still gets its turn to check
                     continue
-                async with self._changed:
-                    if generation != self._generation:
-                        continue  # the tail read more while we looked
-                    waited = False
-                    with contextlib.suppress(TimeoutError):
-                        waited = await asyncio.wait_for(self._changed.wait(), heartbeat)
-                if not waited:
+                try:
+                    async with asyncio.timeout(idle):
+                        await news.wait()
+                except TimeoutError:
                     yield None
         finally:
             self._listeners -= 1
 
-    async def _after(self, position: Position) -> Sequence[StreamEvent]:
+    async def _after(self, position: Position, scope: FeedScope) -> tuple[Sequence[StreamEvent], Position]:
+        """The events after `position`, and the position after them."""
         tail = self._position or START
         if position >= tail:
-            return ()
+            return (), position
         if self._kept_from is not None and self._kept_from <= position:
             # In memory: the events after `position`, found from the newest end.
             newer: list[StreamEvent] = []
@@ -201,6 +280,12 @@ class EventTail:
                     break
                 newer.append(event)
             newer.reverse()
-            return newer
-        # Further back than memory reaches: from the store, a page at a time.
-        return await asyncio.to_thread(self._in_store_load, position)
+            return newer, tail
+        # Further back than memory reaches: the subscriber's part of the log, a page at a time.
+        found = await asyncio.to_thread(self._in_store_load, position, scope)
+        if len(found) < PAGE:
+            # Everything of the scope up to `tail` has been read (the tail read its events earlier,
+            # so they were readable then): the subscriber jumps there instead of reading the
+            # store again at every change.
+            return found, max(tail, found[-1].position) if found else tail
+        return found, found[-1].position

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, or_
@@ -12,6 +13,7 @@ from ticketd.core.errors import FieldError, InvalidInput
 # PostgreSQL's text cannot hold NUL, neither store can hold half of a UTF-16 surrogate pair (JSON
 # can spell one, UTF-8 cannot), and no client means either: refused on both stores alike.
 NUL = "\x00"
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def unstorable(text: str) -> str | None:
@@ -28,6 +30,14 @@ def unstorable(text: str) -> str | None:
 
 def storable(text: str) -> bool:
     return unstorable(text) is None
+
+
+def made_storable(text: str) -> str:
+    """`text` with what the store cannot hold replaced by U+FFFD: for text ticketd only records
+    (a webhook receiver's reply, an error message), never refuses."""
+    if storable(text):
+        return text
+    return SURROGATE.sub("\ufffd", text.replace(NUL, "\ufffd"))
 
 
 def require_storable(text: str, pointer: str) -> str:

@@ -27,7 +27,7 @@ from ticketd.core.housekeeping import Purged, purge
 from ticketd.core.jobs.bulk_updates import run_bulk_update
 from ticketd.core.jobs.exports import run_export
 from ticketd.core.jobs.imports import run_import
-from ticketd.core.jobs.lease import Lease, Lost
+from ticketd.core.jobs.lease import Lease, Lost, Released
 from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
 from ticketd.core.operations import FINISHED, OperationStatus
 from ticketd.core.webhooks.fanout import announce_finished
@@ -56,10 +56,13 @@ class Worker:
         self.retention = retention
         self.idempotency_ttl = idempotency_ttl
         self._last_purge = 0.0
+        # Set when the process is stopping: jobs give their operation back between steps.
+        self.stopping = threading.Event()
         # Host and process: an operator (or a test) can tell which process holds a lease.
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 0.5) -> None:
+        self.stopping = stop
         while not stop.is_set():
             try:
                 self._purge_now_and_then()
@@ -96,6 +99,11 @@ class Worker:
         lease, kind, params = claimed
         try:
             run_job(lease, kind, params)
+        except Released:
+            log.info(
+                "worker %s: stopping; operation %s released for another worker", self.name, lease.operation_id
+            )
+            return True
         except Lost:
             LEASE_LOSSES.inc()
             log.info("worker %s: operation %s is no longer ours", self.name, lease.operation_id)
@@ -153,6 +161,7 @@ class Worker:
                 operation_id=operation.id,
                 tenant_id=operation.tenant_id,
                 created_by=operation.created_by,
+                stopping=self.stopping,
             )
             claimed = (lease, operation.kind, dict(operation.params))
             db.commit()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,12 +27,14 @@ WRITE_OPTION = "ticketd_write"
 # How long a transaction waits for SQLite's write lock before it fails, and how often it looks.
 WRITE_WAIT_SECONDS = 30
 WRITE_POLL_SECONDS = 0.0005
+SQLITE_IOERR = 10
+SQLITE_FULL = 13
 
 
 def build_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url
     if settings.is_sqlite:
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, settings.sqlite_path)
     return create_engine(
         url,
         pool_pre_ping=True,
@@ -39,10 +44,9 @@ def build_engine(settings: Settings) -> Engine:
     )
 
 
-def _sqlite_engine(url: str) -> Engine:
-    path = url.removeprefix("sqlite:///")
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+def _sqlite_engine(url: str, path: str | None) -> Engine:
+    if path is not None:  # None: in memory
+        keep_private(Path(path))
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -59,6 +63,19 @@ def _sqlite_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def keep_private(path: Path) -> None:
+    """The store's file made (or left) readable by its owner only, as the key file is: SQLite
+    gives its `-wal` and `-shm` the main file's mode when it makes them, and those made by an
+    earlier version are narrowed here too."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def begin_write(connection: sqlite3.Connection) -> None:
@@ -134,15 +151,36 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def unit_of_work(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Session]:
     """One transaction. The caller commits; anything not committed is rolled back on exit."""
-    with sessions() as session:
-        if write:
-            session.info[WRITE_OPTION] = True
-            session.connection(execution_options={WRITE_OPTION: True})
+    if not write:
+        opened = sessions()
+    else:
+        # The write transaction (SQLite: BEGIN IMMEDIATE, the write lock) begins at the first
+        # statement, not here: a caller that opens a unit of work on one thread and uses it on
+        # another (a route's dependency, then the route, each waiting for a worker thread) must
+        # not hold the lock while it waits. With forty requests at once, the lock's holder waited
+        # for a thread that every other request held while waiting for the lock (30 s, then 500s).
+        opened = sessions(bind=_writing(sessions))
+        opened.info[WRITE_OPTION] = True
+    with opened as session:
         try:
             yield session
         except BaseException:
             session.rollback()
             raise
+
+
+# Per session factory (making one costs 20 µs), gone with it.
+_WRITING: weakref.WeakKeyDictionary[sessionmaker[Session], Engine] = weakref.WeakKeyDictionary()
+
+
+def _writing(sessions: sessionmaker[Session]) -> Engine:
+    """The sessions' engine, with every transaction begun on it a writing one."""
+    writing = _WRITING.get(sessions)
+    if writing is None:
+        engine = sessions.kw["bind"]
+        assert isinstance(engine, Engine)
+        writing = _WRITING[sessions] = engine.execution_options(**{WRITE_OPTION: True})
+    return writing
 
 
 def after_every_write_commit(callback: Callable[[], None]) -> None:
@@ -165,8 +203,15 @@ def is_store_outage(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         original = exc.orig
-        return type(original).__module__.startswith("psycopg") and type(original).__name__ in (
-            "OperationalError",
-            "InterfaceError",
+        if isinstance(original, sqlite3.OperationalError):
+            # The disk is full (or max_page_count reached), or the disk failed a read or write:
+            # the transaction was rolled back whole, and the same write succeeds once it has room.
+            return original.sqlite_errorcode & 0xFF in (SQLITE_FULL, SQLITE_IOERR)
+        # Down, restarting, unreachable; or out of disk, memory or connections (class 53), shut
+        # down by an operator (57), a system error (58): all psycopg's OperationalError.
+        # (By name: a process on SQLite never imports psycopg.)
+        return any(
+            kind.__module__.startswith("psycopg") and kind.__name__ in ("OperationalError", "InterfaceError")
+            for kind in type(original).__mro__
         )
     return isinstance(exc, StoreError)

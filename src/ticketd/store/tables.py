@@ -351,7 +351,10 @@ class TicketEvent(Base):
     """Append-only history. The migration installs triggers that refuse UPDATE and DELETE."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_events_ticket", "ticket_id", "id"),
+        Index("ix_ticket_events_tenant_feed", "tenant_id", "txid", "id"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     ticket_id: Mapped[int] = mapped_column(Id)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -60,7 +62,11 @@ def formatter(format_name: str = "json") -> logging.Formatter:
     """A logging.Formatter for the standard library's handlers (used by dictConfig's "()")."""
     renderer: Any
     if format_name == "console":
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        # A plain traceback, never one with each frame's locals (structlog's default renders them
+        # with Rich): locals can hold secrets and others' data, and rendering them costs seconds.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     else:
         renderer = structlog.processors.JSONRenderer()
     return structlog.stdlib.ProcessorFormatter(
@@ -78,13 +84,65 @@ def _keep(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableM
     return event
 
 
+class RepeatedProblems(logging.Filter):
+    """Warnings and errors that repeat (the same logger, message and exception raised at the same
+    place) are written in full once per `window` seconds and counted meanwhile: a client that
+    makes every request fail cannot make the server spend its time writing tracebacks."""
+
+    def __init__(self, window: float = 60.0, limit: int = 10_000) -> None:
+        super().__init__()
+        self.window = window
+        self.limit = limit
+        self._lock = threading.Lock()
+        # key -> (when last written in full, how many since were not)
+        self._seen: dict[tuple[object, ...], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = _problem_key(record)
+        now = time.monotonic()
+        with self._lock:
+            last = self._seen.get(key)
+            if last is not None and now - last[0] < self.window:
+                self._seen[key] = (last[0], last[1] + 1)
+                return False
+            if len(self._seen) >= self.limit:
+                self._seen.clear()
+            self._seen[key] = (now, 0)
+        if last is not None and last[1]:
+            record.msg = (
+                f"{record.msg} (repeated {last[1]} times in the last {round(now - last[0])} s, not shown)"
+            )
+        return True
+
+
+def _problem_key(record: logging.LogRecord) -> tuple[object, ...]:
+    kind: object = None
+    place: object = None
+    if record.exc_info and record.exc_info[1] is not None:
+        kind = type(record.exc_info[1])
+        trace = record.exc_info[2]
+        while trace is not None and trace.tb_next is not None:
+            trace = trace.tb_next
+        if trace is not None:
+            place = (trace.tb_frame.f_code.co_filename, trace.tb_lineno)
+    return (record.name, str(record.msg), kind, place)
+
+
 def logging_config(format_name: str, level: str = "INFO") -> dict[str, Any]:
     """A dictConfig for the whole process, uvicorn's loggers included."""
-    handler = {"class": "logging.StreamHandler", "formatter": "ticketd", "stream": "ext://sys.stderr"}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "ticketd",
+        "stream": "ext://sys.stderr",
+        "filters": ["repeats"],
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"ticketd": {"()": "ticketd.telemetry.logs.formatter", "format_name": format_name}},
+        "filters": {"repeats": {"()": "ticketd.telemetry.logs.RepeatedProblems"}},
         "handlers": {"default": handler},
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},

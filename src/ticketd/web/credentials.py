@@ -46,3 +46,12 @@ def decode_basic(value: str) -> tuple[str, str]:
     if not sep or not user or "\x00" in decoded:  # NUL: no credential has one, and no store holds it
         raise Unauthenticated("malformed Basic credentials")
     return user, password
+
+
+def still_stands(authenticator: Authenticator, authorization: str | None, principal: Principal) -> bool:
+    """Whether the credential a long request (an event stream) began with still gives the same
+    principal: False once it is revoked, expired, or its user disabled or changed."""
+    try:
+        return principal_from_header(authenticator, authorization) == principal
+    except Unauthenticated:
+        return False

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketd.core.authenticate import Authenticator
 from ticketd.core.event_stream import EventTail
 from ticketd.core.signing_keys import Sealer, keyring_sealer
+from ticketd.core.stream_slots import StreamSlots
 from ticketd.limiting.admission import Admission
 from ticketd.limiting.logins import LoginGuard
 from ticketd.settings import Settings
@@ -32,6 +33,8 @@ class Services:
     login_guard: LoginGuard
     # The event log's tail, shared by this process's event-stream subscribers.
     event_tail: EventTail
+    # The event streams this process holds open, counted against their caps.
+    stream_slots: StreamSlots
 
     def sealer(self) -> Sealer:
         """For secrets stored sealed (AK/SK pairs, webhook secrets): the server's keyring."""

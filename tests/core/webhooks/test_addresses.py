@@ -24,6 +24,17 @@ from ticketd.core.webhooks.addresses import Refused, checked_url, target_of
         "http://224.0.0.1/x",
         "http://[fe80::1]/x",
         "http://[fc00::1]/x",
+        "http://[fec0::1]/x",  # site-local (deprecated, still routed by some networks)
+        "http://[2002:7f00:1::]/x",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/x",  # 6to4 of the metadata address
+        "http://[2002:0a00:0001::1]/x",  # 6to4 of 10.0.0.1
+        "http://[64:ff9b::7f00:1]/x",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/x",  # NAT64 of 169.254.169.254
+        "http://[64:ff9b:1::a00:1]/x",  # local-use NAT64 of 10.0.0.1
+        "http://[::127.0.0.1]/x",  # IPv4-compatible
+        "http://[::169.254.169.254]/x",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x",  # Teredo, client 127.0.0.1
+        "http://[2001:0:a00:1::1]/x",  # Teredo, server 10.0.0.1
     ],
 )
 def test_private_and_reserved_addresses_are_refused(url: str) -> None:

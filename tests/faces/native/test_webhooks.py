@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+from urllib.parse import urlsplit
 
+import httpx2
 import pytest
 from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from tests.web.test_server import _free_port, serving
 from tests.webhook_receiver import Receiver, running_receiver
 from ticketd.assembly.app import create_app
+from ticketd.core.webhooks.endpoints import MAX_ENDPOINTS_PER_TENANT
 from ticketd.settings import Settings
 
 FAST = {
@@ -186,6 +192,10 @@ def test_gone_disables_the_endpoint_and_tells_the_others(
         assert notice.verified
         assert notice.message["type"] == "webhook.disabled"
         assert notice.message["data"]["endpoint_id"] == gone["id"]
+        # Its host, not its path or query (where receivers keep secrets).
+        assert notice.message["data"]["host"] == urlsplit(receiver.url).netloc
+        assert "url" not in notice.message["data"]
+        assert b"/hook" not in notice.body
     state = hooked.get(f"/api/v1/webhooks/{gone['id']}", auth=world.admin.basic).json()
     assert state["disabled"] is True
     assert "410" in state["disabled_reason"]
@@ -291,6 +301,14 @@ def test_redeliver_and_replay(hooked: TestClient, world: World, receiver: Receiv
     assert replayed.status_code == 202
     assert replayed.json() == {"queued": 1}
     receiver.wait_for(7)
+    # Redelivery honours the endpoint's filter, as replay does.
+    other = _endpoint(hooked, world, Receiver(url=receiver.url), events=["ticket.commented"])
+    refused = hooked.post(
+        f"/api/v1/webhooks/{other['id']}/deliveries/{message_id}/redeliver", auth=world.admin.basic
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert _log(hooked, world, other["id"]) == []
 
 
 def test_only_the_tenants_admins_see_its_endpoints(
@@ -341,3 +359,65 @@ def test_addresses_are_checked_again_when_sending(
         errors = [entry["error"] for entry in _log(client, world, created["id"])]
     assert "loopback" in str(errors[0])
     assert receiver.deliveries == []
+
+
+def test_a_receivers_nul_reply_is_kept_safely_and_spoils_no_other_record(
+    hooked: TestClient, world: World, receiver: Receiver
+) -> None:
+    """A tenant's receiver answers 200 with a NUL and a lone surrogate's bytes in its body (which
+    PostgreSQL's text refuses); another tenant's receiver answers normally. Both deliveries are
+    recorded as succeeded, once each, and the reply is kept with U+FFFD in place of the NUL."""
+    with running_receiver() as hostile:
+        hostile.answer = lambda _n: (200, {})
+        hostile.reply = b"200 ok\x00\xed\xa0\x80 and more"
+        ours = _endpoint(hooked, world, hostile, events=["ticket.created"])
+        response = hooked.post(
+            "/api/v1/webhooks",
+            auth=world.outsider.basic,
+            json={"url": receiver.url, "events": ["ticket.created"]},
+        )
+        assert response.status_code == 201, response.text
+        receiver.secrets.append(response.json()["secret"])
+        theirs = response.json()["id"]
+        _ticket(hooked, world)
+        created = hooked.post("/api/v1/tickets", auth=world.outsider.basic, json={"subject": "Theirs"})
+        assert created.status_code == 201
+        hostile.wait_for(1)
+        receiver.wait_for(1)
+
+        def log_of(endpoint_id: object, actor: object) -> list[dict[str, object]]:
+            answer = hooked.get(f"/api/v1/webhooks/{endpoint_id}/deliveries", auth=actor)  # type: ignore[arg-type]
+            assert answer.status_code == 200, answer.text
+            found: list[dict[str, object]] = answer.json()
+            return found
+
+        _wait(lambda: [e["delivery_status"] for e in log_of(ours["id"], world.admin.basic)] == ["succeeded"])
+        _wait(lambda: [e["delivery_status"] for e in log_of(theirs, world.outsider.basic)] == ["succeeded"])
+        (entry,) = log_of(ours["id"], world.admin.basic)
+        assert entry["response"] == "200 ok\ufffd\ufffd\ufffd\ufffd and more"
+        time.sleep(0.5)  # rounds go on: nothing is sent again
+        assert len(hostile.deliveries) == 1 and len(receiver.deliveries) == 1
+
+
+@pytest.mark.slow
+def test_concurrent_creates_never_pass_the_endpoint_limit(settings: Settings, world: World) -> None:
+    """68 creates at once against `ticketd serve`: exactly the limit succeed, the rest are 422."""
+    port = _free_port()
+    go = Barrier(68)
+
+    def create(number: int) -> int:
+        go.wait()
+        response = httpx2.post(
+            f"http://127.0.0.1:{port}/api/v1/webhooks",
+            auth=world.admin.basic,
+            json={"url": f"https://8.8.8.8/hook/{number}", "events": ["ticket.created"]},
+            timeout=30,
+        )
+        return response.status_code
+
+    with serving(settings, port), ThreadPoolExecutor(68) as pool:
+        statuses = list(pool.map(create, range(68)))
+        listed = httpx2.get(f"http://127.0.0.1:{port}/api/v1/webhooks", auth=world.admin.basic).json()
+    assert statuses.count(201) == MAX_ENDPOINTS_PER_TENANT, statuses
+    assert statuses.count(422) == 68 - MAX_ENDPOINTS_PER_TENANT, statuses
+    assert len(listed) == MAX_ENDPOINTS_PER_TENANT

@@ -7,6 +7,7 @@ so a step either lands whole, with the progress that says it landed, or not at a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -27,6 +28,11 @@ class Lost(Exception):
     """The lease went to another worker, or the operation was canceled: stop without writing."""
 
 
+class Released(Lost):
+    """The worker is stopping: it gave the operation back between two steps, for another worker
+    (or itself, restarted) to resume at once from the last step that landed."""
+
+
 class Lease:
     def __init__(
         self,
@@ -37,8 +43,10 @@ class Lease:
         operation_id: int,
         tenant_id: int,
         created_by: int | None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.sessions = sessions
+        self.stopping = stopping
         self.owner = owner
         self.duration = duration
         self.operation_id = operation_id
@@ -47,9 +55,25 @@ class Lease:
 
     @contextmanager
     def step(self) -> Iterator[tuple[Session, Operation]]:
-        """One transaction on the operation, which the caller commits; raises Lost if it is not ours."""
+        """One transaction on the operation, which the caller commits; raises Lost if it is not ours,
+        Released (having released it) if the worker is stopping."""
+        if self.stopping is not None and self.stopping.is_set():
+            self.release()
+            raise Released(str(self.operation_id))
         with unit_of_work(self.sessions, write=True) as db:
             yield db, self.still_ours(db)
+
+    def release(self) -> None:
+        """Gives the operation back, still running, with a lease that has already run out."""
+        with unit_of_work(self.sessions, write=True) as db:
+            try:
+                operation = self.still_ours(db)
+            except Lost:
+                return
+            operation.lease_owner = None
+            operation.lease_expires_at = utcnow() - timedelta(seconds=1)
+            operation.version += 1
+            db.commit()
 
     def still_ours(self, db: Session) -> Operation:
         if db.get_bind().dialect.name == "postgresql":

@@ -52,10 +52,38 @@ def check_url(url: str) -> SplitResult:
     return parts
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: NAT64's well-known and local-use
+# prefixes (RFC 6052, RFC 8215) and the deprecated IPv4-compatible form (RFC 4291 2.5.5.1).
+IPV4_IN_LOW_BITS = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("::/96"),
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: IPv4-mapped, 6to4, Teredo (server and
+    client), NAT64, IPv4-compatible. A router or relay on the way would deliver to those."""
+    found = [candidate for candidate in (address.ipv4_mapped, address.sixtofour) if candidate is not None]
+    if address.teredo is not None:
+        found += address.teredo
+    if any(address in network for network in IPV4_IN_LOW_BITS) and address not in _TRIVIAL:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+_TRIVIAL = (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1"))
+
+
 def forbidden_reason(address: IPAddress) -> str | None:
     """Why an address may not be reached without `webhook_allow_private`, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:
+            return f"{address} is a site-local address"
+        for inner in embedded_ipv4(address):
+            reason = forbidden_reason(inner)
+            if reason is not None:
+                return f"{address} leads to {reason}"
     for name in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
         if getattr(address, f"is_{name}"):
             return f"{address} is a {name.replace('_', '-')} address"

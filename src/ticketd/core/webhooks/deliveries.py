@@ -12,13 +12,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
-from ticketd.core.errors import FieldError, InvalidInput, NotFound
+from ticketd.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from ticketd.core.signing_keys import Sealer
+from ticketd.core.text import made_storable
 from ticketd.core.webhooks.endpoints import get_endpoint, signing_secrets
 from ticketd.core.webhooks.fanout import PENDING, announce, wants
 from ticketd.core.webhooks.messages import EventType
@@ -181,8 +183,10 @@ def record(db: Session, *, owner: str, outcomes: Sequence[Outcome], policy: Poli
                 "at": outcome.at,
                 "status_code": outcome.status_code,
                 "latency_ms": outcome.latency_ms,
-                "response": outcome.response[:MAX_RESPONSE_CHARS],
-                "error": outcome.error[:500] if outcome.error else None,
+                # A receiver may answer anything (a NUL, which PostgreSQL's text refuses): kept as
+                # the store can hold it, never refused, so one reply cannot spoil a batch.
+                "response": made_storable(outcome.response[:MAX_RESPONSE_CHARS]),
+                "error": made_storable(outcome.error[:500]) if outcome.error else None,
             }
             for outcome in outcomes
         ],
@@ -277,7 +281,12 @@ def _disable(db: Session, endpoint: WebhookEndpoint, reason: str, now: datetime)
         db,
         tenant_id=endpoint.tenant_id,
         event_type=EventType.WEBHOOK_DISABLED,
-        data={"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
+        # The id and the host only: receivers often keep a secret in the URL's path or query.
+        data={
+            "endpoint_id": endpoint.id,
+            "host": urlsplit(endpoint.url).netloc.rpartition("@")[2],
+            "reason": reason,
+        },
         exclude_endpoint=endpoint.id,
     )
 
@@ -345,6 +354,9 @@ def redeliver(db: Session, *, tenant_id: int, endpoint_id: str, message_id: str)
     message = db.get(WebhookMessage, message_id)
     if message is None or message.tenant_id != tenant_id:
         raise NotFound(f"message {message_id} does not exist")
+    if not wants(endpoint, message.type):
+        # As replay does: an endpoint gets only the types it subscribes to.
+        raise Conflict(f"the endpoint does not subscribe to {message.type} messages")
     return _requeue(db, endpoint, message_id, utcnow())
 
 

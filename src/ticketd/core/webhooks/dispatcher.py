@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import ParamSpec, TypeVar
@@ -128,9 +129,17 @@ class WebhookDispatcher:
         try:
             fanned, claimed = await self._in_store(self._store_turn, batch, free)
         except Exception:
-            # Not recorded: the leases run out and the attempts are made again (at least once).
             if batch:
-                log.exception("webhooks %s: could not record %d attempts", self.name, len(batch))
+                # Recorded one by one instead, so that one record the store refuses spoils none of
+                # the others; what still cannot be recorded waits for the next round (the leases
+                # hold meanwhile: nothing is sent twice for a round that failed).
+                log.warning(
+                    "webhooks %s: a round failed; recording its %d attempts one by one",
+                    self.name,
+                    len(batch),
+                    exc_info=True,
+                )
+                self._outcomes[:0] = await self._in_store(self._record_each, batch)
             raise
         for item in claimed:
             self._inflight[item.endpoint_id] += 1
@@ -173,6 +182,31 @@ class WebhookDispatcher:
     async def _in_store(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._store, partial(function, *args, **kwargs))
+
+    def _record_each(self, batch: list[Outcome]) -> list[Outcome]:
+        """Records each outcome in a transaction of its own; returns those the store refused."""
+        refused: list[Outcome] = []
+        for outcome in batch:
+            # Then without what the receiver sent, should that be what the store refuses.
+            bare = replace(outcome, response="", error="the receiver's reply could not be recorded")
+            if not (self._record_alone(outcome) or self._record_alone(bare)):
+                refused.append(outcome)
+        return refused
+
+    def _record_alone(self, outcome: Outcome) -> bool:
+        try:
+            with unit_of_work(self.sessions, write=True) as db:
+                deliveries.record(db, owner=self.name, outcomes=[outcome], policy=self.policy)
+                db.commit()
+        except Exception:
+            log.warning(
+                "webhooks %s: could not record an attempt of delivery %d",
+                self.name,
+                outcome.delivery_id,
+                exc_info=True,
+            )
+            return False
+        return True
 
     def _store_turn(self, batch: list[Outcome], free: dict[str, int] | None) -> tuple[int, list[Claimed]]:
         """Records `batch`, fans out and (unless `free` is None) claims, in one transaction."""

@@ -23,7 +23,7 @@ from ticketd.core.text import require_storable
 from ticketd.core.webhooks.addresses import checked_url
 from ticketd.core.webhooks.fanout import start_listening
 from ticketd.core.webhooks.messages import EVENT_TYPES
-from ticketd.store.tables import WebhookEndpoint
+from ticketd.store.tables import Tenant, WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 MAX_DESCRIPTION_CHARS = 500
@@ -58,18 +58,23 @@ def create_endpoint(
     allow_private: bool,
 ) -> tuple[WebhookEndpoint, str]:
     """The new endpoint and its secret (returned only here)."""
+    checked_events, checked_description = _checked_events(events), _checked_description(description)
+    # Last of the checks: it may ask DNS, and the cheap ones answer first. Before the lock below,
+    # so that no tenant's creates wait on a slow resolver.
+    usable_url = checked_url(url, allow_private=allow_private)
+    # Concurrent creates count one after another: the tenant's row is locked until this commits
+    # (PostgreSQL; SQLite's writers are one at a time already).
+    db.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
     count = len(db.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.tenant_id == tenant_id)).all())
     if count >= MAX_ENDPOINTS_PER_TENANT:
         raise InvalidInput(f"a tenant has at most {MAX_ENDPOINTS_PER_TENANT} webhook endpoints")
     now = utcnow()
     endpoint_id = "ep_" + secrets.token_urlsafe(15)
     secret = new_secret()
-    checked_events, checked_description = _checked_events(events), _checked_description(description)
     endpoint = WebhookEndpoint(
         id=endpoint_id,
         tenant_id=tenant_id,
-        # Last: it may ask DNS, and the cheap checks answer first.
-        url=checked_url(url, allow_private=allow_private),
+        url=usable_url,
         events=checked_events,
         description=checked_description,
         secret_sealed=sealer.seal(secret, endpoint_id),

@@ -22,10 +22,18 @@ from ticketd.core.principal import Principal
 from ticketd.core.vocabulary import Priority
 from ticketd.faces.console.pages import redirect, render
 from ticketd.faces.console.paths import PREFIX
-from ticketd.faces.console.visitors import FormDep, StaffDep, Visitor, VisitorDep, services_of, text
+from ticketd.faces.console.visitors import (
+    FormDep,
+    StaffDep,
+    Visitor,
+    VisitorDep,
+    services_of,
+    session_stands,
+    text,
+)
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Ticket, TicketEvent, User
-from ticketd.web.event_frames import event_stream_response
+from ticketd.web.event_frames import StreamCaller, event_stream_response
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -375,4 +383,10 @@ async def live_events(
         int(last_event_id) if last_event_id and last_event_id.isdigit() and len(last_event_id) < 19 else None
     )
     wanted = StreamFilter(ticket_id=ticket_id)
-    return await event_stream_response(visitor.principal, services_of(request), wanted, resume)
+    services = services_of(request)
+    caller = StreamCaller(
+        visitor.principal,
+        request.client.host if request.client else "",
+        lambda: session_stands(services, visitor),
+    )
+    return await event_stream_response(caller, services, wanted, resume)

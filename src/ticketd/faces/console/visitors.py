@@ -91,6 +91,14 @@ def visitor(request: Request) -> Visitor:
     return Visitor(signed, token, console_sessions.csrf_token(csrf_key(services), token))
 
 
+def session_stands(services: Services, visitor: Visitor) -> bool:
+    """Whether the visitor's session still gives the same principal (a live page's stream ends
+    when it does not: signed out, expired, user disabled or changed)."""
+    with unit_of_work(services.sessions, write=False) as db:
+        signed = console_sessions.signed_in(db, visitor.token)
+    return signed is not None and signed.principal == visitor.principal
+
+
 def staff(visitor: Annotated[Visitor, Depends(visitor)]) -> Visitor:
     if not visitor.principal.is_staff:
         raise Forbidden("this page is for agents and admins")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ticketd.core.errors import FieldError, InvalidInput
@@ -18,7 +18,8 @@ from ticketd.core.ids import MAX_ID, is_id
 from ticketd.core.webhooks.messages import EventType
 from ticketd.faces.native.deps import Reader, ServicesDep
 from ticketd.faces.native.responses import PROBLEM_RESPONSES
-from ticketd.web.event_frames import event_stream_response
+from ticketd.web.credentials import still_stands
+from ticketd.web.event_frames import StreamCaller, event_stream_response
 
 router = APIRouter(prefix="/events", tags=["events"], responses=PROBLEM_RESPONSES)
 TICKET_TYPES = frozenset(event_type for event_type in EventType if event_type.value.startswith("ticket."))
@@ -31,6 +32,7 @@ TICKET_TYPES = frozenset(event_type for event_type in EventType if event_type.va
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
 async def stream_events(
+    request: Request,
     principal: Reader,
     services: ServicesDep,
     types: Annotated[
@@ -43,7 +45,13 @@ async def stream_events(
     ] = None,
 ) -> StreamingResponse:
     wanted = StreamFilter(types=_types(types), ticket_id=ticket_id)
-    return await event_stream_response(principal, services, wanted, _event_id(last_event_id))
+    authorization = request.headers.get("authorization")
+    caller = StreamCaller(
+        principal,
+        request.client.host if request.client else "",
+        lambda: still_stands(services.authenticator, authorization, principal),
+    )
+    return await event_stream_response(caller, services, wanted, _event_id(last_event_id))
 
 
 def _types(text: str | None) -> frozenset[str]:

@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 import orjson
-from fastapi import FastAPI, Header, Path, Request
+from fastapi import FastAPI, Header, Path
 from fastapi.responses import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from ticketd import __version__
 from ticketd.core import status_page
 from ticketd.core.clock import utcnow
+from ticketd.core.etags import none_match
 from ticketd.core.status_page import ComponentStatus, Health
 from ticketd.faces.apps import face_app
 from ticketd.faces.error_handlers import install_error_handlers
@@ -93,23 +94,23 @@ def build_status_app(services: Services) -> FastAPI:
     install_error_handlers(app, FACE_ERRORS)
     health = HealthWatch(services)
 
-    def read(slug: str, request: Request) -> views.PageData:
+    def read(slug: str) -> views.PageData:
         with unit_of_work(services.sessions, write=False) as db:
             tenant, page = status_page.published_page(db, slug)
             components = status_page.list_components(db, tenant.id)
             incidents = status_page.list_incidents(db, tenant.id)
             updates = status_page.updates_of(db, incidents)
             db.expunge_all()
-        base = services.settings.base_url or str(request.base_url).rstrip("/")
+        # Never the request's Host: these answers are public and cached, and one request with
+        # `Host: evil.example` would have put its links in front of every visitor.
+        base = services.settings.resolved_base_url.rstrip("/")
         return views.PageData(
             tenant, page, components, incidents, updates, health.now(), f"{base}{PREFIX}/{slug}"
         )
 
     @app.get(f"{PREFIX}/{{tenant}}", summary="The tenant's status page (HTML)", response_class=Response)
-    async def page_html(
-        tenant: Slug, request: Request, if_none_match: Annotated[str | None, Header()] = None
-    ) -> Response:
-        data = await run_in_threadpool(read, tenant, request)
+    async def page_html(tenant: Slug, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        data = await run_in_threadpool(read, tenant)
         summary = views.summary_json(data)
         unresolved = summary["incidents"]
         shown = {incident["id"] for incident in unresolved}
@@ -134,12 +135,10 @@ def _json_route(
     app: FastAPI,
     name: str,
     document: Callable[[views.PageData], dict[str, Any]],
-    read: Callable[[str, Request], views.PageData],
+    read: Callable[[str], views.PageData],
 ) -> None:
-    async def answer(
-        tenant: Slug, request: Request, if_none_match: Annotated[str | None, Header()] = None
-    ) -> Response:
-        data = await run_in_threadpool(read, tenant, request)
+    async def answer(tenant: Slug, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        data = await run_in_threadpool(read, tenant)
         return _cacheable(orjson.dumps(document(data)), "application/json", if_none_match, {})
 
     answer.__name__ = "get_" + name.replace("/", "_").replace("-", "_")
@@ -157,7 +156,7 @@ def _json_route(
 def _cacheable(body: bytes, media_type: str, if_none_match: str | None, headers: dict[str, str]) -> Response:
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     common = {**headers, "ETag": etag, "Cache-Control": "public, max-age=30"}
-    if if_none_match is not None and etag in [tag.strip() for tag in if_none_match.split(",")]:
+    if none_match(if_none_match, etag):
         return Response(status_code=304, headers=common)
     return Response(body, media_type=media_type, headers=common)
 
