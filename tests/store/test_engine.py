@@ -22,6 +22,12 @@ from ticketd.store.errors import StoreError
 from ticketd.store.migrate import upgrade
 
 
+def _sqlite_error(message: str, code: int) -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code
+    return error
+
+
 @pytest.mark.parametrize(
     ("failure", "outage"),
     [
@@ -29,6 +35,11 @@ from ticketd.store.migrate import upgrade
         (OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused")), True),
         (OperationalError("SELECT 1", {}, psycopg.InterfaceError("connection already closed")), True),
         (IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")), False),
+        # Out of disk: the write was rolled back whole, and succeeds once there is room.
+        (OperationalError("INSERT", {}, psycopg.errors.DiskFull("could not extend file")), True),
+        (OperationalError("INSERT", {}, _sqlite_error("database or disk is full", 13)), True),
+        (OperationalError("INSERT", {}, _sqlite_error("disk I/O error", 10 | 3 << 8)), True),
+        (OperationalError("SELECT", {}, _sqlite_error("no such table: x", 1)), False),
         (ValueError("a bug"), False),
     ],
 )

@@ -6,6 +6,8 @@ period, and the next server resumes the import to the end."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World
-from tests.web.test_server import _free_port, serving, serving_logged
+from tests.web.test_server import _env, _free_port, serving, serving_logged
 from ticketd.settings import Settings
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Operation
@@ -126,3 +128,47 @@ def test_sigterm_finishes_what_is_in_flight_and_gives_back_the_rest(
     assert finished["status"] == "completed", finished
     assert finished["result"]["imported"] == ROWS
     assert done_at_stop < ROWS
+
+
+def test_sigterm_to_a_worker_gives_its_operation_back_between_steps(
+    settings: Settings, world: World, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(settings, port, TICKETD_EMBEDDED_WORKER="false"):
+        rows = "subject\n" + "".join(f"Imported {n}\n" for n in range(ROWS))
+        started = httpx2.post(
+            f"{base}/api/v1/operations/imports",
+            content=rows.encode(),
+            auth=world.agent.basic,
+            headers={"Content-Type": "text/csv"},
+            timeout=60,
+        )
+        assert started.status_code == 202, started.text
+        operation_id = started.json()["id"]
+        with (tmp_path / "worker.log").open("wb") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "ticketd", "worker"], env=_env(settings), stdout=log, stderr=log
+            )
+            try:
+                deadline = time.monotonic() + 30
+                while True:
+                    seen = httpx2.get(
+                        f"{base}/api/v1/operations/{operation_id}", auth=world.agent.basic
+                    ).json()
+                    if seen["status"] == "running" and seen["progress"]["done"] > 0:
+                        break
+                    assert time.monotonic() < deadline, seen
+                    time.sleep(0.05)
+                signalled = time.monotonic()
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(15) == 0
+                took = time.monotonic() - signalled
+            finally:
+                if worker.poll() is None:
+                    worker.kill()
+        with unit_of_work(sessions, write=False) as db:
+            operation = db.scalars(select(Operation).where(Operation.id == operation_id)).one()
+            assert operation.status == "running" and operation.lease_owner is None
+            assert 0 < operation.progress_done < ROWS
+    assert took < 5, took
