@@ -37,6 +37,7 @@ from ticketd.store.bulk import NewTicket, insert_tickets
 from ticketd.store.engine import build_engine, libpq_arguments, session_factory, unit_of_work
 from ticketd.store.migrate import upgrade
 from ticketd.store.tables import Operation
+from ticketd.store.text_index import index_new_tickets
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE, WRK_CORE = "0", "1"
@@ -196,6 +197,15 @@ def load_store(where: Path | str, count: int) -> Store:
             )
         operation_id = parent.id
         db.commit()
+    # The text index, as the worker of a server that has run for a while has built it. Left to the
+    # server's own worker, the backlog (a million tickets) is indexed while the lookups are measured,
+    # and the figures are those of a server busy indexing, not of one at rest.
+    indexing = time.perf_counter()
+    indexed = 0
+    while found := index_new_tickets(sessions, batch=50_000):
+        indexed += found
+    if indexed:
+        print(f"  text index: {indexed:,} tickets in {time.perf_counter() - indexing:.1f} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if engine.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
