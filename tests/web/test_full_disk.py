@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import World
+from tests.faces.huawei.test_huawei_api import _iam
 from ticketd.assembly.app import TicketdApp
 from ticketd.faces.error_handlers import OUTAGE_RETRY_SECONDS, FaceErrors
 from ticketd.faces.huawei.errors import FACE_ERRORS as HUAWEI
@@ -61,23 +62,7 @@ def test_a_full_disk_is_answered_503_by_every_face_and_passes(
     app_engine = app.services.engine
     before = _tickets(sessions)
     seen = client.post("/api/v1/tickets", auth=world.agent.basic, json={"subject": "Before"}).json()["id"]
-    token = client.post(
-        "/v3/auth/tokens",
-        json={
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": world.agent.username,
-                            "password": world.agent.password,
-                            "domain": {"name": "acme"},
-                        }
-                    },
-                }
-            }
-        },
-    ).headers["x-subject-token"]
+    token = _iam(client, world.agent)
     onecloud = client.post(
         "/api/authenticate",
         data={

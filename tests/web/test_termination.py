@@ -37,6 +37,32 @@ def _slow_body(chunks: int, pause: float) -> Iterator[bytes]:
     yield b'"}'
 
 
+def _start_import(base: str, world: World) -> int:
+    """An import of ROWS rows, started; its operation's id."""
+    rows = "subject\n" + "".join(f"Imported {n}\n" for n in range(ROWS))
+    started = httpx2.post(
+        f"{base}/api/v1/operations/imports",
+        content=rows.encode(),
+        auth=world.agent.basic,
+        headers={"Content-Type": "text/csv"},
+        timeout=60,
+    )
+    assert started.status_code == 202, started.text
+    operation_id: int = started.json()["id"]
+    return operation_id
+
+
+def _wait_until_running(base: str, world: World, operation_id: int) -> None:
+    """Until the operation is running and has done some of its rows."""
+    deadline = time.monotonic() + 30
+    while True:
+        seen = httpx2.get(f"{base}/api/v1/operations/{operation_id}", auth=world.agent.basic).json()
+        if seen["status"] == "running" and seen["progress"]["done"] > 0:
+            return
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.05)
+
+
 def test_sigterm_finishes_what_is_in_flight_and_gives_back_the_rest(
     settings: Settings, world: World, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
@@ -44,23 +70,8 @@ def test_sigterm_finishes_what_is_in_flight_and_gives_back_the_rest(
     base = f"http://127.0.0.1:{port}"
     env = {"TICKETD_SHUTDOWN_GRACE_SECONDS": str(GRACE), "TICKETD_EVENTS_HEARTBEAT_SECONDS": "1"}
     with serving_logged(settings, port, tmp_path / "first.log", **env) as server:
-        rows = "subject\n" + "".join(f"Imported {n}\n" for n in range(ROWS))
-        started = httpx2.post(
-            f"{base}/api/v1/operations/imports",
-            content=rows.encode(),
-            auth=world.agent.basic,
-            headers={"Content-Type": "text/csv"},
-            timeout=60,
-        )
-        assert started.status_code == 202, started.text
-        operation_id = started.json()["id"]
-        deadline = time.monotonic() + 30
-        while True:
-            progress = httpx2.get(f"{base}/api/v1/operations/{operation_id}", auth=world.agent.basic).json()
-            if progress["status"] == "running" and progress["progress"]["done"] > 0:
-                break
-            assert time.monotonic() < deadline, progress
-            time.sleep(0.05)
+        operation_id = _start_import(base, world)
+        _wait_until_running(base, world, operation_id)
 
         stream_lines: list[str] = []
         stream_ended = threading.Event()
@@ -136,30 +147,13 @@ def test_sigterm_to_a_worker_gives_its_operation_back_between_steps(
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(settings, port, TICKETD_EMBEDDED_WORKER="false"):
-        rows = "subject\n" + "".join(f"Imported {n}\n" for n in range(ROWS))
-        started = httpx2.post(
-            f"{base}/api/v1/operations/imports",
-            content=rows.encode(),
-            auth=world.agent.basic,
-            headers={"Content-Type": "text/csv"},
-            timeout=60,
-        )
-        assert started.status_code == 202, started.text
-        operation_id = started.json()["id"]
+        operation_id = _start_import(base, world)
         with (tmp_path / "worker.log").open("wb") as log:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "ticketd", "worker"], env=_env(settings), stdout=log, stderr=log
             )
             try:
-                deadline = time.monotonic() + 30
-                while True:
-                    seen = httpx2.get(
-                        f"{base}/api/v1/operations/{operation_id}", auth=world.agent.basic
-                    ).json()
-                    if seen["status"] == "running" and seen["progress"]["done"] > 0:
-                        break
-                    assert time.monotonic() < deadline, seen
-                    time.sleep(0.05)
+                _wait_until_running(base, world, operation_id)
                 signalled = time.monotonic()
                 worker.send_signal(signal.SIGTERM)
                 assert worker.wait(15) == 0

@@ -47,20 +47,16 @@ class StreamSlots:
     def take(self, credential: str, address: str) -> StreamSlot:
         """A slot, or RateLimited (429) when this caller holds its share, or Unavailable (503) when
         the process holds as many streams as it may."""
-        if self._by_credential[credential] >= self.caps.per_credential:
-            raise RateLimited(
-                f"this credential already holds {self.caps.per_credential} open event streams; "
-                "close one or retry shortly",
-                RETRY_SECONDS,
-                violated=("event-streams-per-credential",),
-            )
-        if self._by_address[address] >= self.caps.per_address:
-            raise RateLimited(
-                f"this address already holds {self.caps.per_address} open event streams; "
-                "close one or retry shortly",
-                RETRY_SECONDS,
-                violated=("event-streams-per-address",),
-            )
+        for counts, key, cap, kind in (
+            (self._by_credential, credential, self.caps.per_credential, "credential"),
+            (self._by_address, address, self.caps.per_address, "address"),
+        ):
+            if counts[key] >= cap:
+                raise RateLimited(
+                    f"this {kind} already holds {cap} open event streams; close one or retry shortly",
+                    RETRY_SECONDS,
+                    violated=(f"event-streams-per-{kind}",),
+                )
         if self.open >= self.caps.total:
             raise Unavailable("too many event streams are open on this server; retry shortly", RETRY_SECONDS)
         self.open += 1
