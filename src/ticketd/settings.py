@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # Imports: the largest upload taken; larger ones are refused before anything is stored.
     max_upload_bytes: int = 512 * 1_048_576
+    # Attachments: the largest file taken (refused before anything is stored), how many one ticket
+    # may have, and each tenant's storage for their bytes unless `ticketd tenant limits` sets its own.
+    max_attachment_bytes: int = 25 * 1_048_576
+    max_attachments_per_ticket: int = 100
+    attachment_quota_bytes: int = 10 * 1024 * 1_048_576
+    # Files uploaded ahead of the ticket or comment they are for (Huawei OSM's accessories) are
+    # removed when nothing has claimed them after this long.
+    unclaimed_attachment_hours: float = 24
+    # A time-limited download link (Huawei OSM's access URLs) works without a token this long.
+    attachment_url_ttl_seconds: int = 300
     # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.
     embedded_worker: bool = True
     # On SIGTERM the server stops accepting and gives the requests in flight this long to finish;

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World, count_rows
-from ticketd.core import console_sessions
+from ticketd.core import attachments, console_sessions
 from ticketd.core.clock import utcnow
 from ticketd.core.signing_keys import Sealer
 from ticketd.core.webhooks import endpoints
@@ -16,6 +18,8 @@ from ticketd.core.worker import Worker
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import (
     AccessToken,
+    Attachment,
+    AttachmentBlob,
     ConsoleSession,
     IdempotencyRecord,
     User,
@@ -124,3 +128,27 @@ def test_console_sessions_ended_or_expired_are_purged(sessions: sessionmaker[Ses
         assert db.query(ConsoleSession).count() == 1
         assert console_sessions.signed_in(db, live) is not None
         assert console_sessions.signed_in(db, ended) is None
+
+
+def test_files_uploaded_ahead_and_never_claimed_are_purged_with_their_bytes(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    limits = attachments.Limits(max_bytes=1000, per_ticket=10, default_quota=10_000)
+    with unit_of_work(sessions, write=True) as db:
+        for name in ("old.txt", "new.txt"):
+            source = io.BytesIO(name.encode())
+            file = attachments.IncomingFile(
+                name, "text/plain", source, 7, hashlib.sha256(name.encode()).hexdigest()
+            )
+            attachments.add(db, world.agent.principal, file, limits, ticket_id=None)
+        db.execute(
+            update(Attachment)
+            .where(Attachment.filename == "old.txt")
+            .values(created_at=utcnow() - timedelta(hours=25))
+        )
+        db.commit()
+    purged = Worker(sessions, unclaimed_attachments=timedelta(hours=24)).purge()
+    assert purged.unclaimed_attachments == 1
+    with unit_of_work(sessions, write=False) as db:
+        assert list(db.scalars(select(Attachment.filename))) == ["new.txt"]
+        assert db.scalar(select(func.count()).select_from(AttachmentBlob)) == 1

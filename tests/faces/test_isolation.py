@@ -47,12 +47,18 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 def _seed(
     client: TestClient, app: TicketdApp, sessions: sessionmaker[Session], world: World
 ) -> dict[str, str]:
-    """Acme's ticket, comment, operation, label and access key; their ids by parameter name."""
+    """Acme's ticket, comment, file, operation, label and access key; their ids by parameter name."""
     auth = world.agent.basic
     ticket = client.post(
         "/api/v1/tickets", json={"subject": SECRET_SUBJECT, "tags": ["vip"]}, auth=auth
     ).json()
     client.post(f"/api/v1/tickets/{ticket['id']}/comments", json={"body": SECRET_SUBJECT}, auth=auth)
+    attachment = client.post(
+        f"/api/v1/tickets/{ticket['id']}/attachments",
+        content=SECRET_SUBJECT.encode(),
+        headers={"Content-Disposition": f'attachment; filename="{SECRET_SUBJECT}.txt"'},
+        auth=auth,
+    ).json()
     export = client.post("/api/v1/operations/exports", json={"format": "csv"}, auth=auth).json()
     deadline = time.monotonic() + 30
     while client.get(f"/api/v1/operations/{export['id']}", auth=auth).json()["status"] != "completed":
@@ -105,6 +111,8 @@ def _seed(
         "ticketId": operation_id,  # a Wallet ticket is an operation
         "access_key": pair.access_key,
         "label_id": "1",
+        "attachment_id": str(attachment["id"]),
+        "accessory_id": str(attachment["id"]),
     }
 
 

@@ -32,6 +32,18 @@ class InvalidInput(DomainError):
         self.errors = errors or []
 
 
+class TooLarge(InvalidInput):
+    """More bytes than a limit takes (an upload, a file)."""
+
+
+class LimitReached(Conflict):
+    """A count that may not grow further (a ticket's attachments)."""
+
+
+class StorageFull(DomainError):
+    """The tenant's storage quota would be exceeded."""
+
+
 class InvalidTransition(Conflict):
     def __init__(self, current: str, target: str) -> None:
         super().__init__(f"a ticket in status {current!r} cannot move to {target!r}")

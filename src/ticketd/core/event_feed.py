@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeVarTuple
 from sqlalchemy import ColumnElement, Select, and_, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from ticketd.core.events import EventKind
+from ticketd.core.events import PUBLIC_WHEN_MARKED, EventKind
 from ticketd.store.tables import Ticket, TicketEvent
 
 Row = TypeVarTuple("Row")
@@ -117,11 +117,11 @@ def _scoped(query: Select[*Row], scope: FeedScope | None) -> Select[*Row]:
 
 
 def _public() -> ColumnElement[bool]:
-    """SQL for webhooks.messages.is_public: not a deletion, and a comment only when public."""
-    comment_is_public = TicketEvent.new_value["public"].as_boolean()
+    """SQL for events.seen_by_requester: not a deletion, and a comment or file only when public."""
+    marked_public = TicketEvent.new_value["public"].as_boolean()
     return and_(
         TicketEvent.kind != EventKind.DELETED.value,
-        or_(TicketEvent.kind != EventKind.COMMENTED.value, comment_is_public.is_(True)),
+        or_(TicketEvent.kind.not_in([kind.value for kind in PUBLIC_WHEN_MARKED]), marked_public.is_(True)),
     )
 
 

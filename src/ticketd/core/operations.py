@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.clock import utcnow
-from ticketd.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from ticketd.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, TooLarge
 from ticketd.core.etags import operation_etag
 from ticketd.core.exports import check_export, count_matching
 from ticketd.core.importer import Format
@@ -36,7 +36,7 @@ class OperationStatus(StrEnum):
 FINISHED = frozenset({OperationStatus.COMPLETED, OperationStatus.FAILED, OperationStatus.CANCELED})
 
 
-class UploadTooLarge(InvalidInput):
+class UploadTooLarge(TooLarge):
     pass
 
 

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import astuple
 from datetime import timedelta
 from typing import Any
 
@@ -50,11 +51,13 @@ class Worker:
         lease: timedelta = timedelta(seconds=30),
         retention: timedelta = timedelta(days=7),
         idempotency_ttl: timedelta = timedelta(days=1),
+        unclaimed_attachments: timedelta = timedelta(hours=24),
     ) -> None:
         self.sessions = sessions
         self.lease = lease
         self.retention = retention
         self.idempotency_ttl = idempotency_ttl
+        self.unclaimed_attachments = unclaimed_attachments
         self._last_purge = 0.0
         # Set when the process is stopping: jobs give their operation back between steps.
         self.stopping = threading.Event()
@@ -84,10 +87,16 @@ class Worker:
     def purge(self) -> Purged:
         """Housekeeping (core/housekeeping.py); any worker may do it, and it is idempotent."""
         with unit_of_work(self.sessions, write=True) as db:
-            purged = purge(db, now=utcnow(), retention=self.retention, idempotency_ttl=self.idempotency_ttl)
+            purged = purge(
+                db,
+                now=utcnow(),
+                retention=self.retention,
+                idempotency_ttl=self.idempotency_ttl,
+                unclaimed_attachments=self.unclaimed_attachments,
+            )
             db.commit()
         refresh_statistics(self.sessions)
-        if purged.operations or purged.idempotency_records or purged.access_tokens or purged.webhook_messages:
+        if any(astuple(purged)):
             log.info("worker %s: purged %s", self.name, purged)
         return purged
 
@@ -198,4 +207,5 @@ def worker_for(settings: Settings, sessions: sessionmaker[Session]) -> Worker:
         lease=timedelta(seconds=settings.worker_lease_seconds),
         retention=timedelta(days=settings.operations_retention_days),
         idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+        unclaimed_attachments=timedelta(hours=settings.unclaimed_attachment_hours),
     )

@@ -98,6 +98,8 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Stamp)
+    # The tenant's own storage for attachments' bytes; empty takes the server's default.
+    attachment_quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class User(Base):
@@ -345,6 +347,52 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class AttachmentBlob(Base):
+    """An attachment's bytes, stored once per tenant however many attachments carry them."""
+
+    __tablename__ = "attachment_blobs"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256", name="uq_attachment_blobs_tenant_sha256"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class AttachmentPart(Base):
+    """A megabyte of a blob: bytes go in and out a part at a time, never whole."""
+
+    __tablename__ = "attachment_parts"
+    blob_id: Mapped[int] = mapped_column(
+        ForeignKey("attachment_blobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(Base):
+    """A file on a ticket (optionally on one of its comments). Uploaded ahead of its ticket (a
+    Huawei OSM accessory), it has no ticket until a case or message claims it."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        Index("ix_attachments_ticket", "ticket_id", "id"),
+        Index("ix_attachments_tenant_blob", "tenant_id", "blob_id"),
+        Index("ix_attachments_unclaimed", "ticket_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    blob_id: Mapped[int] = mapped_column(ForeignKey("attachment_blobs.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class TicketEvent(Base):

@@ -6,6 +6,7 @@ path prefixes, and the guard picks it by path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,16 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
+class UploadRoute:
+    """Paths (a pattern, as `/tickets/{id}/attachments`) whose bodies are files: a limit of their
+    own, and any media type unless `types` names some; the route reads them as they stream."""
+
+    pattern: re.Pattern[str]
+    limit: int
+    types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FaceRules:
     prefix: str
     render_error: ErrorRenderer
@@ -33,6 +44,18 @@ class FaceRules:
     # Paths whose bodies are uploads: their own size limit, and read by the route as they stream.
     upload_paths: frozenset[str] = frozenset()
     max_upload_bytes: int = 0
+    upload_routes: tuple[UploadRoute, ...] = ()
+
+    def upload_of(
+        self, path: str, media_type: str, allowed: tuple[str, ...]
+    ) -> tuple[int, tuple[str, ...]] | None:
+        """The limit and media types of an upload to `path`, or None when its body is no upload."""
+        if path in self.upload_paths:
+            return self.max_upload_bytes, allowed
+        for route in self.upload_routes:
+            if route.pattern.fullmatch(path):
+                return route.limit, route.types or (media_type,)
+        return None
 
 
 class HeaderSizeGuard:
@@ -94,8 +117,10 @@ class FaceRequestGuard:
                 return
             await self.app(scope, receive, send)
             return
-        upload = scope["path"] in face.upload_paths
-        limit = face.max_upload_bytes if upload else face.max_body_bytes
+        allowed = face.body_types_by_path.get(scope["path"], face.body_types)
+        media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
+        upload = face.upload_of(scope["path"], media_type, allowed)
+        limit = upload[0] if upload else face.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
@@ -104,9 +129,8 @@ class FaceRequestGuard:
             if int(declared) > limit:
                 await _refuse(send, face.render_error, 413, f"the body exceeds {limit} bytes")
                 return
-        allowed = face.body_types_by_path.get(scope["path"], face.body_types)
-        media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
         if upload:
+            allowed = upload[1]
             # Uploads stream on to the route, which stores them as they come (and checks their text).
             if (
                 reason := await unstorable_text(scope["path"], scope["query_string"], "", b"", [])

@@ -22,6 +22,7 @@ from ticketd.core.tickets.history import jsonable, log_change, touch
 from ticketd.core.tickets.queries import etag_of, get_ticket
 from ticketd.core.tickets.values import checked_values, require_subject
 from ticketd.core.vocabulary import Channel, Priority, TicketType
+from ticketd.store import blobs
 from ticketd.store.bulk import allocate_ids
 from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketTag, User
 
@@ -238,6 +239,8 @@ def delete_ticket(db: Session, principal: Principal, ticket_id: int) -> None:
     log_change(db, ticket, principal, EventKind.DELETED, None, ticket.status, None, utcnow())
     db.delete(ticket)
     db.flush()
+    # Its attachments went with it (the store's cascade); bytes no other ticket holds go too.
+    blobs.free_unused(db, ticket.tenant_id)
 
 
 def _require_staff(principal: Principal, pointer: str) -> None:

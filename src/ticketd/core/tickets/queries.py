@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ticketd.core import etags
 from ticketd.core.errors import FieldError, InvalidInput, NotFound
-from ticketd.core.events import EventKind
+from ticketd.core.events import seen_by_requester
 from ticketd.core.lifecycle import Status
 from ticketd.core.principal import Principal
 from ticketd.core.text import contains
@@ -92,9 +92,7 @@ def list_events(db: Session, principal: Principal, ticket_id: int) -> list[Ticke
         .order_by(TicketEvent.id)
     )
     if principal.is_customer:
-        return [
-            e for e in events if not (e.kind == EventKind.COMMENTED and not (e.new_value or {}).get("public"))
-        ]
+        return [event for event in events if seen_by_requester(event.kind, event.new_value)]
     return list(events)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketd.core.event_feed import FeedEvent
-from ticketd.core.events import EventKind
+from ticketd.core.events import EventKind, seen_by_requester
 from ticketd.store.tables import Comment, Ticket, TicketAssignee, TicketTag
 
 # A changed value longer than this (a description, a comment) is cut, so a body stays under 20 kB.
@@ -30,6 +30,8 @@ class EventType(StrEnum):
     TICKET_COMMENTED = "ticket.commented"
     TICKET_COMMENTED_INTERNAL = "ticket.commented_internal"
     TICKET_DELETED = "ticket.deleted"
+    TICKET_ATTACHMENT_ADDED = "ticket.attachment_added"
+    TICKET_ATTACHMENT_REMOVED = "ticket.attachment_removed"
     OPERATION_COMPLETED = "operation.completed"
     OPERATION_FAILED = "operation.failed"
     WEBHOOK_DISABLED = "webhook.disabled"
@@ -55,6 +57,10 @@ def type_of(event: FeedEvent) -> EventType:
             return EventType.TICKET_DELETED
         case EventKind.FIELD_CHANGED:
             return EventType.TICKET_UPDATED
+        case EventKind.ATTACHMENT_ADDED:
+            return EventType.TICKET_ATTACHMENT_ADDED
+        case EventKind.ATTACHMENT_REMOVED:
+            return EventType.TICKET_ATTACHMENT_REMOVED
 
 
 def comment_id_of(event: FeedEvent) -> int | None:
@@ -129,9 +135,7 @@ def load_subjects(db: Session, events: Sequence[FeedEvent]) -> Subjects:
 
 def is_public(event: FeedEvent) -> bool:
     """Whether the ticket's requester may see this event (as the REST history shows it)."""
-    if event.kind == EventKind.DELETED:
-        return False
-    return not (event.kind == EventKind.COMMENTED and not (event.new_value or {}).get("public"))
+    return seen_by_requester(event.kind, event.new_value)
 
 
 def ticket_summary(ticket: TicketBrief) -> dict[str, Any]:
@@ -174,6 +178,8 @@ def event_data(event: FeedEvent, ticket: TicketBrief | None, comment: str | None
             "public": bool(value.get("public")),
             "body": _cut(comment) if comment is not None else None,
         }
+    elif kind in (EventKind.ATTACHMENT_ADDED, EventKind.ATTACHMENT_REMOVED):
+        data["attachment"] = dict(event.new_value) if isinstance(event.new_value, Mapping) else None
     return data
 
 

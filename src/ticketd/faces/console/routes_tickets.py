@@ -303,6 +303,9 @@ def timeline_entry(event: TicketEvent, people: dict[int, User]) -> dict[str, Any
     elif event.kind == EventKind.COMMENTED:
         public = bool((event.new_value or {}).get("public"))
         what = "replied" if public else "added an internal note"
+    elif event.kind in (EventKind.ATTACHMENT_ADDED, EventKind.ATTACHMENT_REMOVED):
+        filename = (event.new_value or {}).get("filename", "a file")
+        what = f"attached {filename}" if event.kind == EventKind.ATTACHMENT_ADDED else f"removed {filename}"
     elif event.kind == EventKind.FIELD_CHANGED:
         field = str(event.field).replace("_", " ")
         what = f"changed {field}: {_short(event.old_value)} → {_short(event.new_value)}"

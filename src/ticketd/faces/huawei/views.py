@@ -23,6 +23,8 @@ OPERATE_TYPES: dict[str, int] = {
     EventKind.REOPENED: 4,
     EventKind.COMMENTED: 5,
     EventKind.DELETED: 6,
+    EventKind.ATTACHMENT_ADDED: 7,
+    EventKind.ATTACHMENT_REMOVED: 8,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from ticketd.faces.apps import face_app
 from ticketd.faces.error_handlers import install_error_handlers
 from ticketd.faces.native import (
     routes_access_keys,
+    routes_attachments,
     routes_auth,
     routes_events,
     routes_health,
@@ -24,7 +26,8 @@ from ticketd.faces.native.hot import describe_status_route
 from ticketd.faces.native.paths import PREFIX
 from ticketd.faces.native.responses import NOT_MODIFIED
 from ticketd.faces.native.schemas import Problem, TokenRequest
-from ticketd.web.guards import FaceRules
+from ticketd.web.attachment_uploads import MULTIPART_OVERHEAD
+from ticketd.web.guards import FaceRules, UploadRoute
 from ticketd.web.services import Services
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -50,6 +53,12 @@ def face_rules(services: Services) -> FaceRules:
         max_body_bytes=services.settings.max_body_bytes,
         upload_paths=frozenset({IMPORTS}),
         max_upload_bytes=services.settings.max_upload_bytes,
+        upload_routes=(
+            UploadRoute(
+                re.compile(routes_attachments.UPLOAD_PATH),
+                services.settings.max_attachment_bytes + MULTIPART_OVERHEAD,
+            ),
+        ),
     )
 
 
@@ -64,6 +73,11 @@ OPERATION_IDS = {
     "get_comments": "listComments",
     "post_comment": "addComment",
     "get_events": "listEvents",
+    "upload": "uploadAttachment",
+    "list_attachments": "listAttachments",
+    "get_attachment": "getAttachment",
+    "get_content": "downloadAttachment",
+    "delete_attachment": "deleteAttachment",
 }
 
 
@@ -91,6 +105,7 @@ def build_native_app(services: Services) -> FastAPI:
         routes_webhooks,
         routes_events,
         routes_status_page,
+        routes_attachments,
     ):
         app.include_router(module.router, prefix=PREFIX)
     original_openapi = app.openapi

@@ -19,10 +19,11 @@ from ticketd.core.errors import (
     PreconditionFailed,
     QuotaExceeded,
     RateLimited,
+    StorageFull,
+    TooLarge,
     Unauthenticated,
     Unavailable,
 )
-from ticketd.core.operations import UploadTooLarge
 from ticketd.faces.error_handlers import FaceErrors
 from ticketd.web.credentials import CHALLENGE
 from ticketd.web.problems import (
@@ -40,13 +41,15 @@ STATUS_OF: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (InvalidTransition, 409),
     (Conflict, 409),
-    (UploadTooLarge, 413),
+    (TooLarge, 413),
     (InvalidInput, 422),
     (PreconditionFailed, 412),
     (Unauthenticated, 401),
     (Forbidden, 403),
     (QuotaExceeded, 429),
     (Unavailable, 503),
+    # RFC 4918's Insufficient Storage: the tenant's quota for files is used up.
+    (StorageFull, 507),
 ]
 
 

@@ -10,12 +10,12 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from ticketd.core import tickets
+from ticketd.core import attachments, tickets
 from ticketd.core.clock import as_utc
 from ticketd.core.etags import none_match
 from ticketd.core.ids import MAX_ID
 from ticketd.core.lifecycle import Status
-from ticketd.faces.native.deps import ReadDb, Reader, WriteDb, Writer
+from ticketd.faces.native.deps import ReadDb, Reader, ServicesDep, WriteDb, Writer
 from ticketd.faces.native.responses import (
     PROBLEM_RESPONSES,
     json_list_response,
@@ -164,17 +164,30 @@ def post_reopen(ticket_id: TicketId, principal: Writer, db: WriteDb) -> Response
     return _committed(db, json_response(ticket_out(ticket), etag=tickets.etag_of(ticket)))
 
 
-@router.get("/{ticket_id}/comments", response_model=list[CommentOut], summary="List comments")
+@router.get(
+    "/{ticket_id}/comments", response_model=list[CommentOut], summary="List comments, with their files"
+)
 def get_comments(ticket_id: TicketId, principal: Reader, db: ReadDb) -> Response:
-    return json_list_response(
-        COMMENTS, [comment_out(c) for c in tickets.list_comments(db, principal, ticket_id)]
-    )
+    comments = tickets.list_comments(db, principal, ticket_id)
+    files = attachments.by_comment(attachments.list_for_ticket(db, principal, ticket_id))
+    return json_list_response(COMMENTS, [comment_out(c, files.get(c.id, ())) for c in comments])
 
 
-@router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut, summary="Add a comment")
-def post_comment(ticket_id: TicketId, body: CommentIn, principal: Writer, db: WriteDb) -> Response:
+@router.post(
+    "/{ticket_id}/comments",
+    status_code=201,
+    response_model=CommentOut,
+    summary="Add a comment, optionally carrying files uploaded to the ticket",
+)
+def post_comment(
+    ticket_id: TicketId, body: CommentIn, principal: Writer, db: WriteDb, services: ServicesDep
+) -> Response:
     comment = tickets.add_comment(db, principal, ticket_id, body=body.body, public=body.public)
-    return _committed(db, json_response(comment_out(comment), status=201))
+    ticket = tickets.get_ticket(db, principal, ticket_id)
+    files = attachments.claim(
+        db, principal, ticket, body.attachment_ids, attachments.Limits.of(services.settings), comment=comment
+    )
+    return _committed(db, json_response(comment_out(comment, files), status=201))
 
 
 @router.get("/{ticket_id}/events", response_model=list[EventOut], summary="The ticket's history")

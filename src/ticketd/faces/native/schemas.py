@@ -152,6 +152,23 @@ class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=100_000)
     public: bool = True
+    attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Files uploaded to this ticket (POST /tickets/{id}/attachments) for this comment.",
+    )
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    ticket_id: int | None
+    comment_id: int | None
+    filename: str
+    content_type: str = Field(description="Decided from the file's bytes, not from what the client said.")
+    size: int
+    sha256: str
+    created_at: datetime
+    created_by: int | None
 
 
 class CommentOut(BaseModel):
@@ -161,6 +178,7 @@ class CommentOut(BaseModel):
     body: str
     public: bool
     created_at: datetime
+    attachments: list[AttachmentOut] = Field(default_factory=list)
 
 
 class EventOut(BaseModel):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from ticketd.core.sla import ticket_sla
-from ticketd.faces.native.schemas import CommentOut, EventOut, Sla, TicketOut
-from ticketd.store.tables import Comment, Ticket, TicketEvent
+from ticketd.faces.native.schemas import AttachmentOut, CommentOut, EventOut, Sla, TicketOut
+from ticketd.store.tables import Attachment, Comment, Ticket, TicketEvent
 
 PLAIN = tuple(name for name in TicketOut.model_fields if name not in ("assignee_ids", "tags", "sla"))
 
@@ -27,8 +29,14 @@ def ticket_with_sla(db: Session, ticket: Ticket) -> TicketOut:
     return ticket_out(ticket, sla)
 
 
-def comment_out(comment: Comment) -> CommentOut:
-    return CommentOut.model_validate(comment, from_attributes=True)
+def comment_out(comment: Comment, files: Sequence[Attachment] = ()) -> CommentOut:
+    out = CommentOut.model_validate(comment, from_attributes=True)
+    out.attachments = [attachment_out(file) for file in files]
+    return out
+
+
+def attachment_out(attachment: Attachment) -> AttachmentOut:
+    return AttachmentOut.model_validate(attachment, from_attributes=True)
 
 
 def event_out(event: TicketEvent) -> EventOut:

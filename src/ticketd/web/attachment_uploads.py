@@ -1,0 +1,116 @@
+"""Files as every face takes them in: the request body itself (its type in Content-Type, its name
+in Content-Disposition), or a `multipart/form-data` field (what a browser's form and the Huawei
+SDK send). Either way the bytes go to a temporary file as they arrive (memory holds a megabyte at
+most), are measured and hashed on the way, and are refused past the limit before anything is
+stored."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import IO
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+
+from ticketd.core.attachments import IncomingFile
+from ticketd.core.errors import FieldError, InvalidInput, TooLarge
+from ticketd.web.negotiation import media_type_of
+
+SPOOL_IN_MEMORY = 1 << 20
+READ_BYTES = 1 << 16
+# A form's fields other than the file are short: a name, a JSON string of the SDK's.
+MAX_FORM_FIELD_BYTES = 64 * 1024
+# Room for a multipart body's boundaries and part headers around the file, in the guards' limit.
+MULTIPART_OVERHEAD = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Measured:
+    size: int
+    sha256: str
+
+
+def filename_of(disposition: str | None) -> str | None:
+    """The file name of a Content-Disposition header (RFC 6266), `filename*` (RFC 8187) first."""
+    if not disposition:
+        return None
+    message = EmailMessage()
+    try:
+        message["content-disposition"] = disposition
+        name = message.get_filename()
+    except (ValueError, TypeError, IndexError):
+        return None
+    return name or None
+
+
+@asynccontextmanager
+async def body_file(request: Request, limit: int, default_name: str = "file") -> AsyncIterator[IncomingFile]:
+    """The request body as a file."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
+        measured = await _copy(request.stream(), spooled, limit)
+        yield IncomingFile(
+            filename=filename_of(request.headers.get("content-disposition")) or default_name,
+            claimed_type=media_type_of(request.headers.get("content-type")) or None,
+            source=spooled,
+            size=measured.size,
+            sha256=measured.sha256,
+        )
+
+
+@asynccontextmanager
+async def form_file(
+    request: Request, limit: int, field: str = "file"
+) -> AsyncIterator[tuple[IncomingFile, FormData]]:
+    """The form's file field as a file, with the form's other fields."""
+    form = await request.form(max_files=1, max_fields=16, max_part_size=MAX_FORM_FIELD_BYTES)
+    try:
+        upload = form.get(field)
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("the form has no file", [FieldError(f"/{field}", "attach the file here")])
+        measured = await _measure(upload, limit)
+        yield (
+            IncomingFile(
+                filename=upload.filename or "file",
+                claimed_type=media_type_of(upload.content_type) or None,
+                source=upload.file,
+                size=measured.size,
+                sha256=measured.sha256,
+            ),
+            form,
+        )
+    finally:
+        await form.close()
+
+
+def is_form(request: Request) -> bool:
+    return media_type_of(request.headers.get("content-type")) == "multipart/form-data"
+
+
+async def _copy(chunks: AsyncIterator[bytes], into: IO[bytes], limit: int) -> Measured:
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"a file may have at most {limit} bytes")
+        digest.update(chunk)
+        into.write(chunk)
+    into.seek(0)
+    return Measured(size, digest.hexdigest())
+
+
+async def _measure(upload: UploadFile, limit: int) -> Measured:
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := await upload.read(READ_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"a file may have at most {limit} bytes")
+        digest.update(chunk)
+    await upload.seek(0)
+    return Measured(size, digest.hexdigest())
