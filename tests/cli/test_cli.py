@@ -265,3 +265,39 @@ def test_secrets_rotate_adds_a_key_to_the_file(tmp_path: Path) -> None:
     assert len((tmp_path / "ticketd.key").read_text().split()) == 2
     refused = runner.invoke(app, ["secrets", "rotate"], env={**env, "TICKETD_SECRET_KEY": "k" * 40})
     assert refused.exit_code == 2 and "TICKETD_SECRET_KEY" in refused.output
+
+
+def test_files_are_attached_listed_and_limited_by_the_tenants_quota(
+    settings: Settings, tmp_path: Path
+) -> None:
+    _run(settings, "tenant", "create", "acme")
+    _run(
+        settings, "user", "create", "ann", "--tenant", "acme", "--role", "agent", "--password", "s3cret-pass"
+    )
+    source = tmp_path / "in.csv"
+    source.write_text("subject\nPrinter\n")
+    _run(settings, "ticket", "import", str(source), "--tenant", "acme")
+    shot = tmp_path / "screen.png"
+    shot.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    output = _run(settings, "ticket", "attach", "1", str(shot), "--tenant", "acme", "--as", "ann")
+    assert "attachment 1 added to ticket 1 (image/png, 1032 bytes)" in output
+    listed = _run(settings, "ticket", "attachments", "1")
+    assert "screen.png" in listed and "image/png" in listed
+    assert "files: 1032 of" in _run(settings, "tenant", "limits", "acme")
+    assert "files: 1032 of 2048 bytes" in _run(
+        settings, "tenant", "limits", "acme", "--attachment-quota", "2KiB"
+    )
+    bigger = tmp_path / "log.txt"
+    bigger.write_text("line\n" * 300)
+    assert "storage for files is full" in _fails(
+        settings, "ticket", "attach", "1", str(bigger), "--tenant", "acme", "--as", "ann"
+    )
+    assert "takes bytes" in _fails(settings, "tenant", "limits", "acme", "--attachment-quota", "lots")
+    assert "does not exist" in _fails(
+        settings, "ticket", "attach", "9", str(bigger), "--tenant", "acme", "--as", "ann"
+    )
+    _run(settings, "tenant", "limits", "acme", "--attachment-quota", "default")
+    _run(settings, "ticket", "attach", "1", str(bigger), "--tenant", "acme", "--as", "ann")
+    engine = build_engine(settings)
+    assert count_rows(engine, "attachments") == 2
+    engine.dispose()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ticketd.assembly.registry import FACE_NAMES
 from ticketd.cli.context import cli_context, console, tenant_user
-from ticketd.core import identity, signing_keys
+from ticketd.core import attachments, identity, signing_keys
 from ticketd.core.clock import utcnow
 from ticketd.core.principal import DEFAULT_KEY_SCOPES, Role
 from ticketd.limiting.tenant_limits import clear_tenant_limits, set_tenant_limits, tenant_limits
@@ -61,8 +62,16 @@ def tenant_limits_command(
     ] = None,
     daily_allowance: Annotated[int | None, typer.Option(help="Requests per day; 0 for none.")] = None,
     reset: Annotated[bool, typer.Option(help="Back to the face's defaults.")] = False,
+    attachment_quota: Annotated[
+        str | None,
+        typer.Option(
+            help="Storage for the tenant's files (every face): bytes, or with KiB, MiB, GiB, TiB; 'default'."
+        ),
+    ] = None,
 ) -> None:
-    """Show a tenant's own limits, or set them on one face (they reach every server within seconds)."""
+    """Show a tenant's own limits, or set them on one face (they reach every server within seconds),
+    and its storage for files."""
+    quota = _bytes_or_default(attachment_quota) if attachment_quota is not None else None
     changing = reset or any(value is not None for value in (credential, ip, service_hours, daily_allowance))
     if changing and face is None:
         console.print("[red]error:[/red] --face is required to change limits")
@@ -70,8 +79,12 @@ def tenant_limits_command(
     if face is not None and face not in FACE_NAMES:
         console.print(f"[red]error:[/red] --face must be one of {', '.join(FACE_NAMES)}")
         raise typer.Exit(2)
-    with cli_context(ctx).transaction() as db:
+    context = cli_context(ctx)
+    with context.transaction() as db:
         owner = identity.tenant_by_slug(db, slug)
+        if quota is not None:
+            attachments.set_quota(db, owner.id, None if quota == "default" else quota)
+        storage = attachments.storage_use(db, owner.id, attachments.Limits.of(context.settings))
         if reset and face is not None:
             clear_tenant_limits(db, owner, face)
         elif changing and face is not None:
@@ -92,6 +105,22 @@ def tenant_limits_command(
     for row in rows:
         table.add_row(*("default" if value is None else str(value) for value in row))
     console.print(table if rows else f"{slug} has the faces' default limits")
+    console.print(f"files: {storage.used} of {storage.quota} bytes used")
+
+
+UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+
+
+def _bytes_or_default(text: str) -> int | Literal["default"]:
+    if text.strip().lower() == "default":
+        return "default"
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    if match is None or match.group(2).lower() not in UNITS:
+        console.print(
+            f"[red]error:[/red] --attachment-quota takes bytes (e.g. 5GiB) or 'default', not {text!r}"
+        )
+        raise typer.Exit(2)
+    return int(match.group(1)) * UNITS[match.group(2).lower()]
 
 
 @user_app.command("create")

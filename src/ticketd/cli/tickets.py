@@ -1,7 +1,8 @@
-"""`ticketd ticket import`: CSV or JSON lines into a tenant, as an operation, with a progress bar."""
+"""`ticketd ticket import|export|attach|attachments`: tickets in and out in bulk, and their files."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.cli.context import cli_context, console, tenant_user
-from ticketd.core import identity, operations
+from ticketd.core import attachments, identity, operations
 from ticketd.core.errors import InvalidInput
 from ticketd.core.importer import detect_format
 from ticketd.core.operation_params import ExportParams, read_params
@@ -143,3 +144,42 @@ def ticket_export(
         for part in operations.parts(session_factory(context.engine()), operation_id):
             sink.write(part)
     typer.echo(f"exported {finished.progress_done} tickets to {output} (operation {operation_id})")
+
+
+@ticket_app.command("attach")
+def ticket_attach(
+    ctx: typer.Context,
+    ticket_id: Annotated[int, typer.Argument(help="The ticket's id.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant's slug.")],
+    as_user: Annotated[str, typer.Option("--as", help="Who adds the file (as they could over the API).")],
+) -> None:
+    """Attach a file to a ticket, as that user; its type is decided from its bytes."""
+    context = cli_context(ctx)
+    limits = attachments.Limits.of(context.settings)
+    with file.open("rb") as source:
+        digest = hashlib.file_digest(source, "sha256").hexdigest()
+        incoming = attachments.IncomingFile(file.name, None, source, file.stat().st_size, digest)
+        with context.transaction() as db:
+            owner, actor = tenant_user(db, tenant, as_user)
+            principal = Principal(tenant_id=owner.id, user_id=actor.id, role=Role(actor.role))
+            attachment = attachments.add(db, principal, incoming, limits, ticket_id=ticket_id)
+            shown = (attachment.id, attachment.content_type, attachment.size)
+    typer.echo(f"attachment {shown[0]} added to ticket {ticket_id} ({shown[1]}, {shown[2]} bytes)")
+
+
+@ticket_app.command("attachments")
+def ticket_attachments(
+    ctx: typer.Context, ticket_id: Annotated[int, typer.Argument(help="The ticket's id.")]
+) -> None:
+    """A ticket's files, as the operator sees them (every one, internal notes' too)."""
+    with cli_context(ctx).transaction() as db:
+        files = attachments.of_ticket(db, ticket_id)
+        rows = [
+            (str(f.id), f.filename, f.content_type, str(f.size), str(f.comment_id or "—"), f.sha256[:12])
+            for f in files
+        ]
+    table = Table("id", "name", "type", "bytes", "comment", "sha256", title=f"files of ticket {ticket_id}")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table if rows else f"ticket {ticket_id} has no files")

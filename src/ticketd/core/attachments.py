@@ -199,6 +199,13 @@ def list_for_ticket(db: Session, principal: Principal, ticket_id: int) -> list[A
     return list(db.scalars(query.order_by(Attachment.id)))
 
 
+def of_ticket(db: Session, ticket_id: int) -> list[Attachment]:
+    """Every file of a ticket, for the operator (the CLI): no caller to scope it to."""
+    return list(
+        db.scalars(select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id))
+    )
+
+
 def by_comment(attachments: Iterable[Attachment]) -> dict[int, list[Attachment]]:
     grouped: dict[int, list[Attachment]] = {}
     for attachment in attachments:
