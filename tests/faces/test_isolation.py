@@ -40,6 +40,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/status-page/incidents/{incident_id}/updates"): {
         "json": {"status": "resolved", "body": "x"}
     },
+    # A link of another's file, signed by no key of this server's.
+    ("get", "/v2/servicerequest/accessorys/{accessory_id}/content"): {
+        "params": {"expires": str(2**40), "signature": "0" * 64}
+    },
     ("post", "/api/v1/webhooks/{endpoint_id}/replay"): {"json": {"since": "2000-01-01T00:00:00Z"}},
 }
 

@@ -12,6 +12,7 @@ does (`purge_unclaimed`). Adding and removing one is written to the ticket's his
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -199,6 +200,15 @@ def list_for_ticket(db: Session, principal: Principal, ticket_id: int) -> list[A
     return list(db.scalars(query.order_by(Attachment.id)))
 
 
+def linked(db: Session, attachment_id: int) -> Attachment:
+    """The file a signed link names (core/attachment_links.py checked the link; its issuer could
+    see the file)."""
+    attachment = db.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    return attachment
+
+
 def of_ticket(db: Session, ticket_id: int) -> list[Attachment]:
     """Every file of a ticket, for the operator (the CLI): no caller to scope it to."""
     return list(
@@ -277,6 +287,10 @@ def set_quota(db: Session, tenant_id: int, quota: int | None) -> None:
     if tenant is None:
         raise NotFound(f"tenant {tenant_id} does not exist")
     tenant.attachment_quota_bytes = quota
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def clean_filename(name: str) -> str:

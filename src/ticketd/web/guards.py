@@ -29,6 +29,8 @@ class UploadRoute:
     pattern: re.Pattern[str]
     limit: int
     types: tuple[str, ...] = ()
+    # False: the body is read here, to `limit`, as any other (a JSON document around a file).
+    streamed: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,16 +48,11 @@ class FaceRules:
     max_upload_bytes: int = 0
     upload_routes: tuple[UploadRoute, ...] = ()
 
-    def upload_of(
-        self, path: str, media_type: str, allowed: tuple[str, ...]
-    ) -> tuple[int, tuple[str, ...]] | None:
-        """The limit and media types of an upload to `path`, or None when its body is no upload."""
+    def upload_of(self, path: str) -> UploadRoute | None:
+        """The upload route of `path`, or None when its body is no upload."""
         if path in self.upload_paths:
-            return self.max_upload_bytes, allowed
-        for route in self.upload_routes:
-            if route.pattern.fullmatch(path):
-                return route.limit, route.types or (media_type,)
-        return None
+            return UploadRoute(re.compile(re.escape(path)), self.max_upload_bytes)
+        return next((route for route in self.upload_routes if route.pattern.fullmatch(path)), None)
 
 
 class HeaderSizeGuard:
@@ -119,8 +116,12 @@ class FaceRequestGuard:
             return
         allowed = face.body_types_by_path.get(scope["path"], face.body_types)
         media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
-        upload = face.upload_of(scope["path"], media_type, allowed)
-        limit = upload[0] if upload else face.max_body_bytes
+        upload = face.upload_of(scope["path"])
+        limit = upload.limit if upload else face.max_body_bytes
+        if upload is not None and upload.types:
+            allowed = upload.types
+        elif upload is not None and scope["path"] not in face.upload_paths:
+            allowed = (media_type,)  # a file of any type
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
@@ -129,8 +130,7 @@ class FaceRequestGuard:
             if int(declared) > limit:
                 await _refuse(send, face.render_error, 413, f"the body exceeds {limit} bytes")
                 return
-        if upload:
-            allowed = upload[1]
+        if upload is not None and upload.streamed:
             # Uploads stream on to the route, which stores them as they come (and checks their text).
             if (
                 reason := await unstorable_text(scope["path"], scope["query_string"], "", b"", [])
@@ -142,9 +142,9 @@ class FaceRequestGuard:
                 return
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive, face.max_body_bytes)
+        body = await _read_body(receive, limit)
         if body is None:
-            await _refuse(send, face.render_error, 413, f"the body exceeds {face.max_body_bytes} bytes")
+            await _refuse(send, face.render_error, 413, f"the body exceeds {limit} bytes")
             return
         if body and media_type not in allowed:
             await _refuse(send, face.render_error, 415, f"send the body as {' or '.join(allowed)}")

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from ticketd.faces.apps import face_app
 from ticketd.faces.error_handlers import install_error_handlers
-from ticketd.faces.huawei import routes_cases, routes_config, routes_iam, routes_labels
+from ticketd.faces.huawei import routes_accessories, routes_cases, routes_config, routes_iam, routes_labels
 from ticketd.faces.huawei.auth import HuaweiAuth
 from ticketd.faces.huawei.errors import ERROR_DOCS, FACE_ERRORS
 from ticketd.faces.huawei.paths import CASES
@@ -31,6 +31,15 @@ OPERATION_IDS = {
     "remove_case_labels": "DeleteCaseLabels",
     "severities": "ListSeverities",
     "categories": "ListCaseCategories",
+    "upload": "UploadAccessory",
+    "upload_json": "UploadJsonAccessories",
+    "download": "DownloadAccessories",
+    "download_image": "DownloadImages",
+    "access_url": "ShowDownloadAccessoryUrl",
+    "access_urls": "ListAccessoryAccessUrls",
+    "limits": "ShowAccessoryLimits",
+    "delete": "DeleteAccessories",
+    "by_link": "DownloadAccessoryByAccessUrl",
 }
 
 
@@ -46,6 +55,6 @@ def build_huawei_app(services: Services) -> FastAPI:
     )
     app.state.auth = HuaweiAuth(services)
     install_error_handlers(app, FACE_ERRORS)
-    for module in (routes_iam, routes_cases, routes_labels, routes_config):
+    for module in (routes_iam, routes_cases, routes_labels, routes_config, routes_accessories):
         app.include_router(module.router)
     return app

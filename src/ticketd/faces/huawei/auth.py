@@ -24,9 +24,9 @@ class HuaweiAuth:
         self._secrets: dict[tuple[str, bytes], str | None] = {}
 
     def principal(
-        self, method: str, path: str, query_string: str, headers: Mapping[str, str], body: bytes
+        self, method: str, path: str, query_string: str, headers: Mapping[str, str], body: bytes | None
     ) -> Principal:
-        """`headers` keyed by lower-case name."""
+        """`headers` keyed by lower-case name; `body` None for a form's file, which is not read."""
         token = headers.get("x-auth-token")
         if token is not None:
             return self._by_token(token)
@@ -50,7 +50,7 @@ class HuaweiAuth:
         path: str,
         query_string: str,
         headers: Mapping[str, str],
-        body: bytes,
+        body: bytes | None,
         authorization: str,
     ) -> Principal:
         signed = signing.parse_authorization(authorization)

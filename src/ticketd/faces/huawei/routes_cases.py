@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from ticketd.core import tickets
+from ticketd.core import attachments, tickets
 from ticketd.core.errors import InvalidInput, InvalidTransition
 from ticketd.core.identity import users_by_id
 from ticketd.core.labels import tenant_labels
@@ -18,6 +18,7 @@ from ticketd.core.paging import OffsetPage, page_of_list, page_of_query
 from ticketd.core.text import contains
 from ticketd.faces.huawei.deps import Context, Ctx, Db, GroupId, Limit, Offset, case_number, visible_case
 from ticketd.faces.huawei.paths import CASES
+from ticketd.faces.huawei.routes_accessories import accessory_numbers
 from ticketd.faces.huawei.schemas import CaseIn, MessageIn
 from ticketd.faces.huawei.views import case_info, detail_info, json_response, message, operate_log
 from ticketd.faces.huawei.vocabulary import BUSINESS_TYPES, SEVERITIES, STATUS_CODES, STATUS_OF_CODE
@@ -37,7 +38,7 @@ def case_status(case_id: str, ctx: Ctx, db: Db) -> Response:
 
 
 @router.post("", summary="Creating a service ticket")
-def create_case(body: CaseIn, ctx: Ctx, db: Db) -> Response:
+def create_case(body: CaseIn, ctx: Ctx, db: Db, request: Request) -> Response:
     if body.business_type_id not in BUSINESS_TYPES:
         raise InvalidInput("business_type_id is not a known business type")
     if body.severity_id and body.severity_id not in SEVERITIES:
@@ -67,9 +68,11 @@ def create_case(body: CaseIn, ctx: Ctx, db: Db) -> Response:
         "project": body.project_id,
         "severity": body.severity_id,
     }
+    accessory_ids = accessory_numbers(body.accessory_ids, "accessory_ids")
     ticket = tickets.create_ticket(
         db, ctx.principal, tickets.Changes(values=values), classification=classification
     )
+    attachments.claim(db, ctx.principal, ticket, accessory_ids, _limits(request), pointer="/accessory_ids")
     db.commit()
     return json_response({"incident_id": str(ticket.id)})
 
@@ -135,7 +138,8 @@ def case_detail(case_id: str, ctx: Ctx, db: Db) -> Response:
     ticket = visible_case(db, ctx, case_id)
     comments = tickets.list_comments(db, ctx.principal, ticket.id)
     people = users_by_id(db, {c.author_id for c in comments} | {ticket.requester_id})
-    return json_response({"incident_detail_info": detail_info(ticket, ctx, comments, people)})
+    files = attachments.list_for_ticket(db, ctx.principal, ticket.id)
+    return json_response({"incident_detail_info": detail_info(ticket, ctx, comments, people, files)})
 
 
 @router.get("/{case_id}/messages", summary="Querying messages")
@@ -145,15 +149,29 @@ def list_messages(
     ticket = visible_case(db, ctx, case_id)
     comments = tickets.list_comments(db, ctx.principal, ticket.id)
     people = users_by_id(db, {c.author_id for c in comments})
+    files = attachments.by_comment(attachments.list_for_ticket(db, ctx.principal, ticket.id))
     page = page_of_list(comments, offset=offset, limit=limit)
-    messages = [message(c, ctx, people, first=c is comments[0], detail=False) for c in page.items]
+    messages = [
+        message(c, ctx, people, first=c is comments[0], detail=False, files=files.get(c.id, ()))
+        for c in page.items
+    ]
     return json_response({"count": page.total, "message_list": messages})
 
 
 @router.post("/{case_id}/message", summary="Leaving a message")
-def create_message(case_id: str, body: MessageIn, ctx: Ctx, db: Db) -> Response:
+def create_message(case_id: str, body: MessageIn, ctx: Ctx, db: Db, request: Request) -> Response:
     ticket = visible_case(db, ctx, case_id)
-    tickets.add_comment(db, ctx.principal, ticket.id, body=body.message.content, public=True)
+    accessory_ids = accessory_numbers(body.message.accessory_ids, "message.accessory_ids")
+    comment = tickets.add_comment(db, ctx.principal, ticket.id, body=body.message.content, public=True)
+    attachments.claim(
+        db,
+        ctx.principal,
+        ticket,
+        accessory_ids,
+        _limits(request),
+        comment=comment,
+        pointer="/message/accessory_ids",
+    )
     db.commit()
     return json_response({})
 
@@ -208,3 +226,7 @@ def _time(text: str, ctx: Context, field: str) -> datetime:
         except ValueError:
             continue
     raise InvalidInput(f"{field} must be a time such as 2026-01-31 08:00:00")
+
+
+def _limits(request: Request) -> attachments.Limits:
+    return attachments.Limits.of(request.app.state.services.settings)

@@ -17,11 +17,13 @@ class CaseIn(BaseModel):
     source_id: str | None = Field(default=None, max_length=64)
     remind_mobile: str | None = Field(default=None, max_length=32)
     remind_mail: str | None = Field(default=None, max_length=254)
+    # Accessories uploaded ahead (routes_accessories.py) that the new case carries.
+    accessory_ids: list[str] | None = Field(default=None, max_length=100)
 
 
 class MessageContent(BaseModel):
     content: str = Field(min_length=1, max_length=10_000)
-    accessory_ids: list[str] | None = None
+    accessory_ids: list[str] | None = Field(default=None, max_length=100)
 
 
 class MessageIn(BaseModel):

@@ -59,7 +59,12 @@ def check_date(sdk_date: str | None, now: datetime) -> None:
 
 
 def canonical_request(
-    method: str, path: str, query_string: str, headers: Mapping[str, str], signed: list[str], body: bytes
+    method: str,
+    path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    signed: list[str],
+    body: bytes | None,
 ) -> str:
     segments = [quote(segment, safe="~") for segment in unquote(path).split("/")]
     uri = "/".join(segments)
@@ -72,22 +77,27 @@ def canonical_request(
     return "\n".join([method.upper(), uri, query, canonical_headers, ";".join(signed), payload])
 
 
-def payload_hash(headers: Mapping[str, str], body: bytes) -> str:
+def payload_hash(headers: Mapping[str, str], body: bytes | None) -> str:
     """The body's SHA-256, as received. A client may state it in X-Sdk-Content-Sha256 (the SDK does
     for streamed bodies), but a stated hash is taken only when it is the body's: otherwise a captured
     signature would sign any body sent with it.
 
     The SDK's "UNSIGNED-PAYLOAD" is taken only where the SDK itself sends it, for a body that is
-    neither JSON nor BSON (a file upload). No route of this face takes such a body (the guards
-    answer 415 first), so no request that reaches a route has a body the signature does not cover.
+    neither JSON nor BSON. The only such bodies a route takes are accessory uploads (a form around
+    a file), which are not read for the signature (`body` None): the SDK signs them so, and a
+    form whose payload claims a hash is refused, as it cannot be checked before it is stored.
     """
+    stated = headers.get("x-sdk-content-sha256")
+    content_type = headers.get("content-type", "")
+    if body is None:
+        if stated == UNSIGNED_PAYLOAD and not content_type.startswith(SIGNED_BODY_TYPES):
+            return UNSIGNED_PAYLOAD
+        raise Unauthenticated("a form upload is signed with X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD")
     if not body:
         return EMPTY_HASH
     actual = hashlib.sha256(body).hexdigest()
-    stated = headers.get("x-sdk-content-sha256")
     if stated is None or stated.lower() == actual:
         return stated or actual
-    content_type = headers.get("content-type", "")
     if stated == UNSIGNED_PAYLOAD and not content_type.startswith(SIGNED_BODY_TYPES):
         return UNSIGNED_PAYLOAD
     raise Unauthenticated("X-Sdk-Content-Sha256 is not the SHA-256 of the body")

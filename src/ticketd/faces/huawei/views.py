@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
 from fastapi.responses import Response
 
+from ticketd.core.attachments import by_comment
 from ticketd.core.events import EventKind
 from ticketd.core.labels import labels_of
 from ticketd.core.lifecycle import Status
 from ticketd.faces.huawei.deps import Context
 from ticketd.faces.huawei.errors import JSON
 from ticketd.faces.huawei.vocabulary import BUSINESS_TYPES, SEVERITIES, STATUS_CODES, SUB_TYPES, name
-from ticketd.store.tables import Comment, Label, Ticket, TicketEvent, User
+from ticketd.store.tables import Attachment, Comment, Label, Ticket, TicketEvent, User
 
 OPERATE_TYPES: dict[str, int] = {
     EventKind.CREATED: 1,
@@ -63,9 +65,17 @@ def case_info(ticket: Ticket, ctx: Context, labels: dict[str, Label]) -> dict[st
 
 
 def detail_info(
-    ticket: Ticket, ctx: Context, comments: list[Comment], people: dict[int, User]
+    ticket: Ticket,
+    ctx: Context,
+    comments: list[Comment],
+    people: dict[int, User],
+    files: Sequence[Attachment] = (),
 ) -> dict[str, Any]:
-    messages = [message(c, ctx, people, first=i == 0, detail=True) for i, c in enumerate(comments)]
+    on_messages = by_comment(files)
+    messages = [
+        message(c, ctx, people, first=i == 0, detail=True, files=on_messages.get(c.id, ()))
+        for i, c in enumerate(comments)
+    ]
     resolve = int((ticket.closed_at - ticket.created_at).total_seconds()) if ticket.closed_at else None
     return {
         "xcustomer_id": None,
@@ -85,11 +95,19 @@ def detail_info(
         "severity_name": name(SEVERITIES, ticket.severity, ctx.lang),
         "business_ownership": 1,
         "resolve_time": resolve,
+        # The case's own accessories (named when it was created); a message's are on the message.
+        "accessory_list": [simple_accessory(file) for file in files if file.comment_id is None],
     }
 
 
 def message(
-    comment: Comment, ctx: Context, people: dict[int, User], *, first: bool, detail: bool
+    comment: Comment,
+    ctx: Context,
+    people: dict[int, User],
+    *,
+    first: bool,
+    detail: bool,
+    files: Sequence[Attachment] = (),
 ) -> dict[str, Any]:
     author = people.get(comment.author_id or 0)
     from_customer = author is None or author.role == "customer"
@@ -100,7 +118,7 @@ def message(
         "create_time": ctx.time(comment.created_at),
         "replier_name": author.display_name if author else None,
         "is_first_message": 1 if first else 0,
-        "accessory_list": [],
+        "accessory_list": [simple_accessory(file) for file in files],
     }
     if detail:
         entry["message_id"] = str(comment.id)
@@ -125,3 +143,8 @@ def operate_log(event: TicketEvent, ctx: Context, people: dict[int, User]) -> di
         "operate_time": ctx.time(event.at),
         "timestamp_operate_time": ctx.time(event.at),
     }
+
+
+def simple_accessory(attachment: Attachment) -> dict[str, str]:
+    """SimpleAccessoryV2, as a case's detail and its messages list them."""
+    return {"accessory_id": str(attachment.id), "file_actual_name": attachment.filename}
