@@ -190,14 +190,30 @@ def get(db: Session, principal: Principal, attachment_id: int) -> Attachment:
 
 
 def list_for_ticket(db: Session, principal: Principal, ticket_id: int) -> list[Attachment]:
+    """The ticket's files the caller may see (a customer: the ticket's own and public comments')."""
     ticket = get_ticket(db, principal, ticket_id)
+    return for_tickets(db, principal, [ticket.id]).get(ticket.id, [])
+
+
+def for_tickets(db: Session, principal: Principal, ticket_ids: Sequence[int]) -> dict[int, list[Attachment]]:
+    """The files of tickets the caller has been shown (a page of them), by ticket, in one query."""
+    if not ticket_ids:
+        return {}
     query = select(Attachment).where(
-        Attachment.ticket_id == ticket.id, Attachment.tenant_id == ticket.tenant_id
+        Attachment.ticket_id.in_(ticket_ids), Attachment.tenant_id == principal.tenant_id
     )
     if principal.is_customer:
-        internal = select(Comment.id).where(Comment.ticket_id == ticket.id, Comment.public.is_(False))
-        query = query.where(Attachment.comment_id.is_(None) | Attachment.comment_id.not_in(internal))
-    return list(db.scalars(query.order_by(Attachment.id)))
+        mine = select(Ticket.id).where(Ticket.id.in_(ticket_ids), Ticket.requester_id == principal.user_id)
+        internal = select(Comment.id).where(Comment.ticket_id.in_(ticket_ids), Comment.public.is_(False))
+        query = query.where(
+            Attachment.ticket_id.in_(mine),
+            Attachment.comment_id.is_(None) | Attachment.comment_id.not_in(internal),
+        )
+    grouped: dict[int, list[Attachment]] = {}
+    for attachment in db.scalars(query.order_by(Attachment.id)):
+        assert attachment.ticket_id is not None
+        grouped.setdefault(attachment.ticket_id, []).append(attachment)
+    return grouped
 
 
 def linked(db: Session, attachment_id: int) -> Attachment:

@@ -67,22 +67,37 @@ async def form_file(
     request: Request, limit: int, field: str = "file"
 ) -> AsyncIterator[tuple[IncomingFile, FormData]]:
     """The form's file field as a file, with the form's other fields."""
-    form = await request.form(max_files=1, max_fields=16, max_part_size=MAX_FORM_FIELD_BYTES)
-    try:
-        upload = form.get(field)
-        if not isinstance(upload, UploadFile):
+    async with form_files(request, limit, (field,), max_files=1) as (files, form):
+        if not files:
             raise InvalidInput("the form has no file", [FieldError(f"/{field}", "attach the file here")])
-        measured = await _measure(upload, limit)
-        yield (
-            IncomingFile(
-                filename=upload.filename or "file",
-                claimed_type=media_type_of(upload.content_type) or None,
-                source=upload.file,
-                size=measured.size,
-                sha256=measured.sha256,
-            ),
-            form,
-        )
+        yield files[0], form
+
+
+@asynccontextmanager
+async def form_files(
+    request: Request, limit: int, fields: tuple[str, ...], max_files: int
+) -> AsyncIterator[tuple[list[IncomingFile], FormData]]:
+    """The files in these fields of the form (none, one or several each), with the form's fields."""
+    form = await request.form(max_files=max_files, max_fields=32, max_part_size=MAX_FORM_FIELD_BYTES)
+    try:
+        files: list[IncomingFile] = []
+        for field in fields:
+            for value in form.getlist(field):
+                if not isinstance(value, UploadFile):
+                    raise InvalidInput(
+                        f"{field} must be a file", [FieldError(f"/{field}", "send it as a file of the form")]
+                    )
+                measured = await _measure(value, limit)
+                files.append(
+                    IncomingFile(
+                        filename=value.filename or "file",
+                        claimed_type=media_type_of(value.content_type) or None,
+                        source=value.file,
+                        size=measured.size,
+                        sha256=measured.sha256,
+                    )
+                )
+        yield files, form
     finally:
         await form.close()
 

@@ -24,7 +24,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 @dataclass(frozen=True)
 class UploadRoute:
     """Paths (a pattern, as `/tickets/{id}/attachments`) whose bodies are files: a limit of their
-    own, and any media type unless `types` names some; the route reads them as they stream."""
+    own, for bodies of any media type unless `types` names some; the route reads them as they
+    stream."""
 
     pattern: re.Pattern[str]
     limit: int
@@ -48,11 +49,15 @@ class FaceRules:
     max_upload_bytes: int = 0
     upload_routes: tuple[UploadRoute, ...] = ()
 
-    def upload_of(self, path: str) -> UploadRoute | None:
-        """The upload route of `path`, or None when its body is no upload."""
+    def upload_of(self, path: str, media_type: str) -> UploadRoute | None:
+        """The upload route of `path` for a body of this type, or None when it is no upload (a
+        body of another type on an upload route is an ordinary body, under the ordinary limit)."""
         if path in self.upload_paths:
             return UploadRoute(re.compile(re.escape(path)), self.max_upload_bytes)
-        return next((route for route in self.upload_routes if route.pattern.fullmatch(path)), None)
+        for route in self.upload_routes:
+            if route.pattern.fullmatch(path) and (not route.types or media_type in route.types):
+                return route
+        return None
 
 
 class HeaderSizeGuard:
@@ -116,12 +121,10 @@ class FaceRequestGuard:
             return
         allowed = face.body_types_by_path.get(scope["path"], face.body_types)
         media_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
-        upload = face.upload_of(scope["path"])
+        upload = face.upload_of(scope["path"], media_type)
         limit = upload.limit if upload else face.max_body_bytes
-        if upload is not None and upload.types:
-            allowed = upload.types
-        elif upload is not None and scope["path"] not in face.upload_paths:
-            allowed = (media_type,)  # a file of any type
+        if upload is not None and scope["path"] not in face.upload_paths:
+            allowed = (media_type,)  # the route takes this type as an upload
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from tests.conftest import Actor, World
+from tests.faces.native.test_attachments_api import png
 from ticketd.assembly.app import TicketdApp
 from ticketd.core import identity
 from ticketd.core.clock import utcnow
@@ -170,7 +171,9 @@ def test_get_record_has_exactly_the_seed_keys_and_types(client: TestClient, worl
     response = client.get(f"/api/ticketrz/{ticket_id}", headers=_bearer(token))
     assert response.status_code == 200
     record: dict[str, Any] = response.json()
-    assert list(record) == SEED_RECORD_KEYS
+    # The seed's keys in its order, then the files, as the find list's entries carry them.
+    assert list(record) == [*SEED_RECORD_KEYS, "Attachments"]
+    assert record.pop("Attachments") == []
     assert all(value is None or isinstance(value, str) for value in record.values())
     assert record["Id"] == ticket_id and record["SiteId"] == str(world.tenant_id)
     assert (record["StatusId"], record["PriorityId"], record["PriorityValue"]) == ("TS7", "TP2", "1")
@@ -377,3 +380,46 @@ def test_openapi_document_under_its_prefix(client: TestClient) -> None:
         "/api/ticket/conversations/{ticket_id}",
     } <= set(document["paths"])
     assert not any(path.startswith("/api/v1") for path in document["paths"])
+
+
+def test_create_takes_files_in_attachment_and_file_and_records_list_them(
+    client: TestClient, world: World
+) -> None:
+    token = _login(client, world, world.customer)
+    fields = {"fullName": "Dinni", "contact": "dinni@example.com", "subject": "brosur", "category": "332"}
+    response = client.post(
+        "/api/ticket/create",
+        data={**fields, "content": "scan and photo attached"},
+        files=[
+            ("attachment", ("scan.pdf", b"%PDF-1.4\n%scan", "application/pdf")),
+            ("file", ("photo.png", png(), "image/png")),
+        ],
+        headers=_bearer(token),
+    )
+    assert response.status_code == 200, response.text
+    ticket_id = response.json()["ticketId"]
+    record = client.get(f"/api/ticketrz/{ticket_id}", headers=_bearer(token)).json()
+    files = record["Attachments"]
+    assert [(f["FileName"], f["FileType"], f["FileSize"]) for f in files] == [
+        ("scan.pdf", "application/pdf", "14"),
+        ("photo.png", "image/png", str(len(png()))),
+    ]
+    assert all(isinstance(value, str | None) for entry in files for value in entry.values())
+    found = client.get("/api/ticketrz", headers=_bearer(token)).json()["data"]
+    (entry,) = [item for item in found if item["Id"] == ticket_id]
+    assert entry["Attachments"] == files
+    download = client.get(files[1]["Url"], headers=_bearer(token))
+    assert download.status_code == 200 and download.content == png()
+    assert download.headers["x-content-type-options"] == "nosniff"
+    other = _login(client, world, world.customer2)
+    assert client.get(files[1]["Url"], headers=_bearer(other)).status_code == 404
+    # A value that is no file, in a file's field: refused, and nothing created.
+    before = client.get("/api/ticketrz", headers=_bearer(token)).json()["total"]
+    refused = client.post(
+        "/api/ticket/create",
+        data={**fields, "content": "x", "attachment": "not a file"},
+        files=[("file", ("a.txt", b"a", "text/plain"))],
+        headers=_bearer(token),
+    )
+    assert refused.status_code == 400 and "attachment must be a file" in refused.text
+    assert client.get("/api/ticketrz", headers=_bearer(token)).json()["total"] == before

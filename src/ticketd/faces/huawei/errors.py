@@ -18,6 +18,7 @@ from ticketd.core.errors import (
     InvalidTransition,
     NotFound,
     RateLimited,
+    TooLarge,
     Unauthenticated,
     Unavailable,
 )
@@ -109,6 +110,8 @@ def response_for(exc: Exception) -> Response:
         return error_response(
             400, "OSM.01040002", f"The case cannot be operated in its current status: {exc.message}"
         )
+    if isinstance(exc, TooLarge):
+        return error_response(413, "APIGW.0201", f"Request entity too large: {exc.message}")
     if isinstance(exc, InvalidInput):
         return error_response(400, PARAM_INVALID[0], f"{PARAM_INVALID[1]} {exc.message}")
     if isinstance(exc, Unavailable):

@@ -17,6 +17,8 @@ from ticketd.core.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    StorageFull,
+    TooLarge,
     Unauthenticated,
     Unavailable,
 )
@@ -128,6 +130,8 @@ def rate_limited(exc: RateLimited) -> Response:
 STATUS_OF: list[tuple[type[DomainError], int, str | None]] = [
     (NotFound, 404, "Data not found"),
     (Forbidden, 403, None),
+    (TooLarge, 413, None),
+    (StorageFull, 507, None),
     (InvalidInput, 400, None),
     (Unauthenticated, 401, None),
     (Unavailable, 503, None),

@@ -4,13 +4,15 @@ face's time zone, people as user ids, codes from codes.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ticketd.core.sla import SlaFigures
 from ticketd.faces.onecloud.codes import MEDIA, PRIORITIES, STATUSES, TYPES, category_id
-from ticketd.store.tables import Comment, Ticket
+from ticketd.faces.onecloud.paths import ATTACHMENT_PATH
+from ticketd.store.tables import Attachment, Comment, Ticket
 
 NEVER = "3000-01-01 00:00:00"
 
@@ -23,7 +25,13 @@ class RecordFormat:
         return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S") if value else None
 
     def record(
-        self, ticket: Ticket, *, usernames: dict[int, str], comment_count: int, sla: SlaFigures
+        self,
+        ticket: Ticket,
+        *,
+        usernames: dict[int, str],
+        comment_count: int,
+        sla: SlaFigures,
+        files: Sequence[Attachment] = (),
     ) -> dict[str, Any]:
         """The full record of `GET /api/ticketrz/<id>`, with the seed's keys in the seed's order."""
         assignees = ticket.assignee_ids
@@ -84,9 +92,17 @@ class RecordFormat:
             "AssignDate": self.date(ticket.assigned_at),
             "AssigneeList": ",".join(str(a) for a in assignees) or None,
             "AssigneeTextList": ",".join(usernames.get(a, str(a)) for a in assignees) or None,
+            "Attachments": [self.attachment(file) for file in files],
         }
 
-    def summary(self, ticket: Ticket, *, names: dict[int, str], usernames: dict[int, str]) -> dict[str, Any]:
+    def summary(
+        self,
+        ticket: Ticket,
+        *,
+        names: dict[int, str],
+        usernames: dict[int, str],
+        files: Sequence[Attachment] = (),
+    ) -> dict[str, Any]:
         """One entry of the find list, with display names as the vendor's example shows them."""
         assignees = ticket.assignee_ids
         return {
@@ -105,8 +121,21 @@ class RecordFormat:
             "Category": ticket.category,
             "Status": STATUSES[ticket.status][1],
             "Priority": PRIORITIES[ticket.priority][2],
-            "Attachments": [],
+            "Attachments": [self.attachment(file) for file in files],
             "Tags": ",".join(ticket.tags),
+        }
+
+    def attachment(self, attachment: Attachment) -> dict[str, Any]:
+        """A file as the records list it: text values, as every value of theirs, and where to get it."""
+        return {
+            "Id": str(attachment.id),
+            "TicketId": _text(attachment.ticket_id),
+            "MessageId": _text(attachment.comment_id),
+            "FileName": attachment.filename,
+            "FileType": attachment.content_type,
+            "FileSize": str(attachment.size),
+            "CreateDate": self.date(attachment.created_at),
+            "Url": f"{ATTACHMENT_PATH}/{attachment.id}",
         }
 
     def message(self, comment: Comment, *, names: dict[int, str]) -> dict[str, Any]:

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ticketd.core import tickets
+from ticketd.core import attachments, tickets
+from ticketd.core.attachments import IncomingFile
 from ticketd.core.identity import users_by_id
 from ticketd.core.ids import MAX_ID
 from ticketd.core.paging import page_of_query
+from ticketd.core.principal import Principal
 from ticketd.core.sla import ticket_sla
 from ticketd.faces.onecloud.codes import category_name
 from ticketd.faces.onecloud.deps import Caller, Db, fields_of, services_of, ticket_id_of
 from ticketd.faces.onecloud.errors import error_body, error_response
+from ticketd.faces.onecloud.paths import ATTACHMENT_PATH, CREATE_PATH, MAX_CREATE_FILES
 from ticketd.faces.onecloud.records import RecordFormat
 from ticketd.faces.onecloud.views import json_response
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Ticket
+from ticketd.web.attachment_downloads import Download, download_response
+from ticketd.web.attachment_uploads import form_files, is_form
 
 router = APIRouter()
 CREATE_REQUIRED = ("fullName", "contact", "subject", "category", "content")
+FILE_FIELDS = ("attachment", "file")
 MAX_LIMIT = 100
 
 
@@ -39,7 +45,11 @@ def get_ticket(ticket_id: str, request: Request, caller: Caller, db: Db) -> Resp
     comments = tickets.count_comments(db, caller, ticket)
     usernames = {uid: user.username for uid, user in people.items()}
     record = records_of(request).record(
-        ticket, usernames=usernames, comment_count=comments, sla=ticket_sla(db, ticket)
+        ticket,
+        usernames=usernames,
+        comment_count=comments,
+        sla=ticket_sla(db, ticket),
+        files=attachments.list_for_ticket(db, caller, ticket.id),
     )
     return json_response(record)
 
@@ -63,15 +73,67 @@ def find_tickets(
     names = {uid: user.display_name for uid, user in people.items()}
     usernames = {uid: user.username for uid, user in people.items()}
     records = records_of(request)
-    data = [records.summary(t, names=names, usernames=usernames) for t in page.items]
+    files = attachments.for_tickets(db, caller, [t.id for t in page.items])
+    data = [
+        records.summary(t, names=names, usernames=usernames, files=files.get(t.id, ())) for t in page.items
+    ]
     return json_response(
         {"limit": str(limit), "offset": offset, "count": len(data), "total": page.total, "data": data}
     )
 
 
-@router.post("/api/ticket/create", summary="Tiket - Create")
+def _create_body() -> dict[str, Any]:
+    text = {"type": "string"}
+    properties: dict[str, Any] = {name: text for name in (*CREATE_REQUIRED, "coordinate")}
+    form = {
+        "type": "object",
+        "required": list(CREATE_REQUIRED),
+        "properties": {
+            **properties,
+            **{
+                name: {
+                    "type": "array",
+                    "items": {"type": "string", "format": "binary"},
+                    "maxItems": MAX_CREATE_FILES,
+                }
+                for name in FILE_FIELDS
+            },
+        },
+    }
+    plain = {"type": "object", "required": list(CREATE_REQUIRED), "properties": properties}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": form},
+                "application/x-www-form-urlencoded": {"schema": plain},
+                "application/json": {"schema": plain},
+            },
+        }
+    }
+
+
+@router.post(
+    CREATE_PATH,
+    summary="Tiket - Create",
+    description="Files come in the form's `attachment` and `file` fields (multipart/form-data).",
+    openapi_extra=_create_body(),
+)
 async def create_ticket(request: Request, caller: Caller) -> Response:
-    fields = await fields_of(request)
+    services = services_of(request)
+    if is_form(request):
+        # Files come as the vendor's form sends them, in `attachment` and `file` (several of each
+        # may come); they are spooled to disk as they arrive, never held whole.
+        limits = attachments.Limits.of(services.settings)
+        async with form_files(request, limits.max_bytes, FILE_FIELDS, MAX_CREATE_FILES) as (files, form):
+            fields = {key: value for key, value in form.items() if isinstance(value, str)}
+            return await _create(request, caller, fields, files)
+    return await _create(request, caller, await fields_of(request), [])
+
+
+async def _create(
+    request: Request, caller: Principal, fields: dict[str, str], files: list[IncomingFile]
+) -> Response:
     missing = [name for name in CREATE_REQUIRED if not fields.get(name, "").strip()]
     if missing:
         return error_response(400, error_body(400, f"{', '.join(missing)} required"))
@@ -93,6 +155,9 @@ async def create_ticket(request: Request, caller: Caller) -> Response:
                 }
             )
             ticket = tickets.create_ticket(db, caller, changes)
+            limits = attachments.Limits.of(services.settings)
+            for file in files:
+                attachments.add(db, caller, file, limits, ticket_id=ticket.id)
             db.commit()
             return str(ticket.id)
 
@@ -122,3 +187,15 @@ def conversations(ticket_id: str, request: Request, caller: Caller, db: Db) -> R
             "data": data,
         }
     )
+
+
+@router.get(
+    f"{ATTACHMENT_PATH}/{{attachment_id}}", summary="Tiket - Attachment (the file of a record's Attachments)"
+)
+def attachment_file(attachment_id: str, request: Request, caller: Caller, db: Db) -> Response:
+    attachment = attachments.get(db, caller, ticket_id_of(attachment_id))
+
+    def refuse(status: int, detail: str) -> Response:
+        return error_response(status, error_body(status, detail))
+
+    return download_response(request, services_of(request).sessions, Download.of(attachment), refuse)
