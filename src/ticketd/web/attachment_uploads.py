@@ -102,6 +102,28 @@ async def form_files(
         await form.close()
 
 
+def files_in(form: FormData, field: str, limit: int, max_files: int) -> list[IncomingFile]:
+    """The files of a parsed form's field (a browser's `<input type=file multiple>`), measured and
+    hashed from the spooled copies the form parser made; an empty input (no file chosen) gives
+    none. Blocking reads: called on the thread pool, as sync routes are."""
+    chosen = [value for value in form.getlist(field) if isinstance(value, UploadFile) and value.filename]
+    if len(chosen) > max_files:
+        raise InvalidInput(f"at most {max_files} files at once", [FieldError(f"/{field}", "too many files")])
+    files = []
+    for upload in chosen:
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := upload.file.read(READ_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"a file may have at most {limit} bytes; {upload.filename} has more")
+            digest.update(chunk)
+        upload.file.seek(0)
+        claimed = media_type_of(upload.content_type) or None
+        files.append(IncomingFile(upload.filename or "file", claimed, upload.file, size, digest.hexdigest()))
+    return files
+
+
 def is_form(request: Request) -> bool:
     return media_type_of(request.headers.get("content-type")) == "multipart/form-data"
 

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 
 from tests.conftest import World
 from tests.faces.console.console_client import csrf_of, sign_in
-from ticketd.core import tickets
+from tests.faces.native.test_attachments_api import png
+from ticketd.core import attachments, tickets
 from ticketd.core.lifecycle import Status
 from ticketd.store.engine import unit_of_work
 
@@ -435,3 +436,68 @@ def test_another_tenants_admin_finds_nothing_of_ours(
     assert wrong.status_code == 401
     with unit_of_work(sessions, write=False) as db:
         assert tickets.get_ticket(db, world.agent.principal, ticket_id).status == Status.NEW.value
+
+
+def test_replies_and_requests_carry_files_and_internal_notes_keep_theirs(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    customer = TestClient(client.app)
+    customer_csrf = sign_in(customer, world.customer)
+    created = customer.post(
+        "/console/portal/new",
+        data={"csrf": customer_csrf, "subject": "Printer jams", "content": "photo attached"},
+        files=[("files", ("jam.png", png(), "image/png")), ("files", ("notes.txt", b"tray 2", "text/plain"))],
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    ticket_page = customer.get(created.headers["location"])
+    assert "jam.png" in ticket_page.text and "notes.txt" in ticket_page.text
+    thumbnail = re.search(r'<img src="(/console/files/\d+)" alt="jam.png"', ticket_page.text)
+    assert thumbnail is not None
+    picture = customer.get(thumbnail.group(1))
+    assert picture.status_code == 200 and picture.content == png()
+    assert picture.headers["content-disposition"].startswith("inline;")
+    ticket_id = int(created.headers["location"].rsplit("/", 1)[1])
+
+    csrf = sign_in(client, world.agent)
+    note = client.post(
+        f"/console/tickets/{ticket_id}/reply",
+        data={"csrf": csrf, "body": "Internal: vendor log", "visibility": "internal"},
+        files=[("files", ("vendor.log", b"E42 fuser", "text/plain"))],
+        follow_redirects=False,
+    )
+    assert note.status_code == 303, note.text
+    empty_input = client.post(  # a browser sends an empty part when no file is chosen
+        f"/console/tickets/{ticket_id}/reply",
+        data={"csrf": csrf, "body": "We are on it", "visibility": "public"},
+        files=[("files", ("", b"", "application/octet-stream"))],
+        follow_redirects=False,
+    )
+    assert empty_input.status_code == 303, empty_input.text
+    staff_view = client.get(f"/console/tickets/{ticket_id}").text
+    assert "vendor.log" in staff_view and "attached vendor.log" in staff_view
+    customer_view = customer.get(f"/console/tickets/{ticket_id}").text
+    assert "vendor.log" not in customer_view and "We are on it" in customer_view
+    with unit_of_work(sessions, write=False) as db:
+        (hidden,) = [f for f in attachments.of_ticket(db, ticket_id) if f.filename == "vendor.log"]
+    assert customer.get(f"/console/files/{hidden.id}").status_code == 404
+    assert client.get(f"/console/files/{hidden.id}").content == b"E42 fuser"
+    bare = client.post(
+        f"/console/tickets/{ticket_id}/reply",
+        data={"csrf": csrf, "body": "", "visibility": "public"},
+        files=[("files", ("more.txt", b"x", "text/plain"))],
+    )
+    assert bare.status_code == 422 and "a few words" in bare.text
+    forged = client.post(  # files do not get past the CSRF check either
+        f"/console/tickets/{ticket_id}/reply",
+        data={"csrf": "0" * 64, "body": "x"},
+        files=[("files", ("forged.txt", b"x", "text/plain"))],
+    )
+    assert forged.status_code == 403
+    with unit_of_work(sessions, write=False) as db:
+        assert len(attachments.of_ticket(db, ticket_id)) == 3
+
+    admin = TestClient(client.app)
+    sign_in(admin, world.admin)
+    limits = admin.get("/console/admin/limits").text
+    assert "Storage for files" in limits and re.search(r"\d+ bytes of [\d.]+ GB used", limits)

@@ -1,6 +1,8 @@
 """The console in a real browser (Debian's Chromium, driven by Playwright) against `ticketd serve`
 on the embedded default with the demo tenant:
 
+- a customer sends a new request with a screenshot and a log (the image shows as a thumbnail), and
+  an agent answers it with an 8 MB file, watching its upload's progress bar;
 - an agent signs in, finds a ticket by text, and solves it with a public reply (after an internal
   note); in a second browser context the customer, already on that ticket's page, sees the new
   status and the reply without reloading, and never the internal note;
@@ -16,7 +18,10 @@ on the embedded default with the demo tenant:
 
 from __future__ import annotations
 
+import hashlib
 import http.server
+import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +33,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
+from tests.faces.native.test_attachments_api import png
 from tests.web.test_server import _demo, _free_port, _native_key, serving
 from ticketd.settings import Settings
 
@@ -152,6 +158,54 @@ def test_console_flows_in_a_browser(tmp_path: Path, browser: Browser) -> None:
             assert "vendor ticket 8812" not in customer.content()
             assert customer.evaluate("document.getElementById('live').dataset.refreshed") is not None
 
+            # The customer asks again with a screenshot and a log; both show on the new request,
+            # the image as a thumbnail.
+            screen, log = tmp_path / "screen.png", tmp_path / "projector.log"
+            screen.write_bytes(png(40, 30))
+            log.write_text("lamp hours 2210\n" * 50)
+            customer.goto(f"{base}/console/portal/new")
+            customer.get_by_label("Subject").fill("Projector in room 5 too")
+            customer.get_by_label("What happened?").fill("Screenshot and log attached.")
+            customer.get_by_label("Add files").set_input_files([str(screen), str(log)])
+            customer.get_by_role("button", name="Send").click()
+            customer.wait_for_url(re.compile(r".*/console/tickets/\d+$"))
+            thumbnail = customer.get_by_role("img", name="screen.png")
+            expect(thumbnail).to_be_visible()
+            expect(thumbnail).to_have_js_property("naturalWidth", 40)
+            expect(customer.get_by_role("link", name="projector.log")).to_be_visible()
+            with_files = customer.url.removeprefix(base)
+
+            # The agent answers with a large file and sees its upload's progress (the bar's values
+            # are kept in sessionStorage, which outlives the page the upload leaves).
+            firmware = tmp_path / "firmware.bin"
+            firmware.write_bytes(os.urandom(8 * 1024 * 1024))
+            agent.goto(base + with_files)
+            agent.evaluate(
+                """() => {
+                  const bar = document.querySelector(".upload-progress");
+                  new MutationObserver(() => sessionStorage.setItem("progress",
+                    (sessionStorage.getItem("progress") || "") + (bar.hidden ? "" : bar.value + ","))
+                  ).observe(bar, { attributes: true });
+                }"""
+            )
+            agent.get_by_label("Comment").fill("The firmware image we rolled back to.")
+            agent.get_by_label("Add files").set_input_files(str(firmware))
+            agent.get_by_role("button", name="Send").click()
+            expect(agent.get_by_role("link", name="firmware.bin")).to_be_visible(timeout=30_000)
+            progress = [
+                int(value)
+                for value in agent.evaluate("sessionStorage.getItem('progress')").split(",")
+                if value
+            ]
+            assert progress and progress[-1] == 100, progress
+            files = httpx2.get(
+                f"{base}/api/v1/tickets/{with_files.rsplit('/', 1)[1]}/attachments", auth=admin_key
+            )
+            stored = {item["filename"]: item["sha256"] for item in files.json()}
+            assert stored["firmware.bin"] == hashlib.sha256(firmware.read_bytes()).hexdigest()
+            assert set(stored) == {"screen.png", "projector.log", "firmware.bin"}
+            expect(customer.get_by_role("link", name="firmware.bin")).to_be_visible(timeout=15_000)
+
             # An admin's new API key works against the API with the secret the page showed.
             admin = _sign_in(admin_context, base, "admin", passwords["admin"])
             admin.goto(f"{base}/console/admin/keys")
@@ -225,8 +279,14 @@ def test_console_flows_in_a_browser(tmp_path: Path, browser: Browser) -> None:
                 agent: [
                     "/console/queue",
                     f"/console/tickets/{ticket_id}",
+                    with_files,
                 ],
-                customer: ["/console/portal", "/console/portal/new", f"/console/tickets/{ticket_id}"],
+                customer: [
+                    "/console/portal",
+                    "/console/portal/new",
+                    f"/console/tickets/{ticket_id}",
+                    with_files,
+                ],
                 admin: [
                     "/console/admin/users",
                     "/console/admin/keys",
@@ -251,6 +311,7 @@ def test_console_flows_in_a_browser(tmp_path: Path, browser: Browser) -> None:
             shots = {
                 "console-queue": (agent, "/console/queue"),
                 "console-ticket": (agent, f"/console/tickets/{ticket_id}"),
+                "console-ticket-files": (customer, with_files),
                 "console-portal": (customer, "/console/portal"),
                 "console-status-page": (customer, "/status/demo"),
             }

@@ -18,6 +18,8 @@ from ticketd.core.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    StorageFull,
+    TooLarge,
     Unauthenticated,
     Unavailable,
 )
@@ -47,6 +49,7 @@ TITLES = {
     429: "Too many requests",
     431: "Header fields too large",
     500: "Internal error",
+    507: "Storage full",
     503: "Unavailable",
 }
 
@@ -84,8 +87,12 @@ def status_of(exc: DomainError) -> int:
         return 401
     if isinstance(exc, Conflict):
         return 409
+    if isinstance(exc, TooLarge):
+        return 413
     if isinstance(exc, InvalidInput):
         return 422
+    if isinstance(exc, StorageFull):
+        return 507
     if isinstance(exc, Unavailable):
         return 503
     return 400

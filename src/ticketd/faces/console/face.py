@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ticketd.core.demo import DemoCredentials
 from ticketd.faces.console.errors import rate_limited, render_error
-from ticketd.faces.console.paths import FORM, IMPORT_PATH, IMPORT_TYPES, PREFIX
+from ticketd.faces.console.paths import FILE_FORMS, FORM, IMPORT_PATH, IMPORT_TYPES, MAX_FILES_A_FORM, PREFIX
 from ticketd.faces.face import DemoInstallation, FaceApp, FaceDefinition
 from ticketd.limiting.config import FaceLimits, face_limits
 from ticketd.settings import Settings
-from ticketd.web.guards import FaceRules
+from ticketd.web.attachment_uploads import MULTIPART_OVERHEAD
+from ticketd.web.guards import FaceRules, UploadRoute
 from ticketd.web.services import Services
 
 
@@ -31,6 +33,14 @@ def build(services: Services) -> FaceApp:
         max_body_bytes=64 * 1024,
         upload_paths=frozenset({IMPORT_PATH}),
         max_upload_bytes=services.settings.max_upload_bytes,
+        upload_routes=tuple(
+            UploadRoute(
+                re.compile(form),
+                MAX_FILES_A_FORM * services.settings.max_attachment_bytes + MULTIPART_OVERHEAD,
+                ("multipart/form-data",),
+            )
+            for form in FILE_FORMS
+        ),
     )
     return FaceApp(app=build_console_app(services), rules=[rules])
 

@@ -70,6 +70,17 @@ def duration(seconds: int | None) -> str:
     return f"{minutes} min" if minutes else f"{seconds} s"
 
 
+def filesize(size: int) -> str:
+    """Bytes as people read them: 512 bytes, 3.4 kB, 26.2 MB (decimal, as file managers show)."""
+    value, unit = float(size), "bytes"
+    for larger in ("kB", "MB", "GB", "TB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}".replace(".0 ", " ")
+
+
+TEMPLATES.filters["filesize"] = filesize
 TEMPLATES.filters["when"] = when
 TEMPLATES.filters["duration"] = duration
 TEMPLATES.globals["prefix"] = PREFIX

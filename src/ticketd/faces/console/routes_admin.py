@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ticketd.core import identity, signing_keys
+from ticketd.core import attachments, identity, signing_keys
 from ticketd.core.errors import FieldError, InvalidInput, NotFound
 from ticketd.core.ids import MAX_ID
 from ticketd.core.principal import ALL_SCOPES, DEFAULT_KEY_SCOPES, Role
@@ -188,7 +188,16 @@ def limits_page(visitor: AdminDep, request: Request) -> Response:
         tenant = db.get(Tenant, visitor.principal.tenant_id)
         assert tenant is not None
         rows = {row.face: row for row in tenant_limits(db, tenant)}
-        return render("admin_limits.html", visitor, current="admin/limits", faces=LIMITED_FACES, rows=rows)
+        storage = attachments.storage_use(db, tenant.id, attachments.Limits.of(services_of(request).settings))
+        return render(
+            "admin_limits.html",
+            visitor,
+            current="admin/limits",
+            faces=LIMITED_FACES,
+            rows=rows,
+            storage=storage,
+            storage_percent=min(100, round(100 * storage.used / storage.quota)) if storage.quota else 100,
+        )
 
 
 @router.post("/limits")

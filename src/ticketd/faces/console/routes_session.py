@@ -17,9 +17,9 @@ from ticketd.faces.console.pages import redirect, render
 from ticketd.faces.console.paths import PREFIX
 from ticketd.faces.console.visitors import (
     COOKIE,
+    FormDep,
     VisitorDep,
     check_same_site,
-    checked_form,
     services_of,
     text,
 )
@@ -121,9 +121,8 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/sign-out", include_in_schema=False)
-async def sign_out(request: Request, visitor: VisitorDep) -> Response:
+async def sign_out(request: Request, visitor: VisitorDep, _checked: FormDep) -> Response:
     services = services_of(request)
-    await checked_form(request, visitor)
 
     def end() -> None:
         with unit_of_work(services.sessions, write=True) as db:

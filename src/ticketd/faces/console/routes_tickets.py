@@ -12,16 +12,18 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ticketd.core import identity, sla, tickets
+from ticketd.core import attachments, identity, sla, tickets
 from ticketd.core.errors import FieldError, InvalidInput
 from ticketd.core.event_stream import StreamFilter
 from ticketd.core.events import EventKind
 from ticketd.core.ids import MAX_ID
 from ticketd.core.lifecycle import ALLOWED_TRANSITIONS, REOPENABLE, Status
+from ticketd.core.media_types import shown_inline
 from ticketd.core.principal import Principal
 from ticketd.core.vocabulary import Priority
+from ticketd.faces.console.errors import error_response
 from ticketd.faces.console.pages import redirect, render
-from ticketd.faces.console.paths import PREFIX
+from ticketd.faces.console.paths import FILES_PATH, MAX_FILES_A_FORM, PREFIX
 from ticketd.faces.console.visitors import (
     FormDep,
     StaffDep,
@@ -32,8 +34,11 @@ from ticketd.faces.console.visitors import (
     text,
 )
 from ticketd.store.engine import unit_of_work
-from ticketd.store.tables import Ticket, TicketEvent, User
+from ticketd.store.tables import Attachment, Ticket, TicketEvent, User
+from ticketd.web.attachment_downloads import Download, download_response
+from ticketd.web.attachment_uploads import files_in
 from ticketd.web.event_frames import StreamCaller, event_stream_response
+from ticketd.web.services import Services
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -216,17 +221,29 @@ def _portal_context(visitor: Visitor, request: Request, cursor: str) -> dict[str
 
 
 @router.get("/portal/new")
-def new_ticket_form(visitor: VisitorDep) -> Response:
-    return render("new_ticket.html", visitor, current="portal/new", subject="", content="", error="")
+def new_ticket_form(visitor: VisitorDep, request: Request) -> Response:
+    return render(
+        "new_ticket.html",
+        visitor,
+        current="portal/new",
+        subject="",
+        content="",
+        error="",
+        **file_limits(services_of(request)),
+    )
 
 
 @router.post("/portal/new")
 def create_ticket(visitor: VisitorDep, form: FormDep, request: Request) -> Response:
     subject, content = text(form, "subject"), text(form, "content")
     services = services_of(request)
+    limits = attachments.Limits.of(services.settings)
+    files = files_in(form, "files", limits.max_bytes, MAX_FILES_A_FORM)
     with unit_of_work(services.sessions, write=True) as db:
         changes = tickets.Changes(values={"subject": subject, "content": content})
         ticket = tickets.create_ticket(db, visitor.principal, changes)
+        for file in files:
+            attachments.add(db, visitor.principal, file, limits, ticket_id=ticket.id)
         db.commit()
         ticket_id = ticket.id
     return redirect(f"{PREFIX}/tickets/{ticket_id}")
@@ -261,6 +278,8 @@ def ticket_context(visitor: Visitor, request: Request, ticket_id: int) -> dict[s
             + [e.actor_id for e in events],
         )
         staff = identity.list_staff(db, tenant_id=principal.tenant_id) if principal.is_staff else []
+        files = attachments.list_for_ticket(db, principal, ticket_id)
+        on_comments = attachments.by_comment(files)
         current = Status(ticket.status)
         context = {
             "ticket": ticket,
@@ -277,9 +296,17 @@ def ticket_context(visitor: Visitor, request: Request, ticket_id: int) -> dict[s
             "custom_fields": sorted((ticket.custom_fields or {}).items()),
             "sla": figures,
             "comments": [
-                {"author": _name(people, c.author_id), "body": c.body, "public": c.public, "at": c.created_at}
+                {
+                    "author": _name(people, c.author_id),
+                    "body": c.body,
+                    "public": c.public,
+                    "at": c.created_at,
+                    "files": [file_entry(f) for f in on_comments.get(c.id, ())],
+                }
                 for c in comments
             ],
+            "files": [file_entry(f) for f in files if f.comment_id is None],
+            **file_limits(services),
             "timeline": [timeline_entry(e, people) for e in events],
             "transitions": sorted(s.value for s in ALLOWED_TRANSITIONS[current])
             if principal.is_staff
@@ -332,9 +359,21 @@ def reply(visitor: VisitorDep, ticket_id: TicketId, form: FormDep, request: Requ
     public = visitor.principal.is_customer or text(form, "visibility", "public") == "public"
     target = text(form, "status")
     services = services_of(request)
+    limits = attachments.Limits.of(services.settings)
+    files = files_in(form, "files", limits.max_bytes, MAX_FILES_A_FORM)
+    if files and not body:
+        raise InvalidInput(
+            "write a few words to go with the files", [FieldError("/body", "must not be empty")]
+        )
     with unit_of_work(services.sessions, write=True) as db:
         if body:
-            tickets.add_comment(db, visitor.principal, ticket_id, body=body, public=public)
+            comment = tickets.add_comment(db, visitor.principal, ticket_id, body=body, public=public)
+            # Stored ahead, then put on the comment: an internal note's files are never the ticket's.
+            ahead = [
+                attachments.add(db, visitor.principal, file, limits, ticket_id=None).id for file in files
+            ]
+            ticket = tickets.get_ticket(db, visitor.principal, ticket_id)
+            attachments.claim(db, visitor.principal, ticket, ahead, limits, comment=comment, pointer="/files")
         if target:
             try:
                 status = Status(target)
@@ -393,3 +432,29 @@ async def live_events(
         lambda: session_stands(services, visitor),
     )
     return await event_stream_response(caller, services, wanted, resume)
+
+
+def file_limits(services: Services) -> dict[str, int]:
+    """What the file inputs say of their limits."""
+    return {"max_files": MAX_FILES_A_FORM, "max_file_bytes": services.settings.max_attachment_bytes}
+
+
+def file_entry(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.id,
+        "name": attachment.filename,
+        "type": attachment.content_type,
+        "size": attachment.size,
+        "image": shown_inline(attachment.content_type),
+        "url": f"{FILES_PATH}/{attachment.id}",
+    }
+
+
+@router.get("/files/{attachment_id}")
+def download_file(visitor: VisitorDep, attachment_id: TicketId, request: Request) -> Response:
+    """A file of a ticket the visitor may see: images shown in place (thumbnails), the rest saved."""
+    services = services_of(request)
+    with unit_of_work(services.sessions, write=False) as db:
+        download = Download.of(attachments.get(db, visitor.principal, attachment_id))
+
+    return download_response(request, services.sessions, download, error_response)

@@ -8,6 +8,8 @@ other than our own, or `Sec-Fetch-Site: cross-site`, is refused whatever the tok
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
@@ -21,7 +23,7 @@ from ticketd.core.console_sessions import SignedIn
 from ticketd.core.errors import DomainError, Forbidden
 from ticketd.core.principal import Principal, Role
 from ticketd.core.tokens import derived_secret
-from ticketd.faces.console.paths import PREFIX
+from ticketd.faces.console.paths import FILE_FORMS, MAX_FILES_A_FORM, PREFIX
 from ticketd.store.engine import unit_of_work
 from ticketd.web.services import Services
 
@@ -124,16 +126,24 @@ def own_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
 
 
-async def checked_form(request: Request, visitor: Annotated[Visitor, Depends(visitor)]) -> FormData:
-    """The posted form, once its origin and CSRF token are checked."""
+async def checked_form(
+    request: Request, visitor: Annotated[Visitor, Depends(visitor)]
+) -> AsyncIterator[FormData]:
+    """The posted form, once its origin and CSRF token are checked; its files (spooled to disk by
+    the parser) are closed when the request is done, whatever became of it."""
     check_same_site(request)
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    presented = form.get(CSRF_FIELD)
-    if not isinstance(presented, str) or not console_sessions.csrf_matches(
-        csrf_key(services_of(request)), visitor.token, presented
-    ):
-        raise CrossSite("the form's security token is missing or stale; reload the page and try again")
-    return form
+    # Only the forms that bring files may.
+    files = MAX_FILES_A_FORM if any(re.fullmatch(form, request.url.path) for form in FILE_FORMS) else 0
+    form = await request.form(max_files=files, max_fields=MAX_FORM_FIELDS)
+    try:
+        presented = form.get(CSRF_FIELD)
+        if not isinstance(presented, str) or not console_sessions.csrf_matches(
+            csrf_key(services_of(request)), visitor.token, presented
+        ):
+            raise CrossSite("the form's security token is missing or stale; reload the page and try again")
+        yield form
+    finally:
+        await form.close()
 
 
 def check_csrf_header(request: Request, visitor: Visitor) -> None:

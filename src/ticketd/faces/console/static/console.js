@@ -4,7 +4,7 @@
 // Live pages: an element with data-live-src follows the event stream at data-live-events and,
 // when one of its events arrives, fetches its own fragment again and swaps it in.
 const EVENT_TYPES = ["ticket.created", "ticket.updated", "ticket.status_changed", "ticket.commented",
-  "ticket.commented_internal", "ticket.deleted"];
+  "ticket.commented_internal", "ticket.deleted", "ticket.attachment_added", "ticket.attachment_removed"];
 
 function follow(live) {
   const source = new EventSource(live.dataset.liveEvents);
@@ -46,6 +46,41 @@ function upload(form) {
   });
 }
 
+// A form with files shows its upload's progress: the same form is sent by XMLHttpRequest (whose
+// upload reports progress), then the page it led to is opened. Without files (or without this
+// script) the browser posts it as it is.
+function withProgress(form) {
+  form.addEventListener("submit", (event) => {
+    const input = form.querySelector("input[type=file]");
+    if (!input || input.files.length === 0) return;
+    event.preventDefault();
+    const bar = form.querySelector(".upload-progress");
+    const state = form.querySelector("[role=status]");
+    const button = form.querySelector("button[type=submit]");
+    const settle = (message) => { state.textContent = message; bar.hidden = true; button.disabled = false; };
+    const request = new XMLHttpRequest();
+    request.open("POST", form.action);
+    request.upload.addEventListener("progress", (progress) => {
+      if (progress.lengthComputable) bar.value = Math.round((100 * progress.loaded) / progress.total);
+    });
+    request.addEventListener("load", () => {
+      if (request.status < 400) {
+        window.location.assign(request.responseURL);
+        return;
+      }
+      const page = new DOMParser().parseFromString(request.responseText, "text/html");
+      const alert = page.querySelector("[role=alert]");
+      settle("Refused: " + (alert ? alert.textContent : request.status));
+    });
+    request.addEventListener("error", () => settle("The upload failed; try again."));
+    bar.hidden = false;
+    bar.value = 0;
+    button.disabled = true;
+    state.textContent = `Uploading ${input.files.length} file${input.files.length === 1 ? "" : "s"}…`;
+    request.send(new FormData(form));
+  });
+}
+
 // "/" jumps to the queue's search field, as in most issue trackers.
 function shortcuts() {
   const search = document.querySelector("[data-shortcut='/']");
@@ -59,5 +94,6 @@ function shortcuts() {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live-src]").forEach(follow);
   document.querySelectorAll("form[data-upload]").forEach(upload);
+  document.querySelectorAll("form[data-files]").forEach(withProgress);
   shortcuts();
 });
