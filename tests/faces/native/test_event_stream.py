@@ -106,6 +106,12 @@ def test_two_subscribers_see_exactly_what_they_may(settings: Settings, world: Wo
             found: dict[str, object] = response.json()
             return found
 
+        def upload(path: str, data: bytes) -> dict[str, object]:
+            response = httpx2.post(f"{base}/api/v1{path}", auth=world.agent.basic, content=data)
+            assert response.status_code == 201, response.text
+            found: dict[str, object] = response.json()
+            return found
+
         def ticket_for(customer: Actor) -> int:
             return int(str(post("/tickets", {"subject": "Help", "requester_id": customer.user_id})["id"]))
 
@@ -122,6 +128,13 @@ def test_two_subscribers_see_exactly_what_they_may(settings: Settings, world: Wo
                 assert response.status_code == 200
             if round_number == 0:
                 post(f"/tickets/{mine}/transitions", {"to": "open"})
+                # A file on the ticket (the customer's to see), and one on an internal note (not).
+                upload(f"/tickets/{mine}/attachments", b"public file")
+                ahead = upload("/attachments", b"staff file")
+                post(
+                    f"/tickets/{mine}/comments",
+                    {"body": "with a file", "public": False, "attachment_ids": [ahead["id"]]},
+                )
             time.sleep(0.05)  # changes arrive while the streams run, not all at once
 
         agent_expected = _rest_history(base, world.agent, [mine, theirs])
@@ -152,6 +165,13 @@ def test_two_subscribers_see_exactly_what_they_may(settings: Settings, world: Wo
         assert isinstance(data, dict)
         assert data["ticket_id"] == mine
     assert any(event_type == "ticket.commented_internal" for _, event_type, _ in agent.received)
+    files_seen = [
+        message["data"]["attachment"]["public"]  # type: ignore[index]
+        for subscriber in (agent, customer)
+        for _, event_type, message in subscriber.received
+        if event_type == "ticket.attachment_added"
+    ]
+    assert sorted(files_seen) == [False, True, True]  # the agent's two, the customer's public one
     assert agent.heartbeats > 0 and customer.heartbeats > 0
 
 

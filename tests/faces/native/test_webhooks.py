@@ -117,6 +117,32 @@ def test_comments_and_field_changes_carry_what_changed(
     assert updated["ticket"]["priority"] == "high" and updated["ticket"]["id"] == ticket_id
 
 
+def test_files_added_and_removed_are_told(hooked: TestClient, world: World, receiver: Receiver) -> None:
+    _endpoint(hooked, world, receiver, events=["ticket.attachment_added", "ticket.attachment_removed"])
+    ticket_id = _ticket(hooked, world)
+    added = hooked.post(
+        f"/api/v1/tickets/{ticket_id}/attachments",
+        auth=world.agent.basic,
+        content=b"%PDF-1.4\n",
+        headers={"Content-Disposition": 'attachment; filename="invoice.pdf"'},
+    )
+    assert added.status_code == 201, added.text
+    removed = hooked.delete(f"/api/v1/attachments/{added.json()['id']}", auth=world.agent.basic)
+    assert removed.status_code == 204
+    deliveries = receiver.wait_for(2)
+    assert all(delivery.verified for delivery in deliveries)
+    told = [(d.message["type"], d.message["data"]["attachment"]) for d in deliveries]
+    expected = {
+        "attachment_id": added.json()["id"],
+        "filename": "invoice.pdf",
+        "content_type": "application/pdf",
+        "size": 9,
+        "comment_id": None,
+        "public": True,
+    }
+    assert told == [("ticket.attachment_added", expected), ("ticket.attachment_removed", expected)]
+
+
 def test_secret_is_never_shown_again(hooked: TestClient, world: World, receiver: Receiver) -> None:
     created = _endpoint(hooked, world, receiver)
     listed = hooked.get("/api/v1/webhooks", auth=world.admin.basic).json()
