@@ -29,7 +29,12 @@ def signed_query(key: bytes, attachment_id: int, ttl_seconds: int, now: float | 
 
 def check(keys: list[bytes], attachment_id: int, expires: int, given: str, now: float | None = None) -> None:
     """Refuses an expired or forged link exactly as a missing file: it reveals nothing."""
-    if expires < (time.time() if now is None else now):
+    if expires < (time.time() if now is None else now) or not _is_hex_digest(given):
         raise NotFound(f"attachment {attachment_id} does not exist")
     if not any(hmac.compare_digest(signature(key, attachment_id, expires), given) for key in keys):
         raise NotFound(f"attachment {attachment_id} does not exist")
+
+
+def _is_hex_digest(text: str) -> bool:
+    # compare_digest takes ASCII strings only; anything else is no signature of ours anyway.
+    return len(text) == 64 and all(char in "0123456789abcdef" for char in text)

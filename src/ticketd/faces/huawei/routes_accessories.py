@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -32,8 +32,33 @@ from ticketd.web.attachment_uploads import form_file
 from ticketd.web.services import Services
 
 router = APIRouter(prefix=ACCESSORIES)
+# What the document says of the routes whose bodies FastAPI does not read itself.
+FORM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "form_data": {"type": "string", "maxLength": 65536},
+                    },
+                }
+            }
+        },
+    }
+}
+# A file's bytes, of whatever type they are.
+BYTES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+    206: {"description": "A range of the file (Range)"},
+    304: {"description": "The client's copy is current (If-None-Match)"},
+    416: {"description": "The range lies outside the file"},
+}
 # Repeated (as the SDK sends a list) or comma-separated.
-AccessoryIds = Annotated[list[Annotated[str, Query(max_length=2000)]], Query(min_length=1, max_length=100)]
+AccessoryIds = Annotated[list[Annotated[str, Query(max_length=64)]], Query(min_length=1, max_length=100)]
 MEGABYTE = 1 << 20
 
 
@@ -82,12 +107,14 @@ def access_urls(
     ctx: Ctx, db: Db, request: Request, accessory_ids: AccessoryIds, group_id: GroupId = None
 ) -> Response:
     parts = [part.strip() for given in accessory_ids for part in given.split(",") if part.strip()]
-    ids = accessory_numbers(parts[:100], "accessory_ids")
+    if len(parts) > 100:
+        raise InvalidInput("accessory_ids names at most 100 accessories")
+    ids = accessory_numbers(parts, "accessory_ids")
     found = [attachments.get(db, ctx.principal, attachment_id) for attachment_id in dict.fromkeys(ids)]
     return json_response({"accessory_urls": [_access_url(request, attachment) for attachment in found]})
 
 
-@router.post("", summary="Uploading an attachment")
+@router.post("", summary="Uploading an attachment", openapi_extra=FORM_BODY)
 async def upload(ctx: Ctx, request: Request) -> Response:
     services = _services(request)
     limits = attachments.Limits.of(services.settings)
@@ -109,7 +136,7 @@ async def upload_json(body: AccessoryJsonIn, ctx: Ctx, request: Request) -> Resp
     return json_response({"accessory_id": accessory_id})
 
 
-@router.get("/{accessory_id}/image", summary="Downloading an image attachment")
+@router.get("/{accessory_id}/image", summary="Downloading an image attachment", responses=BYTES)
 def download_image(
     accessory_id: str, ctx: Ctx, db: Db, request: Request, group_id: GroupId = None
 ) -> Response:
@@ -133,7 +160,7 @@ def access_url(
     return json_response({"accessory_url": _access_url(request, attachment)["accessory_url"]})
 
 
-@router.get("/{accessory_id}/content", summary="An attachment by its access URL (no token)")
+@router.get("/{accessory_id}/content", summary="An attachment by its access URL (no token)", responses=BYTES)
 def by_link(
     accessory_id: str,
     request: Request,
@@ -149,7 +176,7 @@ def by_link(
         return _download(request, attachment)
 
 
-@router.get("/{accessory_id}", summary="Downloading an attachment")
+@router.get("/{accessory_id}", summary="Downloading an attachment", responses=BYTES)
 def download(accessory_id: str, ctx: Ctx, db: Db, request: Request, group_id: GroupId = None) -> Response:
     return _download(request, attachments.get(db, ctx.principal, accessory_number(accessory_id)))
 

@@ -110,7 +110,7 @@ def get_attachment(attachment_id: AttachmentId, principal: Reader, db: ReadDb) -
     "/attachments/{attachment_id}/content",
     summary="A file's bytes (Range for part of them, If-None-Match to revalidate)",
     responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
         206: {"description": "The requested range"},
         304: {"description": "The client's copy is current"},
         416: {"description": "The range lies outside the file"},
