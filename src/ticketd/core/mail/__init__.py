@@ -1,0 +1,1 @@
+"""The mail channel: messages in (parsing.py, inbound.py) and the tenant's addresses (channels.py)."""
