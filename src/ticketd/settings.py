@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     unclaimed_attachment_hours: float = 24
     # A time-limited download link (Huawei OSM's access URLs) works without a token this long.
     attachment_url_ttl_seconds: int = 300
+    # Mail in: the largest message taken (larger ones are recorded as refused, nothing stored), and
+    # how many new tickets one sender may open an hour by mail (past it their mail is ignored).
+    max_mail_bytes: int = 35 * 1_048_576
+    mail_new_tickets_per_sender_hour: int = 20
     # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.
     embedded_worker: bool = True
     # On SIGTERM the server stops accepting and gives the requests in flight this long to finish;

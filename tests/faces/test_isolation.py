@@ -36,6 +36,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v2/servicerequest/cases/{case_id}/labels"): {"params": {"label_ids": "1"}},
     ("delete", "/v2/servicerequest/cases/{case_id}/labels"): {"params": {"label_ids": "1"}},
     ("patch", "/api/v1/webhooks/{endpoint_id}"): {"json": {"description": "mine now"}},
+    ("patch", "/api/v1/channels/email/{channel_id}"): {"json": {"on_closed": "new"}},
     ("patch", "/api/v1/status-page/components/{component_id}"): {"json": {"name": "mine now"}},
     ("post", "/api/v1/status-page/incidents/{incident_id}/updates"): {
         "json": {"status": "resolved", "body": "x"}
@@ -57,6 +58,9 @@ def _seed(
         "/api/v1/tickets", json={"subject": SECRET_SUBJECT, "tags": ["vip"]}, auth=auth
     ).json()
     client.post(f"/api/v1/tickets/{ticket['id']}/comments", json={"body": SECRET_SUBJECT}, auth=auth)
+    channel = client.post(
+        "/api/v1/channels/email", json={"address": "support@acme.example"}, auth=world.admin.basic
+    ).json()
     attachment = client.post(
         f"/api/v1/tickets/{ticket['id']}/attachments",
         content=SECRET_SUBJECT.encode(),
@@ -116,6 +120,7 @@ def _seed(
         "access_key": pair.access_key,
         "label_id": "1",
         "attachment_id": str(attachment["id"]),
+        "channel_id": str(channel["id"]),
         "accessory_id": str(attachment["id"]),
     }
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from ticketd.core.api_keys import secret_matches
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Unauthenticated
-from ticketd.core.principal import ALL_SCOPES, Principal, Role
+from ticketd.core.principal import PERSON_SCOPES, Principal, Role
 from ticketd.core.tokens import ClaimsMemo, TokenClaims, TokenKeys, read_token
 from ticketd.store.fast_reads import FastReader, to_datetime
 from ticketd.store.rows import KeyRow, TicketStatusRow, UserRow
@@ -34,7 +34,7 @@ class TokenCredential:
 
 
 Credential = KeyCredential | TokenCredential
-ALL_SCOPE_VALUES = frozenset(scope.value for scope in ALL_SCOPES)
+ALL_SCOPE_VALUES = frozenset(scope.value for scope in PERSON_SCOPES)
 
 
 class Authenticator:

@@ -18,10 +18,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
-from ticketd.core.principal import ALL_SCOPES, Principal, Role
+from ticketd.core.principal import PERSON_SCOPES, Principal, Role
 from ticketd.store.tables import ConsoleSession, Tenant, User
 
-ALL_SCOPE_VALUES = frozenset(scope.value for scope in ALL_SCOPES)
+ALL_SCOPE_VALUES = frozenset(scope.value for scope in PERSON_SCOPES)
 
 
 @dataclass(frozen=True)

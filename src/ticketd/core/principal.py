@@ -16,9 +16,15 @@ class Scope(StrEnum):
     TICKETS_READ = "tickets:read"
     TICKETS_WRITE = "tickets:write"
     ADMIN = "admin"
+    # Posting raw mail to /api/v1/mail/inbound (a mail server's key).
+    MAIL_INBOUND = "mail:inbound"
 
 
 ALL_SCOPES = frozenset(Scope)
+# What a person signed in (a token, a console session, an AK/SK pair) may do: everything their
+# role allows, but never post mail as a mail server (that would let them write as anyone). Only an
+# API key given the mail:inbound scope may.
+PERSON_SCOPES = frozenset(scope for scope in Scope if scope is not Scope.MAIL_INBOUND)
 DEFAULT_KEY_SCOPES = frozenset({Scope.TICKETS_READ, Scope.TICKETS_WRITE})
 
 
@@ -27,7 +33,7 @@ class Principal:
     tenant_id: int
     user_id: int
     role: Role
-    scopes: frozenset[str] = field(default_factory=lambda: frozenset(ALL_SCOPES))
+    scopes: frozenset[str] = field(default_factory=lambda: frozenset(PERSON_SCOPES))
     # Identifies the credential for per-client bookkeeping (idempotency keys, limits).
     credential_id: str = ""
 

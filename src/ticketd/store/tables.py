@@ -395,6 +395,47 @@ class Attachment(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class MailChannel(Base):
+    """An address customers write to, and what becomes of mail to it (core/mail/)."""
+
+    __tablename__ = "mail_channels"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    # Lower case; one tenant's, whichever tenant writes to it.
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    # "create": unknown senders become the tenant's customers; "refuse": their mail is recorded only.
+    unknown_senders: Mapped[str] = mapped_column(String(16), default="create")
+    acknowledge: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A reply to a closed ticket: "reopen" it, or start a "new" one.
+    on_closed: Mapped[str] = mapped_column(String(16), default="reopen")
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class MailMessage(Base):
+    """A message taken in or sent out, by its Message-ID: what threads replies to tickets, what
+    makes a second delivery of the same message a no-op, and the record admins read."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "message_id", name="uq_mail_messages_tenant_message_id"),
+        Index("ix_mail_messages_sender", "tenant_id", "sender", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("mail_channels.id", ondelete="SET NULL"))
+    direction: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[str] = mapped_column(String(998))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    sender: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    # created, commented, ignored, refused, bounce; and why, for the last three.
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
 class TicketEvent(Base):
     """Append-only history. The migration installs triggers that refuse UPDATE and DELETE."""
 

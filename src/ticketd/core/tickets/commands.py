@@ -44,7 +44,10 @@ def create_ticket(
     *,
     status: Status = Status.NEW,
     classification: Mapping[str, Any] | None = None,
+    came_by: Channel | None = None,
 ) -> Ticket:
+    """`came_by` is the channel an intake of ticketd's own took the ticket in by (mail), which a
+    requester may not set for themselves."""
     now = utcnow()
     values = checked_values(principal, changes.values)
     if classification:
@@ -62,7 +65,7 @@ def create_ticket(
         subject=values.pop("subject"),
         priority=values.pop("priority", Priority.NORMAL.value),
         type=values.pop("type", TicketType.QUESTION.value),
-        channel=values.pop("channel", Channel.API.value),
+        channel=came_by.value if came_by is not None else values.pop("channel", Channel.API.value),
         content=values.pop("content", ""),
         description=values.pop("description", ""),
         remarks=values.pop("remarks", ""),

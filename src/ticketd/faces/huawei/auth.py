@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Unauthenticated
-from ticketd.core.principal import ALL_SCOPES, Principal, Role
+from ticketd.core.principal import PERSON_SCOPES, Principal, Role
 from ticketd.core.tokens import ClaimsMemo, TokenClaims
 from ticketd.faces.huawei import iam, signing
 from ticketd.web.services import Services
@@ -74,7 +74,7 @@ class HuaweiAuth:
             tenant_id=row.tenant_id,
             user_id=row.user_id,
             role=Role(row.role),
-            scopes=frozenset(s.value for s in ALL_SCOPES),
+            scopes=frozenset(s.value for s in PERSON_SCOPES),
             credential_id=f"ak:{signed.access_key}",
         )
 

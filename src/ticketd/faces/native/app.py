@@ -16,6 +16,7 @@ from ticketd.faces.native import (
     routes_auth,
     routes_events,
     routes_health,
+    routes_mail,
     routes_operations,
     routes_status_page,
     routes_tickets,
@@ -49,11 +50,18 @@ def face_rules(services: Services) -> FaceRules:
         body_types_by_path={
             f"{PREFIX}/auth/token": (*JSON_TYPES, "application/x-www-form-urlencoded"),
             IMPORTS: tuple(routes_operations.IMPORT_TYPES),
+            routes_mail.INBOUND_PATH: ("message/rfc822",),
         },
         max_body_bytes=services.settings.max_body_bytes,
         upload_paths=frozenset({IMPORTS}),
         max_upload_bytes=services.settings.max_upload_bytes,
         upload_routes=(
+            # Read by the route as it streams: a message past the limit is recorded, not stored.
+            UploadRoute(
+                re.compile(re.escape(routes_mail.INBOUND_PATH)),
+                services.settings.max_mail_bytes * routes_mail.READ_AT_MOST_TIMES,
+                ("message/rfc822",),
+            ),
             UploadRoute(
                 re.compile(routes_attachments.UPLOAD_PATH),
                 services.settings.max_attachment_bytes + MULTIPART_OVERHEAD,
@@ -78,6 +86,12 @@ OPERATION_IDS = {
     "get_attachment": "getAttachment",
     "get_content": "downloadAttachment",
     "delete_attachment": "deleteAttachment",
+    "create_channel": "createMailChannel",
+    "list_channels": "listMailChannels",
+    "get_channel": "getMailChannel",
+    "update_channel": "updateMailChannel",
+    "delete_channel": "deleteMailChannel",
+    "inbound": "deliverMail",
 }
 
 
@@ -106,6 +120,7 @@ def build_native_app(services: Services) -> FastAPI:
         routes_events,
         routes_status_page,
         routes_attachments,
+        routes_mail,
     ):
         app.include_router(module.router, prefix=PREFIX)
     original_openapi = app.openapi

@@ -1,0 +1,173 @@
+"""Mail: a tenant's mail channels (admins), and raw messages posted by a mail server
+(`message/rfc822`, with a key of scope `mail:inbound`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from ticketd.core.errors import Forbidden, TooLarge
+from ticketd.core.ids import MAX_ID
+from ticketd.core.mail import channels
+from ticketd.core.mail.channels import ChannelSettings, OnClosed, UnknownSenders
+from ticketd.core.mail.inbound import HEAD_BYTES, MailLimits, Outcome, take, take_oversized
+from ticketd.core.principal import Principal, Scope
+from ticketd.faces.native.deps import Admin, ServicesDep, WriteDb, admitted_principal
+from ticketd.faces.native.paths import PREFIX
+from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_list_response, json_response
+from ticketd.store.engine import unit_of_work
+from ticketd.store.tables import MailChannel, Tenant
+
+router = APIRouter(tags=["mail"], responses=PROBLEM_RESPONSES)
+ChannelId = Annotated[int, Path(ge=1, le=MAX_ID, description="The channel's id.")]
+INBOUND_PATH = f"{PREFIX}/mail/inbound"
+# A message past the limit is still read to its end (to record why it was refused), up to this.
+READ_AT_MOST_TIMES = 4
+
+
+class ChannelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str = Field(min_length=3, max_length=320, description="The address customers write to.")
+    unknown_senders: Literal["create", "refuse"] = Field(
+        default="create",
+        description="create: unknown senders become customers; refuse: their mail is recorded only",
+    )
+    acknowledge: bool = Field(default=True, description="Acknowledge new tickets by mail (with mail out).")
+    on_closed: Literal["reopen", "new"] = Field(
+        default="reopen", description="A reply to a closed ticket reopens it, or starts a new one."
+    )
+
+
+class ChannelPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    unknown_senders: Literal["create", "refuse"] | None = None
+    acknowledge: bool | None = None
+    on_closed: Literal["reopen", "new"] | None = None
+
+
+class ChannelOut(BaseModel):
+    id: int
+    address: str
+    unknown_senders: str
+    acknowledge: bool
+    on_closed: str
+
+
+class InboundOut(BaseModel):
+    message_id: str
+    action: Literal["created", "commented", "ignored", "refused", "bounce"]
+    ticket_id: int | None
+    reason: str | None
+
+
+CHANNELS = TypeAdapter(list[ChannelOut])
+
+
+def mail_server(principal: Annotated[Principal, Depends(admitted_principal)]) -> Principal:
+    if not principal.has_scope(Scope.MAIL_INBOUND):
+        raise Forbidden("the credential lacks the mail:inbound scope")
+    return principal
+
+
+MailServer = Annotated[Principal, Depends(mail_server)]
+
+
+@router.post("/channels/email", status_code=201, response_model=ChannelOut, summary="Add a mail channel")
+def create_channel(body: ChannelIn, principal: Admin, db: WriteDb) -> Response:
+    channel = channels.create(db, principal, body.address, _settings(body))
+    out = _out(channel)
+    db.commit()
+    return json_response(out, status=201)
+
+
+@router.get("/channels/email", response_model=list[ChannelOut], summary="The tenant's mail channels")
+def list_channels(principal: Admin, db: WriteDb) -> Response:
+    return json_list_response(CHANNELS, [_out(channel) for channel in channels.list_channels(db, principal)])
+
+
+@router.get("/channels/email/{channel_id}", response_model=ChannelOut, summary="A mail channel")
+def get_channel(channel_id: ChannelId, principal: Admin, db: WriteDb) -> Response:
+    return json_response(_out(channels.get(db, principal, channel_id)))
+
+
+@router.patch("/channels/email/{channel_id}", response_model=ChannelOut, summary="Change a mail channel")
+def update_channel(channel_id: ChannelId, body: ChannelPatch, principal: Admin, db: WriteDb) -> Response:
+    channel = channels.update(db, principal, channel_id, _settings(body))
+    out = _out(channel)
+    db.commit()
+    return json_response(out)
+
+
+@router.delete("/channels/email/{channel_id}", status_code=204, summary="Remove a mail channel")
+def delete_channel(channel_id: ChannelId, principal: Admin, db: WriteDb) -> Response:
+    channels.delete(db, principal, channel_id)
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/mail/inbound",
+    status_code=202,
+    response_model=InboundOut,
+    summary="A raw message from a mail server: a new ticket, a comment, or recorded and ignored",
+    description=(
+        "The body is the message as received (message/rfc822). The channel is chosen by its recipients. "
+        "The same Message-ID is taken once. A message over TICKETD_MAX_MAIL_BYTES is recorded as refused."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def inbound(request: Request, principal: MailServer, services: ServicesDep) -> Response:
+    limits = MailLimits.of(services.settings)
+    kept: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.max_bytes * READ_AT_MOST_TIMES:
+            raise TooLarge(f"the message exceeds {limits.max_bytes * READ_AT_MOST_TIMES} bytes")
+        if size <= limits.max_bytes:
+            kept.append(chunk)
+        elif kept:
+            # Too large to take: keep its head for the record, drop the rest as it comes.
+            kept = [b"".join(kept)[:HEAD_BYTES]]
+    raw = b"".join(kept)
+
+    def deliver() -> Outcome:
+        with unit_of_work(services.sessions, write=True) as db:
+            tenant = db.get(Tenant, principal.tenant_id)
+            assert tenant is not None
+            if size > limits.max_bytes:
+                outcome = take_oversized(db, tenant, raw[:HEAD_BYTES], size, limits)
+            else:
+                outcome = take(db, tenant, raw, limits)
+            db.commit()
+            return outcome
+
+    outcome = await run_in_threadpool(deliver)
+    body = InboundOut(
+        message_id=outcome.message_id,
+        action=outcome.action,
+        ticket_id=outcome.ticket_id,
+        reason=outcome.reason,
+    )
+    return json_response(body, status=202)
+
+
+def _settings(body: ChannelIn | ChannelPatch) -> ChannelSettings:
+    return ChannelSettings(
+        unknown_senders=UnknownSenders(body.unknown_senders) if body.unknown_senders else None,
+        acknowledge=body.acknowledge,
+        on_closed=OnClosed(body.on_closed) if body.on_closed else None,
+    )
+
+
+def _out(channel: MailChannel) -> ChannelOut:
+    return ChannelOut.model_validate(channel, from_attributes=True)
