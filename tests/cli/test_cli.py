@@ -301,3 +301,31 @@ def test_files_are_attached_listed_and_limited_by_the_tenants_quota(
     engine = build_engine(settings)
     assert count_rows(engine, "attachments") == 2
     engine.dispose()
+
+
+def test_mail_channels_and_a_piped_message(settings: Settings) -> None:
+    _run(settings, "tenant", "create", "acme")
+    assert "mail channel 1 added: support@acme.example" in _run(
+        settings, "channel", "email", "add", "Support@acme.example", "--tenant", "acme", "--on-closed", "new"
+    )
+    listed = _run(settings, "channel", "email", "list", "--tenant", "acme")
+    assert "support@acme.example" in listed and "new" in listed
+    assert "already a mail channel" in _fails(
+        settings, "channel", "email", "add", "support@acme.example", "-t", "acme"
+    )
+    raw = (
+        b"From: Ann <ann@customer.example>\r\nTo: support@acme.example\r\nSubject: Printer jams\r\n"
+        b"Message-ID: <piped-1@customer.example>\r\n\r\nTray 2 jams.\r\n"
+    )
+    env = {"TICKETD_DATABASE_URL": settings.resolved_database_url, "TICKETD_SECRET_KEY": settings.secret_key}
+    for expected in ("created", "ignored"):  # the same message twice is taken once
+        result = runner.invoke(
+            app, ["mail", "deliver", "--tenant", "acme"], input=raw, env=env, catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["action"] == expected
+    engine = build_engine(settings)
+    assert count_rows(engine, "tickets") == 1 and count_rows(engine, "mail_messages") == 1
+    engine.dispose()
+    assert "removed" in _run(settings, "channel", "email", "remove", "1", "--tenant", "acme")
+    assert "has no mail channel" in _run(settings, "channel", "email", "list", "--tenant", "acme")

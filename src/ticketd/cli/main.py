@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from ticketd.cli import admin, backup, demo, ops, secrets, serve, tickets, webhooks, worker
+from ticketd.cli import admin, backup, demo, mail, ops, secrets, serve, tickets, webhooks, worker
 from ticketd.cli.context import CliContext, console
 from ticketd.settings import Settings
 
@@ -57,6 +57,8 @@ app.add_typer(tickets.ticket_app, name="ticket")
 app.add_typer(ops.ops_app, name="ops")
 app.add_typer(secrets.secrets_app, name="secrets")
 app.add_typer(webhooks.webhook_app, name="webhook")
+app.add_typer(mail.channel_app, name="channel")
+app.add_typer(mail.mail_app, name="mail")
 
 
 def main() -> None:
