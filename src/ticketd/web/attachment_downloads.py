@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from fastapi.responses import Response, StreamingResponse
@@ -21,6 +22,13 @@ from ticketd.store.tables import Attachment
 
 # Scripts, forms, plugins and same-origin access are all off, even where a browser renders it.
 DOWNLOAD_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+# What a face's document says a download answers: a file of any type, or part of one.
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+    206: {"description": "A range of the file (Range)"},
+    304: {"description": "The client's copy is current (If-None-Match)"},
+    416: {"description": "The range lies outside the file"},
+}
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
 
 

@@ -27,7 +27,7 @@ from ticketd.faces.huawei.paths import ACCESSORIES
 from ticketd.faces.huawei.views import json_response
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Attachment
-from ticketd.web.attachment_downloads import Download, download_response
+from ticketd.web.attachment_downloads import DOWNLOAD_RESPONSES, Download, download_response
 from ticketd.web.attachment_uploads import form_file
 from ticketd.web.services import Services
 
@@ -49,13 +49,6 @@ FORM_BODY: dict[str, Any] = {
             }
         },
     }
-}
-# A file's bytes, of whatever type they are.
-BYTES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
-    206: {"description": "A range of the file (Range)"},
-    304: {"description": "The client's copy is current (If-None-Match)"},
-    416: {"description": "The range lies outside the file"},
 }
 # Repeated (as the SDK sends a list) or comma-separated.
 AccessoryIds = Annotated[list[Annotated[str, Query(max_length=64)]], Query(min_length=1, max_length=100)]
@@ -136,7 +129,7 @@ async def upload_json(body: AccessoryJsonIn, ctx: Ctx, request: Request) -> Resp
     return json_response({"accessory_id": accessory_id})
 
 
-@router.get("/{accessory_id}/image", summary="Downloading an image attachment", responses=BYTES)
+@router.get("/{accessory_id}/image", summary="Downloading an image attachment", responses=DOWNLOAD_RESPONSES)
 def download_image(
     accessory_id: str, ctx: Ctx, db: Db, request: Request, group_id: GroupId = None
 ) -> Response:
@@ -160,7 +153,11 @@ def access_url(
     return json_response({"accessory_url": _access_url(request, attachment)["accessory_url"]})
 
 
-@router.get("/{accessory_id}/content", summary="An attachment by its access URL (no token)", responses=BYTES)
+@router.get(
+    "/{accessory_id}/content",
+    summary="An attachment by its access URL (no token)",
+    responses=DOWNLOAD_RESPONSES,
+)
 def by_link(
     accessory_id: str,
     request: Request,
@@ -176,7 +173,7 @@ def by_link(
         return _download(request, attachment)
 
 
-@router.get("/{accessory_id}", summary="Downloading an attachment", responses=BYTES)
+@router.get("/{accessory_id}", summary="Downloading an attachment", responses=DOWNLOAD_RESPONSES)
 def download(accessory_id: str, ctx: Ctx, db: Db, request: Request, group_id: GroupId = None) -> Response:
     return _download(request, attachments.get(db, ctx.principal, accessory_number(accessory_id)))
 

@@ -22,7 +22,7 @@ from ticketd.faces.native.routes_tickets import TicketId
 from ticketd.faces.native.schemas import AttachmentOut
 from ticketd.faces.native.views import attachment_out
 from ticketd.store.engine import unit_of_work
-from ticketd.web.attachment_downloads import Download, download_response
+from ticketd.web.attachment_downloads import DOWNLOAD_RESPONSES, Download, download_response
 from ticketd.web.attachment_uploads import body_file, form_file, is_form
 from ticketd.web.problems import problem
 from ticketd.web.services import Services
@@ -109,12 +109,7 @@ def get_attachment(attachment_id: AttachmentId, principal: Reader, db: ReadDb) -
 @router.get(
     "/attachments/{attachment_id}/content",
     summary="A file's bytes (Range for part of them, If-None-Match to revalidate)",
-    responses={
-        200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
-        206: {"description": "The requested range"},
-        304: {"description": "The client's copy is current"},
-        416: {"description": "The range lies outside the file"},
-    },
+    responses=DOWNLOAD_RESPONSES,
 )
 def get_content(
     attachment_id: AttachmentId, request: Request, principal: Reader, db: ReadDb, services: ServicesDep

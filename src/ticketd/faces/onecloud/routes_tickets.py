@@ -24,7 +24,7 @@ from ticketd.faces.onecloud.records import RecordFormat
 from ticketd.faces.onecloud.views import json_response
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import Ticket
-from ticketd.web.attachment_downloads import Download, download_response
+from ticketd.web.attachment_downloads import DOWNLOAD_RESPONSES, Download, download_response
 from ticketd.web.attachment_uploads import form_files, is_form
 
 router = APIRouter()
@@ -190,7 +190,9 @@ def conversations(ticket_id: str, request: Request, caller: Caller, db: Db) -> R
 
 
 @router.get(
-    f"{ATTACHMENT_PATH}/{{attachment_id}}", summary="Tiket - Attachment (the file of a record's Attachments)"
+    f"{ATTACHMENT_PATH}/{{attachment_id}}",
+    summary="Tiket - Attachment (the file of a record's Attachments)",
+    responses=DOWNLOAD_RESPONSES,
 )
 def attachment_file(attachment_id: str, request: Request, caller: Caller, db: Db) -> Response:
     attachment = attachments.get(db, caller, ticket_id_of(attachment_id))
