@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     # how many new tickets one sender may open an hour by mail (past it their mail is ignored).
     max_mail_bytes: int = 35 * 1_048_576
     mail_new_tickets_per_sender_hour: int = 20
+    # Mail out: smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://...; empty, no
+    # mail is sent (and none queued). A CA file to trust a server's own certificate authority.
+    smtp_url: str = ""
+    smtp_timeout_seconds: float = 30
+    smtp_ca_file: Path | None = None
+    # Seconds from a message's queuing to each attempt; it fails after the last (or on a 5xx).
+    mail_retry_schedule: str = "0,30,120,600,1800,7200,21600,43200"
     # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.
     embedded_worker: bool = True
     # On SIGTERM the server stops accepting and gives the requests in flight this long to finish;
@@ -142,6 +149,10 @@ class Settings(BaseSettings):
     # A console sign-in lasts this long at most (it ends sooner on sign-out, a disabled user or a
     # changed password).
     console_session_seconds: int = 12 * 3600
+
+    @property
+    def mail_retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.mail_retry_schedule.split(",") if part.strip())
 
     @property
     def webhook_retry_delays(self) -> tuple[float, ...]:

@@ -29,6 +29,7 @@ from ticketd.core.jobs.bulk_updates import run_bulk_update
 from ticketd.core.jobs.exports import run_export
 from ticketd.core.jobs.imports import run_import
 from ticketd.core.jobs.lease import Lease, Lost, Released
+from ticketd.core.mail.sending import MailOut, SmtpServer
 from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
 from ticketd.core.operations import FINISHED, OperationStatus
 from ticketd.core.webhooks.fanout import announce_finished
@@ -52,12 +53,14 @@ class Worker:
         retention: timedelta = timedelta(days=7),
         idempotency_ttl: timedelta = timedelta(days=1),
         unclaimed_attachments: timedelta = timedelta(hours=24),
+        mail: MailOut | None = None,
     ) -> None:
         self.sessions = sessions
         self.lease = lease
         self.retention = retention
         self.idempotency_ttl = idempotency_ttl
         self.unclaimed_attachments = unclaimed_attachments
+        self.mail = mail
         self._last_purge = 0.0
         # Set when the process is stopping: jobs give their operation back between steps.
         self.stopping = threading.Event()
@@ -72,6 +75,8 @@ class Worker:
                 worked = self.run_once()
                 # New tickets into the text index, a batch a turn (store/text_index.py).
                 worked = index_new_tickets(self.sessions) > 0 or worked
+                if self.mail is not None:
+                    worked = self.mail.turn() or worked
             except Exception:
                 log.exception("worker %s: unexpected error", self.name)
                 worked = False
@@ -208,4 +213,5 @@ def worker_for(settings: Settings, sessions: sessionmaker[Session]) -> Worker:
         retention=timedelta(days=settings.operations_retention_days),
         idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
         unclaimed_attachments=timedelta(hours=settings.unclaimed_attachment_hours),
+        mail=MailOut(sessions, SmtpServer.from_settings(settings), settings.mail_retry_delays),
     )

@@ -436,6 +436,36 @@ class MailMessage(Base):
     created_at: Mapped[datetime] = mapped_column(Stamp)
 
 
+class MailOutbox(Base):
+    """A message to send, queued by the mail fan-out (core/mail/outbox.py) and sent by a worker with
+    retries (core/mail/sending.py); its Message-ID is fixed when it is queued, so a resend after a
+    crash is recognisably the same message."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("mail_channels.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(998))
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    # In-Reply-To, References, Auto-Submitted.
+    headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    attachment_ids: Mapped[list[int]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Stamp)
+    lease_until: Mapped[datetime | None] = mapped_column(Stamp)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
 class TicketEvent(Base):
     """Append-only history. The migration installs triggers that refuse UPDATE and DELETE."""
 

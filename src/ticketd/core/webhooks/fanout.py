@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ticketd.core import feed_cursors
 from ticketd.core.clock import utcnow
 from ticketd.core.event_feed import Position, events_after, latest, position_of
 from ticketd.core.webhooks import messages
@@ -41,13 +41,7 @@ def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 def ensure_cursor(db: Session) -> EventFeedCursor:
     """The fan-out's cursor; made at the log's end the first time, so only news is sent."""
-    cursor = db.get(EventFeedCursor, FEED)
-    if cursor is None:
-        start = latest(db)
-        cursor = EventFeedCursor(name=FEED, txid=start.txid, event_id=start.event_id)
-        db.add(cursor)
-        db.flush()
-    return cursor
+    return feed_cursors.ensure_cursor(db, FEED)
 
 
 def news_for_fan_out(db: Session) -> bool:
@@ -220,19 +214,7 @@ class _Batch:
 
 
 def _locked_cursor(db: Session) -> EventFeedCursor | None:
-    if db.get_bind().dialect.name == "postgresql":
-        query = select(EventFeedCursor).where(EventFeedCursor.name == FEED).with_for_update(skip_locked=True)
-        cursor = db.scalars(query).first()
-        if cursor is not None:
-            return cursor
-        if db.get(EventFeedCursor, FEED) is not None:
-            return None  # another process is fanning out
-        try:
-            with db.begin_nested():
-                return ensure_cursor(db)
-        except IntegrityError:
-            return None
-    return ensure_cursor(db)
+    return feed_cursors.locked_cursor(db, FEED)
 
 
 def _any_endpoint(db: Session) -> bool:
