@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     smtp_timeout_seconds: float = 30
     smtp_ca_file: Path | None = None
+    # Channels' IMAP mailboxes: a CA file to trust a mail server's own authority (else the system's).
+    imap_ca_file: Path | None = None
     # Seconds from a message's queuing to each attempt; it fails after the last (or on a 5xx).
     mail_retry_schedule: str = "0,30,120,600,1800,7200,21600,43200"
     # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.

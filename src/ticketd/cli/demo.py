@@ -68,7 +68,7 @@ def demo_operation(context: CliContext, tenant_id: int) -> int:
         principal = Principal(tenant_id=tenant_id, user_id=admin.id, role=Role(admin.role))
         operation_id = operations.start_export(db, principal, ExportParams(format="csv")).id
         db.commit()
-    worker = worker_for(context.settings, sessions)
+    worker = worker_for(context.settings, sessions, mail=False)
     while worker.run_once():
         pass
     return operation_id

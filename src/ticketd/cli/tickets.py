@@ -68,7 +68,7 @@ def _run_with_progress(
 ) -> Operation:
     """Runs a worker here too, so the operation finishes with no server running; follows its progress."""
     stop = threading.Event()
-    runner = threading.Thread(target=worker_for(settings, sessions).run_forever, args=(stop, 0.2))
+    runner = threading.Thread(target=worker_for(settings, sessions, mail=False).run_forever, args=(stop, 0.2))
     runner.start()
     try:
         return _follow(sessions, operation_id, label)

@@ -29,9 +29,13 @@ from ticketd.core.jobs.bulk_updates import run_bulk_update
 from ticketd.core.jobs.exports import run_export
 from ticketd.core.jobs.imports import run_import
 from ticketd.core.jobs.lease import Lease, Lost, Released
+from ticketd.core.mail.imap import MailboxWatchers
+from ticketd.core.mail.inbound import MailLimits
 from ticketd.core.mail.sending import MailOut, SmtpServer
 from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
 from ticketd.core.operations import FINISHED, OperationStatus
+from ticketd.core.server_key import server_keys
+from ticketd.core.signing_keys import keyring_sealer
 from ticketd.core.webhooks.fanout import announce_finished
 from ticketd.settings import Settings
 from ticketd.store.engine import refresh_statistics, unit_of_work
@@ -42,6 +46,7 @@ from ticketd.telemetry.metrics import LEASE_LOSSES, OPERATIONS_FINISHED
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 300
+MAILBOX_LOOK_SECONDS = 10
 
 
 class Worker:
@@ -54,6 +59,7 @@ class Worker:
         idempotency_ttl: timedelta = timedelta(days=1),
         unclaimed_attachments: timedelta = timedelta(hours=24),
         mail: MailOut | None = None,
+        mailboxes: MailboxWatchers | None = None,
     ) -> None:
         self.sessions = sessions
         self.lease = lease
@@ -61,6 +67,8 @@ class Worker:
         self.idempotency_ttl = idempotency_ttl
         self.unclaimed_attachments = unclaimed_attachments
         self.mail = mail
+        self.mailboxes = mailboxes
+        self._last_mailbox_look = -float(MAILBOX_LOOK_SECONDS)
         self._last_purge = 0.0
         # Set when the process is stopping: jobs give their operation back between steps.
         self.stopping = threading.Event()
@@ -69,9 +77,17 @@ class Worker:
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 0.5) -> None:
         self.stopping = stop
+        try:
+            self._loop(stop, idle_seconds)
+        finally:
+            if self.mailboxes is not None:
+                self.mailboxes.close()
+
+    def _loop(self, stop: threading.Event, idle_seconds: float) -> None:
         while not stop.is_set():
             try:
                 self._purge_now_and_then()
+                self._look_at_mailboxes_now_and_then()
                 worked = self.run_once()
                 # New tickets into the text index, a batch a turn (store/text_index.py).
                 worked = index_new_tickets(self.sessions) > 0 or worked
@@ -82,6 +98,14 @@ class Worker:
                 worked = False
             if not worked:
                 stop.wait(idle_seconds)
+
+    def _look_at_mailboxes_now_and_then(self) -> None:
+        """Channels' mailboxes are followed by threads of their own (core/mail/imap.py); which
+        there are is read again now and then, so a channel added or changed is followed soon."""
+        if self.mailboxes is None or time.monotonic() - self._last_mailbox_look < MAILBOX_LOOK_SECONDS:
+            return
+        self._last_mailbox_look = time.monotonic()
+        self.mailboxes.refresh()
 
     def _purge_now_and_then(self) -> None:
         if time.monotonic() - self._last_purge < PURGE_EVERY_SECONDS:
@@ -206,12 +230,21 @@ def run_job(lease: Lease, kind: str, params: dict[str, Any]) -> None:
             raise ValueError("a bulk update's part runs as part of its parent")
 
 
-def worker_for(settings: Settings, sessions: sessionmaker[Session]) -> Worker:
+def worker_for(settings: Settings, sessions: sessionmaker[Session], *, mail: bool = True) -> Worker:
+    """A worker as the settings make it; `mail` False for a command's own worker (an import's),
+    which runs operations only and leaves mail to the servers' and workers' own."""
     return Worker(
         sessions,
         lease=timedelta(seconds=settings.worker_lease_seconds),
         retention=timedelta(days=settings.operations_retention_days),
         idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
         unclaimed_attachments=timedelta(hours=settings.unclaimed_attachment_hours),
-        mail=MailOut(sessions, SmtpServer.from_settings(settings), settings.mail_retry_delays),
+        mail=MailOut(sessions, SmtpServer.from_settings(settings), settings.mail_retry_delays)
+        if mail
+        else None,
+        mailboxes=MailboxWatchers(
+            sessions, keyring_sealer(server_keys(settings)), MailLimits.of(settings), settings.imap_ca_file
+        )
+        if mail
+        else None,
     )

@@ -409,6 +409,25 @@ class MailChannel(Base):
     # A reply to a closed ticket: "reopen" it, or start a "new" one.
     on_closed: Mapped[str] = mapped_column(String(16), default="reopen")
     created_at: Mapped[datetime] = mapped_column(Stamp)
+    # The mailbox its mail is fetched from (core/mail/imap.py), when there is one. The password is
+    # sealed under the server's key with the channel's id bound in.
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None] = mapped_column(Integer)
+    # "tls" from the start, "starttls", or "plain" (a server on the same host only).
+    imap_security: Mapped[str | None] = mapped_column(String(16))
+    imap_user: Mapped[str | None] = mapped_column(String(320))
+    imap_password_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    imap_folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    # What is done with a fetched message: marked "seen", or "move"d to imap_move_to.
+    imap_after: Mapped[str] = mapped_column(String(16), default="seen")
+    imap_move_to: Mapped[str | None] = mapped_column(String(255))
+    imap_interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # Where fetching has got to: the folder's UIDVALIDITY and the last UID taken, committed with
+    # the tickets made from it, so each message is taken once.
+    imap_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    imap_last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    imap_error: Mapped[str | None] = mapped_column(String(500))
+    imap_checked_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 
 class MailMessage(Base):

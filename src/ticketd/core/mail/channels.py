@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from ticketd.core.principal import Principal, Role
+from ticketd.core.signing_keys import Sealer
 from ticketd.store.tables import MailChannel
 
 MAX_CHANNELS_PER_TENANT = 50
@@ -35,6 +36,76 @@ class ChannelSettings:
     unknown_senders: UnknownSenders | None = None
     acknowledge: bool | None = None
     on_closed: OnClosed | None = None
+
+
+class ImapSecurity(StrEnum):
+    TLS = "tls"
+    STARTTLS = "starttls"
+    # No TLS at all: for a server on the same host (loopback) only.
+    PLAIN = "plain"
+
+
+class AfterFetch(StrEnum):
+    SEEN = "seen"
+    MOVE = "move"
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    user: str
+    password: str
+    port: int | None = None
+    security: ImapSecurity = ImapSecurity.TLS
+    folder: str = "INBOX"
+    after: AfterFetch = AfterFetch.SEEN
+    move_to: str | None = None
+    interval_seconds: int = 60
+
+
+def sealed_for(channel_id: int) -> str:
+    """What a channel's sealed IMAP password is bound to: it opens for that channel only."""
+    return f"mail-channel:{channel_id}"
+
+
+def set_imap(
+    db: Session, principal: Principal, channel_id: int, imap: ImapSettings | None, sealer: Sealer
+) -> MailChannel:
+    """The mailbox the channel's mail is fetched from, or none (None)."""
+    channel = get(db, principal, channel_id)
+    _require_admin(principal)
+    if imap is None:
+        channel.imap_host = channel.imap_user = channel.imap_password_sealed = channel.imap_security = None
+        channel.imap_port = None
+        db.flush()
+        return channel
+    if imap.after is AfterFetch.MOVE and not imap.move_to:
+        raise InvalidInput(
+            "name the folder to move fetched mail to", [FieldError("/imap/move_to", "required")]
+        )
+    if imap.security is ImapSecurity.PLAIN and imap.host not in ("127.0.0.1", "::1", "localhost"):
+        raise InvalidInput(
+            "a mailbox on another host is reached over TLS",
+            [FieldError("/imap/security", "plain is for a server on this host only")],
+        )
+    changed_mailbox = (channel.imap_host, channel.imap_user, channel.imap_folder) != (
+        imap.host,
+        imap.user,
+        imap.folder,
+    )
+    channel.imap_host = imap.host
+    channel.imap_port = imap.port or (993 if imap.security is ImapSecurity.TLS else 143)
+    channel.imap_security = imap.security.value
+    channel.imap_user = imap.user
+    channel.imap_password_sealed = sealer.seal(imap.password, sealed_for(channel.id))
+    channel.imap_folder = imap.folder
+    channel.imap_after = imap.after.value
+    channel.imap_move_to = imap.move_to
+    channel.imap_interval_seconds = max(5, min(imap.interval_seconds, 3600))
+    if changed_mailbox:
+        channel.imap_uidvalidity, channel.imap_last_uid, channel.imap_error = None, 0, None
+    db.flush()
+    return channel
 
 
 def normalised_address(address: str, pointer: str = "/address") -> str:
