@@ -6,8 +6,8 @@ leaves the last UID at the last message it committed, so the next fetch starts a
 no duplicate; two workers fetching one mailbox both lock the row, and the second finds the UID
 already taken. A new UIDVALIDITY (the folder was recreated) starts again from the first message;
 the Message-IDs already taken keep those out. Messages are read with BODY.PEEK (not marking them
-seen) and marked seen or moved only once taken. The first fetch of a mailbox takes its unseen
-messages only, so a mailbox's read history is not imported.
+seen) and marked seen or moved only once taken. Every message of the folder is taken, read or not:
+a channel's folder is one that receives its mail.
 
 `MailboxWatcher` keeps one connection per channel in a thread of its own: it fetches, then waits
 in IDLE where the server offers it (else sleeps the channel's interval), and reconnects with a
@@ -19,6 +19,7 @@ import contextlib
 import logging
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ BATCH = 100
 TIMEOUT_SECONDS = 30
 # IDLE is renewed this often at least (RFC 2177 asks for under 29 minutes; servers often cut sooner).
 IDLE_SECONDS = 300
+JOIN_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -99,34 +101,44 @@ def connect(mailbox: Mailbox, ca_file: Path | None = None) -> IMAPClient:
         ssl_context=context if implicit else None,
         timeout=TIMEOUT_SECONDS,
     )
-    if mailbox.security == ImapSecurity.STARTTLS.value:
-        client.starttls(context)
-    client.login(mailbox.user, mailbox.password)
+    try:
+        if mailbox.security == ImapSecurity.STARTTLS.value:
+            client.starttls(context)
+        client.login(mailbox.user, mailbox.password)
+    except BaseException:
+        _close(client)
+        raise
     return client
 
 
 def fetch_new(
     client: IMAPClient, sessions: sessionmaker[Session], mailbox: Mailbox, limits: MailLimits
 ) -> int:
-    """Takes the messages that came since the last; how many were taken."""
+    """Takes the messages that came since the last, a batch at a time until none is left; how many
+    were taken."""
     selected = client.select_folder(mailbox.folder)
     uidvalidity = int(selected[b"UIDVALIDITY"])
-    last = _start(sessions, mailbox.channel_id, uidvalidity)
-    criteria: list[str] = ["UID", f"{last + 1}:*", *(["UNSEEN"] if last == 0 else [])]
-    # `n:*` names the newest message even when its UID is below n: keep only the new ones.
-    uids = sorted(uid for uid in client.search(criteria) if uid > last)[:BATCH]
     taken = 0
-    for uid in uids:
-        size = int(client.fetch([uid], ["RFC822.SIZE"]).get(uid, {}).get(b"RFC822.SIZE", 0))
-        part = b"BODY[HEADER]" if size > limits.max_bytes else b"BODY[]"
-        fetched = client.fetch([uid], [b"BODY.PEEK[HEADER]" if size > limits.max_bytes else b"BODY.PEEK[]"])
-        raw = fetched.get(uid, {}).get(part)
-        if not isinstance(raw, bytes):
-            continue
-        if _take(sessions, mailbox.channel_id, uidvalidity, uid, raw, size, limits):
-            taken += 1
-            _after(client, mailbox, uid)
-    return taken
+    while True:
+        last = _start(sessions, mailbox.channel_id, uidvalidity)
+        criteria = ["UID", f"{last + 1}:*"]
+        # `n:*` names the newest message even when its UID is below n: keep only the new ones.
+        uids = sorted(uid for uid in client.search(criteria) if uid > last)[:BATCH]
+        if not uids:
+            return taken
+        sizes = {
+            uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in client.fetch(uids, ["RFC822.SIZE"]).items()
+        }
+        for uid in uids:
+            oversized = sizes.get(uid, 0) > limits.max_bytes
+            # PEEK: reading a message does not mark it seen; that waits until it is taken.
+            fetched = client.fetch([uid], [b"BODY.PEEK[HEADER]" if oversized else b"BODY.PEEK[]"])
+            raw = fetched.get(uid, {}).get(b"BODY[HEADER]" if oversized else b"BODY[]")
+            if isinstance(raw, bytes) and _take(
+                sessions, mailbox.channel_id, uidvalidity, uid, raw, sizes.get(uid, len(raw)), limits
+            ):
+                taken += 1
+                _after(client, mailbox, uid)
 
 
 def _start(sessions: sessionmaker[Session], channel_id: int, uidvalidity: int) -> int:
@@ -234,8 +246,12 @@ class MailboxWatcher(threading.Thread):
                 continue
             client.idle()
             try:
-                # Woken by the server when mail comes (EXISTS), or after a while in any case.
-                client.idle_check(timeout=min(self.mailbox.interval_seconds, IDLE_SECONDS))
+                # Woken by the server when mail comes (EXISTS), or after a while in any case; a
+                # second at a time, so that a stop is noticed soon.
+                deadline = time.monotonic() + min(self.mailbox.interval_seconds, IDLE_SECONDS)
+                while not self.stop.is_set() and time.monotonic() < deadline:
+                    if client.idle_check(timeout=1):
+                        break
             finally:
                 client.idle_done()
 
@@ -268,11 +284,18 @@ class MailboxWatchers:
                 self._running[channel_id] = (watcher, stop)
 
     def close(self) -> None:
+        """Stops every watcher and waits for it (a second or so: none holds on longer)."""
         for _, stop in self._running.values():
             stop.set()
+        for watcher, _ in self._running.values():
+            watcher.join(JOIN_SECONDS)
         self._running.clear()
 
 
 def _close(client: IMAPClient) -> None:
-    with contextlib.suppress(IMAPClientError, OSError):
+    """Logs out, or (the connection being gone already) closes the socket at least."""
+    try:
         client.logout()
+    except (IMAPClientError, OSError):
+        with contextlib.suppress(IMAPClientError, OSError):
+            client.shutdown()
