@@ -231,3 +231,51 @@ class BearerAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token}"
         yield request
+
+
+def test_a_channels_mailbox_is_set_shown_without_its_password_and_removed(
+    client: TestClient, world: World, channel: dict[str, Any], engine: Engine
+) -> None:
+    url = f"{API}/channels/email/{channel['id']}"
+    imap = {"host": "imap.acme.example", "user": "support", "password": "s3cret-mailbox", "after": "move"}
+    refused = client.patch(url, json={"imap": imap}, auth=world.admin.basic)
+    assert refused.status_code == 422  # moved where?
+    plain = client.patch(
+        url, json={"imap": {**imap, "after": "seen", "security": "plain"}}, auth=world.admin.basic
+    )
+    assert plain.status_code == 422  # no plain text to another host
+    made = client.patch(url, json={"imap": {**imap, "move_to": "Taken"}}, auth=world.admin.basic)
+    assert made.status_code == 200, made.text
+    shown = made.json()["imap"]
+    assert (shown["host"], shown["port"], shown["security"], shown["move_to"]) == (
+        "imap.acme.example",
+        993,
+        "tls",
+        "Taken",
+    )
+    assert "password" not in shown and "s3cret-mailbox" not in made.text
+    with engine.connect() as connection:
+        sealed = connection.exec_driver_sql("SELECT imap_password_sealed FROM mail_channels").scalar_one()
+    assert b"s3cret-mailbox" not in bytes(sealed)
+    unchanged = client.patch(url, json={"on_closed": "new"}, auth=world.admin.basic)
+    assert unchanged.json()["imap"]["host"] == "imap.acme.example"
+    removed = client.patch(url, json={"imap": None}, auth=world.admin.basic)
+    assert removed.json()["imap"] is None
+
+
+def test_admins_read_the_mails_record(
+    client: TestClient, world: World, channel: dict[str, Any], mta: tuple[str, str]
+) -> None:
+    for number in range(3):
+        deliver(client, mta, message(subject=f"Request {number}"))
+    page = client.get(f"{API}/mail/messages", params={"limit": 2}, auth=world.admin.basic).json()
+    assert [(item["direction"], item["subject"], item["action"]) for item in page] == [
+        ("in", "Request 2", "created"),
+        ("in", "Request 1", "created"),
+    ]
+    older = client.get(
+        f"{API}/mail/messages", params={"before": page[-1]["id"]}, auth=world.admin.basic
+    ).json()
+    assert [item["subject"] for item in older] == ["Request 0"]
+    assert client.get(f"{API}/mail/messages", auth=world.agent.basic).status_code == 403
+    assert client.get(f"{API}/mail/messages", auth=world.outsider.basic).json() == []

@@ -3,17 +3,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ticketd.core.errors import Forbidden, TooLarge
 from ticketd.core.ids import MAX_ID
-from ticketd.core.mail import channels
-from ticketd.core.mail.channels import ChannelSettings, OnClosed, UnknownSenders
+from ticketd.core.mail import channels, log
+from ticketd.core.mail.channels import (
+    AfterFetch,
+    ChannelSettings,
+    ImapSecurity,
+    ImapSettings,
+    OnClosed,
+    UnknownSenders,
+)
 from ticketd.core.mail.inbound import HEAD_BYTES, MailLimits, Outcome, take, take_oversized
 from ticketd.core.principal import Principal, Scope
 from ticketd.faces.native.deps import Admin, ServicesDep, WriteDb, admitted_principal
@@ -29,6 +37,39 @@ INBOUND_PATH = f"{PREFIX}/mail/inbound"
 READ_AT_MOST_TIMES = 4
 
 
+class ImapIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = Field(min_length=1, max_length=255)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["tls", "starttls", "plain"] = Field(
+        default="tls", description="tls from the start, starttls, or plain (a server on this host only)"
+    )
+    user: str = Field(min_length=1, max_length=320)
+    password: str = Field(
+        min_length=1, max_length=1000, description="Sealed under the server's key; never shown."
+    )
+    folder: str = Field(default="INBOX", min_length=1, max_length=255)
+    after: Literal["seen", "move"] = Field(default="seen", description="Mark fetched mail seen, or move it.")
+    move_to: str | None = Field(default=None, max_length=255)
+    interval_seconds: int = Field(
+        default=60, ge=5, le=3600, description="How often to look when the server has no IDLE."
+    )
+
+
+class ImapOut(BaseModel):
+    host: str
+    port: int
+    security: str
+    user: str
+    folder: str
+    after: str
+    move_to: str | None
+    interval_seconds: int
+    last_uid: int
+    checked_at: datetime | None
+    error: str | None
+
+
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     address: str = Field(min_length=3, max_length=320, description="The address customers write to.")
@@ -40,6 +81,7 @@ class ChannelIn(BaseModel):
     on_closed: Literal["reopen", "new"] = Field(
         default="reopen", description="A reply to a closed ticket reopens it, or starts a new one."
     )
+    imap: ImapIn | None = Field(default=None, description="A mailbox to fetch the channel's mail from.")
 
 
 class ChannelPatch(BaseModel):
@@ -47,6 +89,7 @@ class ChannelPatch(BaseModel):
     unknown_senders: Literal["create", "refuse"] | None = None
     acknowledge: bool | None = None
     on_closed: Literal["reopen", "new"] | None = None
+    imap: ImapIn | None = Field(default=None, description="Set, the mailbox; explicitly null, none.")
 
 
 class ChannelOut(BaseModel):
@@ -55,6 +98,7 @@ class ChannelOut(BaseModel):
     unknown_senders: str
     acknowledge: bool
     on_closed: str
+    imap: ImapOut | None
 
 
 class InboundOut(BaseModel):
@@ -64,7 +108,27 @@ class InboundOut(BaseModel):
     reason: str | None
 
 
+class MailRecordOut(BaseModel):
+    id: int
+    direction: Literal["in", "out"]
+    message_id: str
+    channel_id: int | None
+    ticket_id: int | None
+    sender: str
+    subject: str
+    action: str = Field(description="In: created, commented, ignored, refused, bounce. Out: queued.")
+    reason: str | None
+    automatic: bool
+    created_at: datetime
+    # Out: where sending has got to.
+    status: str | None = Field(default=None, description="Out: pending, sent or failed.")
+    attempts: int | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
 CHANNELS = TypeAdapter(list[ChannelOut])
+RECORDS = TypeAdapter(list[MailRecordOut])
 
 
 def mail_server(principal: Annotated[Principal, Depends(admitted_principal)]) -> Principal:
@@ -77,8 +141,10 @@ MailServer = Annotated[Principal, Depends(mail_server)]
 
 
 @router.post("/channels/email", status_code=201, response_model=ChannelOut, summary="Add a mail channel")
-def create_channel(body: ChannelIn, principal: Admin, db: WriteDb) -> Response:
+def create_channel(body: ChannelIn, principal: Admin, db: WriteDb, services: ServicesDep) -> Response:
     channel = channels.create(db, principal, body.address, _settings(body))
+    if body.imap is not None:
+        channels.set_imap(db, principal, channel.id, _imap(body.imap), services.sealer())
     out = _out(channel)
     db.commit()
     return json_response(out, status=201)
@@ -95,8 +161,13 @@ def get_channel(channel_id: ChannelId, principal: Admin, db: WriteDb) -> Respons
 
 
 @router.patch("/channels/email/{channel_id}", response_model=ChannelOut, summary="Change a mail channel")
-def update_channel(channel_id: ChannelId, body: ChannelPatch, principal: Admin, db: WriteDb) -> Response:
+def update_channel(
+    channel_id: ChannelId, body: ChannelPatch, principal: Admin, db: WriteDb, services: ServicesDep
+) -> Response:
     channel = channels.update(db, principal, channel_id, _settings(body))
+    if "imap" in body.model_fields_set:
+        imap = _imap(body.imap) if body.imap is not None else None
+        channel = channels.set_imap(db, principal, channel_id, imap, services.sealer())
     out = _out(channel)
     db.commit()
     return json_response(out)
@@ -107,6 +178,40 @@ def delete_channel(channel_id: ChannelId, principal: Admin, db: WriteDb) -> Resp
     channels.delete(db, principal, channel_id)
     db.commit()
     return Response(status_code=204)
+
+
+@router.get(
+    "/mail/messages",
+    response_model=list[MailRecordOut],
+    summary="Mail taken in and sent, newest first, with what became of each (admins)",
+)
+def mail_messages(
+    principal: Admin,
+    db: WriteDb,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Older than this record's id.")] = None,
+) -> Response:
+    records = [
+        MailRecordOut(
+            id=record.message.id,
+            direction="out" if record.message.direction == "out" else "in",
+            message_id=record.message.message_id,
+            channel_id=record.message.channel_id,
+            ticket_id=record.message.ticket_id,
+            sender=record.message.sender,
+            subject=record.message.subject,
+            action=record.message.action,
+            reason=record.message.reason,
+            automatic=record.message.automatic,
+            created_at=record.message.created_at,
+            status=record.sending.status if record.sending else None,
+            attempts=record.sending.attempts if record.sending else None,
+            last_error=record.sending.last_error if record.sending else None,
+            sent_at=record.sending.sent_at if record.sending else None,
+        )
+        for record in log.records(db, principal, limit=limit, before=before)
+    ]
+    return json_list_response(RECORDS, records)
 
 
 @router.post(
@@ -169,5 +274,41 @@ def _settings(body: ChannelIn | ChannelPatch) -> ChannelSettings:
     )
 
 
+def _imap(body: ImapIn) -> ImapSettings:
+    return ImapSettings(
+        host=body.host,
+        port=body.port,
+        security=ImapSecurity(body.security),
+        user=body.user,
+        password=body.password,
+        folder=body.folder,
+        after=AfterFetch(body.after),
+        move_to=body.move_to,
+        interval_seconds=body.interval_seconds,
+    )
+
+
 def _out(channel: MailChannel) -> ChannelOut:
-    return ChannelOut.model_validate(channel, from_attributes=True)
+    imap = None
+    if channel.imap_host and channel.imap_user and channel.imap_port:
+        imap = ImapOut(
+            host=channel.imap_host,
+            port=channel.imap_port,
+            security=channel.imap_security or "tls",
+            user=channel.imap_user,
+            folder=channel.imap_folder,
+            after=channel.imap_after,
+            move_to=channel.imap_move_to,
+            interval_seconds=channel.imap_interval_seconds,
+            last_uid=channel.imap_last_uid,
+            checked_at=channel.imap_checked_at,
+            error=channel.imap_error,
+        )
+    return ChannelOut(
+        id=channel.id,
+        address=channel.address,
+        unknown_senders=channel.unknown_senders,
+        acknowledge=channel.acknowledge,
+        on_closed=channel.on_closed,
+        imap=imap,
+    )
