@@ -18,3 +18,7 @@ def no_stack_trace(ctx: Any, response: Any, case: Any) -> bool | None:
         if leak in body:
             raise AssertionError(f"the body shows {leak!r}")
     return None
+
+
+# A raw mail message (POST /api/v1/mail/inbound) goes on the wire as the bytes generated for it.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
