@@ -428,6 +428,20 @@ class MailChannel(Base):
     imap_last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     imap_error: Mapped[str | None] = mapped_column(String(500))
     imap_checked_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # The status changes announced by mail to a ticket's requester (solved, by default).
+    announce: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["solved"])
+
+
+class MailTemplate(Base):
+    """A tenant's own wording of one kind of mail out; a kind without one uses the default."""
+
+    __tablename__ = "mail_templates"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
 
 
 class MailMessage(Base):

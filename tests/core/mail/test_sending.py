@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World
 from ticketd.core import attachments, tickets
+from ticketd.core.errors import Forbidden, InvalidInput
 from ticketd.core.lifecycle import Status
-from ticketd.core.mail import channels
+from ticketd.core.mail import channels, templates
 from ticketd.core.mail.channels import ChannelSettings
 from ticketd.core.mail.inbound import MailLimits, Outcome, take
 from ticketd.core.mail.sending import MailOut, SmtpServer
@@ -243,3 +244,55 @@ def test_starttls_with_the_servers_own_authority(
         assert rows[-1].status == "pending" and rows[-1].last_error is not None
     finally:
         controller.stop()
+
+
+def test_a_tenants_own_wording_and_the_statuses_it_announces(
+    sessions: sessionmaker[Session], world: World, channel: None, inbox: tuple[Inbox, int]
+) -> None:
+    handler, port = inbox
+    mail = _mail_out(sessions, port)
+    mail.turn()
+    with unit_of_work(sessions, write=True) as db:
+        templates.save(
+            db,
+            world.admin.principal,
+            "acknowledgement",
+            "We have it: {{ subject }}",
+            "Dear {{ requester }}, number {{ ticket_id }}.{{ ''.__class__ }}",
+            "<p>{{ requester }}</p>",
+        )
+        (only,) = channels.list_channels(db, world.admin.principal)
+        channels.update(db, world.admin.principal, only.id, ChannelSettings(announce=(Status.PENDING,)))
+        db.commit()
+    opened = _take(
+        sessions, _message("Ann <ann@customer.example>", "Fan <noisy>", "x", "<w1@customer.example>")
+    )
+    assert opened.ticket_id is not None
+    with unit_of_work(sessions, write=True) as db:
+        for target in (Status.PENDING, Status.SOLVED):
+            tickets.transition(db, world.agent.principal, opened.ticket_id, target)
+        db.commit()
+    mail.turn()
+    subjects = [message["Subject"] for message in handler.received]
+    assert subjects == [
+        f"We have it: Fan <noisy> [acme #{opened.ticket_id}]",
+        f"Now pending: Fan <noisy> [acme #{opened.ticket_id}]",
+    ]
+    ack = handler.received[0]
+    assert ack.get_body(("plain",)).get_content().startswith("Dear Ann, number")  # type: ignore[union-attr]
+    html = ack.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.strip() == "<p>Ann</p>"
+
+
+def test_a_template_that_cannot_render_or_reaches_outside_is_refused(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    for text in (
+        "{{ unclosed",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{% for x in range(10**9) %}{% endfor %}",
+    ):
+        with unit_of_work(sessions, write=True) as db, pytest.raises(InvalidInput):
+            templates.save(db, world.admin.principal, "reply", "s", text, "h")
+    with unit_of_work(sessions, write=True) as db, pytest.raises(Forbidden):
+        templates.save(db, world.agent.principal, "reply", "s", "t", "h")

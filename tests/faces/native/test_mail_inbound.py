@@ -279,3 +279,30 @@ def test_admins_read_the_mails_record(
     assert [item["subject"] for item in older] == ["Request 0"]
     assert client.get(f"{API}/mail/messages", auth=world.agent.basic).status_code == 403
     assert client.get(f"{API}/mail/messages", auth=world.outsider.basic).json() == []
+
+
+def test_admins_word_the_tenants_mail(client: TestClient, world: World, channel: dict[str, Any]) -> None:
+    listed = client.get(f"{API}/mail/templates", auth=world.admin.basic).json()
+    assert [item["kind"] for item in listed] == ["acknowledgement", "reply", "solved", "status"]
+    assert not any(item["own"] for item in listed) and "ticket_id" in listed[0]["fields"]
+    own = {
+        "subject": "Got it: {{ subject }}",
+        "text": "Number {{ ticket_id }}",
+        "html": "<p>{{ ticket_id }}</p>",
+    }
+    put = client.put(f"{API}/mail/templates/acknowledgement", json=own, auth=world.admin.basic)
+    assert put.status_code == 200 and put.json()["own"] is True
+    broken = client.put(
+        f"{API}/mail/templates/reply", json={**own, "text": "{{ 1 / 0 }}"}, auth=world.admin.basic
+    )
+    assert broken.status_code == 422
+    assert client.put(f"{API}/mail/templates/fax", json=own, auth=world.admin.basic).status_code == 422
+    assert client.put(f"{API}/mail/templates/reply", json=own, auth=world.agent.basic).status_code == 403
+    assert client.delete(f"{API}/mail/templates/acknowledgement", auth=world.admin.basic).status_code == 204
+    assert not client.get(f"{API}/mail/templates", auth=world.admin.basic).json()[0]["own"]
+    announced = client.patch(
+        f"{API}/channels/email/{channel['id']}",
+        json={"announce": ["solved", "pending"]},
+        auth=world.admin.basic,
+    )
+    assert announced.json()["announce"] == ["pending", "solved"]

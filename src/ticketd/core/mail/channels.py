@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ticketd.core.clock import utcnow
 from ticketd.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from ticketd.core.lifecycle import Status
 from ticketd.core.principal import Principal, Role
 from ticketd.core.signing_keys import Sealer
 from ticketd.store.tables import MailChannel
@@ -36,6 +37,8 @@ class ChannelSettings:
     unknown_senders: UnknownSenders | None = None
     acknowledge: bool | None = None
     on_closed: OnClosed | None = None
+    # The status changes announced to requesters by mail.
+    announce: tuple[Status, ...] | None = None
 
 
 class ImapSecurity(StrEnum):
@@ -134,6 +137,9 @@ def create(db: Session, principal: Principal, address: str, settings: ChannelSet
         unknown_senders=(settings.unknown_senders or UnknownSenders.CREATE).value,
         acknowledge=True if settings.acknowledge is None else settings.acknowledge,
         on_closed=(settings.on_closed or OnClosed.REOPEN).value,
+        announce=[status.value for status in settings.announce]
+        if settings.announce is not None
+        else ["solved"],
         created_at=utcnow(),
     )
     db.add(channel)
@@ -155,6 +161,8 @@ def update(db: Session, principal: Principal, channel_id: int, settings: Channel
         channel.acknowledge = settings.acknowledge
     if settings.on_closed is not None:
         channel.on_closed = settings.on_closed.value
+    if settings.announce is not None:
+        channel.announce = sorted({status.value for status in settings.announce})
     db.flush()
     return channel
 

@@ -9,7 +9,8 @@ Which events call for mail, on tickets that came in by mail only:
   message that opened it was not written by a machine (so two auto-responders never talk forever);
 - a public comment by staff: the reply, with the comment's files, to the requester and the cc's
   (internal notes never leave);
-- the ticket solved: a notice saying how to reopen it.
+- a status change the channel announces (solved, by default): a notice (for solved, saying how to
+  reopen it).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _calls_for_mail(event: FeedEvent) -> bool:
         return True
     if event.kind == EventKind.COMMENTED:
         return isinstance(event.new_value, dict) and bool(event.new_value.get("public"))
-    return event.kind == EventKind.STATUS_CHANGED and event.new_value == Status.SOLVED.value
+    return event.kind == EventKind.STATUS_CHANGED
 
 
 def _queue_for(db: Session, event: FeedEvent) -> None:
@@ -145,8 +146,12 @@ def _queue_for(db: Session, event: FeedEvent) -> None:
         files = list(db.scalars(select(Attachment.id).where(Attachment.comment_id == comment.id)))
         kind, auto_submitted = templates.REPLY, ""
     else:
-        kind, auto_submitted = templates.SOLVED, "auto-generated"
-    rendered = templates.render(kind, fields)
+        if event.new_value not in thread.channel.announce:
+            return
+        fields["status"] = str(event.new_value)
+        kind = templates.SOLVED if event.new_value == Status.SOLVED.value else templates.STATUS
+        auto_submitted = "auto-generated"
+    rendered = templates.render(db, tenant.id, kind, fields)
     _queue(db, tenant, ticket, thread, kind, recipients, rendered, auto_submitted, files)
 
 

@@ -92,6 +92,10 @@ OPERATION_IDS = {
     "update_channel": "updateMailChannel",
     "delete_channel": "deleteMailChannel",
     "inbound": "deliverMail",
+    "mail_messages": "listMailMessages",
+    "list_templates": "listMailTemplates",
+    "put_template": "setMailTemplate",
+    "delete_template": "resetMailTemplate",
 }
 
 

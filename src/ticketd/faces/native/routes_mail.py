@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ticketd.core.errors import Forbidden, TooLarge
 from ticketd.core.ids import MAX_ID
-from ticketd.core.mail import channels, log
+from ticketd.core.lifecycle import Status
+from ticketd.core.mail import channels, log, templates
 from ticketd.core.mail.channels import (
     AfterFetch,
     ChannelSettings,
@@ -27,6 +28,7 @@ from ticketd.core.principal import Principal, Scope
 from ticketd.faces.native.deps import Admin, ServicesDep, WriteDb, admitted_principal
 from ticketd.faces.native.paths import PREFIX
 from ticketd.faces.native.responses import PROBLEM_RESPONSES, json_list_response, json_response
+from ticketd.faces.native.schemas import StatusName
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import MailChannel, Tenant
 
@@ -70,6 +72,10 @@ class ImapOut(BaseModel):
     error: str | None
 
 
+def _solved_only() -> list[StatusName]:
+    return ["solved"]
+
+
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     address: str = Field(min_length=3, max_length=320, description="The address customers write to.")
@@ -82,6 +88,11 @@ class ChannelIn(BaseModel):
         default="reopen", description="A reply to a closed ticket reopens it, or starts a new one."
     )
     imap: ImapIn | None = Field(default=None, description="A mailbox to fetch the channel's mail from.")
+    announce: list[StatusName] = Field(
+        default_factory=_solved_only,
+        max_length=10,
+        description="Status changes announced to requesters.",
+    )
 
 
 class ChannelPatch(BaseModel):
@@ -90,6 +101,7 @@ class ChannelPatch(BaseModel):
     acknowledge: bool | None = None
     on_closed: Literal["reopen", "new"] | None = None
     imap: ImapIn | None = Field(default=None, description="Set, the mailbox; explicitly null, none.")
+    announce: list[StatusName] | None = Field(default=None, max_length=10)
 
 
 class ChannelOut(BaseModel):
@@ -98,6 +110,7 @@ class ChannelOut(BaseModel):
     unknown_senders: str
     acknowledge: bool
     on_closed: str
+    announce: list[str]
     imap: ImapOut | None
 
 
@@ -178,6 +191,59 @@ def delete_channel(channel_id: ChannelId, principal: Admin, db: WriteDb) -> Resp
     channels.delete(db, principal, channel_id)
     db.commit()
     return Response(status_code=204)
+
+
+class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=50_000)
+    html: str = Field(min_length=1, max_length=100_000)
+
+
+class TemplateOut(TemplateIn):
+    kind: str
+    own: bool = Field(description="The tenant's own wording (false: the default).")
+    fields: list[str] = Field(description="What the template may use: {{ ticket_id }}, {{ subject }}, ...")
+
+
+TEMPLATES = TypeAdapter(list[TemplateOut])
+TemplateKind = Annotated[str, Path(pattern="^(" + "|".join(templates.KINDS) + ")$")]
+
+
+@router.get(
+    "/mail/templates", response_model=list[TemplateOut], summary="The wording of each kind of mail out"
+)
+def list_templates(principal: Admin, db: WriteDb) -> Response:
+    return json_list_response(
+        TEMPLATES, [_template_out(templates.wording(db, principal.tenant_id, k)) for k in templates.KINDS]
+    )
+
+
+@router.put(
+    "/mail/templates/{kind}", response_model=TemplateOut, summary="The tenant's own wording of a kind"
+)
+def put_template(kind: TemplateKind, body: TemplateIn, principal: Admin, db: WriteDb) -> Response:
+    saved = templates.save(db, principal, kind, body.subject, body.text, body.html)
+    db.commit()
+    return json_response(_template_out(saved))
+
+
+@router.delete("/mail/templates/{kind}", status_code=204, summary="Back to the default wording")
+def delete_template(kind: TemplateKind, principal: Admin, db: WriteDb) -> Response:
+    templates.reset(db, principal, kind)
+    db.commit()
+    return Response(status_code=204)
+
+
+def _template_out(wording: templates.Wording) -> TemplateOut:
+    return TemplateOut(
+        kind=wording.kind,
+        subject=wording.subject,
+        text=wording.text,
+        html=wording.html,
+        own=wording.own,
+        fields=list(templates.SAMPLE),
+    )
 
 
 @router.get(
@@ -271,6 +337,7 @@ def _settings(body: ChannelIn | ChannelPatch) -> ChannelSettings:
         unknown_senders=UnknownSenders(body.unknown_senders) if body.unknown_senders else None,
         acknowledge=body.acknowledge,
         on_closed=OnClosed(body.on_closed) if body.on_closed else None,
+        announce=tuple(Status(name) for name in body.announce) if body.announce is not None else None,
     )
 
 
@@ -310,5 +377,6 @@ def _out(channel: MailChannel) -> ChannelOut:
         unknown_senders=channel.unknown_senders,
         acknowledge=channel.acknowledge,
         on_closed=channel.on_closed,
+        announce=list(channel.announce),
         imap=imap,
     )
