@@ -501,3 +501,43 @@ def test_replies_and_requests_carry_files_and_internal_notes_keep_theirs(
     sign_in(admin, world.admin)
     limits = admin.get("/console/admin/limits").text
     assert "Storage for files" in limits and re.search(r"\d+ bytes of [\d.]+ GB used", limits)
+
+
+def test_admins_manage_mail_channels_and_wording(client: TestClient, world: World) -> None:
+    csrf = sign_in(client, world.admin)
+    added = client.post(
+        "/console/admin/mail/channels",
+        data={
+            "csrf": csrf,
+            "address": "help@acme.example",
+            "unknown_senders": "refuse",
+            "on_closed": "new",
+            "announce": "solved",
+            "imap_host": "imap.acme.example",
+            "imap_user": "help",
+            "imap_password": "mailbox-secret",
+        },
+    )
+    assert added.status_code == 200, added.text
+    assert (
+        "help@acme.example" in added.text and "Fetched from help at imap.acme.example:993 (tls)" in added.text
+    )
+    assert "mailbox-secret" not in added.text
+    saved = client.post(
+        "/console/admin/mail/templates/reply",
+        data={
+            "csrf": csrf,
+            "subject": "Re: {{ subject }}",
+            "text": "{{ body }}",
+            "html": "<p>{{ body }}</p>",
+        },
+    )
+    assert saved.status_code == 200 and "Reply (your wording)" in saved.text
+    broken = client.post(
+        "/console/admin/mail/templates/reply",
+        data={"csrf": csrf, "subject": "x", "text": "{{ 1 / 0 }}", "html": "x"},
+    )
+    assert broken.status_code == 422 and "does not render" in broken.text
+    agent = TestClient(client.app)
+    sign_in(agent, world.agent)
+    assert agent.get("/console/admin/mail").status_code == 403

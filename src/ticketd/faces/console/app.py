@@ -13,7 +13,13 @@ from starlette.staticfiles import StaticFiles
 
 from ticketd import __version__
 from ticketd.faces.apps import face_app
-from ticketd.faces.console import routes_admin, routes_admin_work, routes_session, routes_tickets
+from ticketd.faces.console import (
+    routes_admin,
+    routes_admin_mail,
+    routes_admin_work,
+    routes_session,
+    routes_tickets,
+)
 from ticketd.faces.console.errors import FACE_ERRORS
 from ticketd.faces.console.pages import redirect
 from ticketd.faces.console.paths import PREFIX
@@ -39,6 +45,6 @@ def build_console_app(services: Services) -> FastAPI:
         return redirect(sign_in_path(exc.then))
 
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(STATIC)), name="console-static")
-    for module in (routes_session, routes_tickets, routes_admin, routes_admin_work):
+    for module in (routes_session, routes_tickets, routes_admin, routes_admin_work, routes_admin_mail):
         app.include_router(module.router, prefix=PREFIX)
     return app

@@ -46,6 +46,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("admin/limits", "Limits"),
         ("admin/operations", "Operations"),
         ("admin/webhooks", "Webhooks"),
+        ("admin/mail", "Mail"),
         ("admin/status-page", "Status page"),
     ],
 }
