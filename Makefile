@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench bench-webhooks bench-console bench-telemetry bench-logins memory fuzz install clean
+.PHONY: run test lint bench bench-webhooks bench-console bench-telemetry bench-logins bench-mail memory fuzz install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_console.py
 
 # The console's queue page over a million tickets, with each filter (BENCH_CONSOLE_POSTGRES=1 adds PostgreSQL).
+# Mail in over HTTP and IMAP (a Dovecot of its own), each message acknowledged over SMTP, with the
+# status lookups' figures meanwhile.
+bench-mail: $(STAMP)
+	$(BIN)/python scripts/bench_mail.py
+
 bench-console: $(STAMP)
 	$(BIN)/python scripts/bench_console.py
 
