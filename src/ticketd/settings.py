@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     # Channels' IMAP mailboxes: a CA file to trust a mail server's own authority (else the system's).
     imap_ca_file: Path | None = None
+    # The share of a processor the embedded server's mail work (fetching, the fan-out, sending) may
+    # take, so that the status lookups it also answers keep theirs; `ticketd worker`s are not held.
+    embedded_mail_share: float = Field(default=0.2, gt=0, le=1)
     # Seconds from a message's queuing to each attempt; it fails after the last (or on a 5xx).
     mail_retry_schedule: str = "0,30,120,600,1800,7200,21600,43200"
     # Run operations in the server process (the embedded default); off when `ticketd worker`s do it.

@@ -88,7 +88,7 @@ class TicketdApp(HotPaths):
     def _start_worker(self) -> None:
         # The embedded default: operations run in a thread of the server. With PostgreSQL and
         # separate `ticketd worker` processes, set TICKETD_EMBEDDED_WORKER=false.
-        worker = worker_for(self.services.settings, self.services.sessions)
+        worker = worker_for(self.services.settings, self.services.sessions, embedded=True)
         dispatcher = WebhookDispatcher(
             self.services.sessions, self.services.settings, self.services.server_keys, worker.name
         )

@@ -31,6 +31,7 @@ from ticketd.core.jobs.imports import run_import
 from ticketd.core.jobs.lease import Lease, Lost, Released
 from ticketd.core.mail.imap import MailboxWatchers
 from ticketd.core.mail.inbound import MailLimits
+from ticketd.core.mail.pacing import Pacer
 from ticketd.core.mail.sending import MailOut, SmtpServer
 from ticketd.core.operation_params import BulkUpdateParams, ExportParams, ImportParams, OperationKind
 from ticketd.core.operations import FINISHED, OperationStatus
@@ -230,20 +231,29 @@ def run_job(lease: Lease, kind: str, params: dict[str, Any]) -> None:
             raise ValueError("a bulk update's part runs as part of its parent")
 
 
-def worker_for(settings: Settings, sessions: sessionmaker[Session], *, mail: bool = True) -> Worker:
+def worker_for(
+    settings: Settings, sessions: sessionmaker[Session], *, mail: bool = True, embedded: bool = False
+) -> Worker:
     """A worker as the settings make it; `mail` False for a command's own worker (an import's),
-    which runs operations only and leaves mail to the servers' and workers' own."""
+    which runs operations only and leaves mail to the servers' and workers' own. `embedded`: the
+    server's own, whose mail work is kept to `TICKETD_EMBEDDED_MAIL_SHARE` of the processor, so
+    that the lookups it answers keep theirs (core/mail/pacing.py)."""
+    pacer = Pacer(settings.embedded_mail_share if embedded else 1.0)
     return Worker(
         sessions,
         lease=timedelta(seconds=settings.worker_lease_seconds),
         retention=timedelta(days=settings.operations_retention_days),
         idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
         unclaimed_attachments=timedelta(hours=settings.unclaimed_attachment_hours),
-        mail=MailOut(sessions, SmtpServer.from_settings(settings), settings.mail_retry_delays)
+        mail=MailOut(sessions, SmtpServer.from_settings(settings), settings.mail_retry_delays, pacer)
         if mail
         else None,
         mailboxes=MailboxWatchers(
-            sessions, keyring_sealer(server_keys(settings)), MailLimits.of(settings), settings.imap_ca_file
+            sessions,
+            keyring_sealer(server_keys(settings)),
+            MailLimits.of(settings),
+            settings.imap_ca_file,
+            pacer,
         )
         if mail
         else None,

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketd.core.clock import utcnow
 from ticketd.core.mail.channels import AfterFetch, ImapSecurity, sealed_for
 from ticketd.core.mail.inbound import HEAD_BYTES, MailLimits, take, take_oversized
+from ticketd.core.mail.pacing import Pacer
 from ticketd.core.signing_keys import Sealer
 from ticketd.store.engine import unit_of_work
 from ticketd.store.tables import MailChannel, Tenant
@@ -212,8 +213,10 @@ class MailboxWatcher(threading.Thread):
         limits: MailLimits,
         stop: threading.Event,
         ca_file: Path | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         super().__init__(daemon=True, name=f"imap-{mailbox.channel_id}")
+        self.pacer = pacer or Pacer(1.0)
         self.sessions = sessions
         self.mailbox = mailbox
         self.limits = limits
@@ -240,7 +243,8 @@ class MailboxWatcher(threading.Thread):
     def _follow(self, client: IMAPClient) -> None:
         idle = b"IDLE" in client.capabilities()
         while not self.stop.is_set():
-            self.taken += fetch_new(client, self.sessions, self.mailbox, self.limits)
+            with self.pacer.round(self.stop):
+                self.taken += fetch_new(client, self.sessions, self.mailbox, self.limits)
             if not idle:
                 self.stop.wait(self.mailbox.interval_seconds)
                 continue
@@ -260,12 +264,18 @@ class MailboxWatchers:
     """A worker's watchers: one per channel's mailbox, started, restarted on a change, stopped."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], sealer: Sealer, limits: MailLimits, ca_file: Path | None = None
+        self,
+        sessions: sessionmaker[Session],
+        sealer: Sealer,
+        limits: MailLimits,
+        ca_file: Path | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.sessions = sessions
         self.sealer = sealer
         self.limits = limits
         self.ca_file = ca_file
+        self.pacer = pacer
         self._running: dict[int, tuple[MailboxWatcher, threading.Event]] = {}
 
     def refresh(self) -> None:
@@ -279,7 +289,7 @@ class MailboxWatchers:
         for channel_id, mailbox in wanted.items():
             if channel_id not in self._running:
                 stop = threading.Event()
-                watcher = MailboxWatcher(self.sessions, mailbox, self.limits, stop, self.ca_file)
+                watcher = MailboxWatcher(self.sessions, mailbox, self.limits, stop, self.ca_file, self.pacer)
                 watcher.start()
                 self._running[channel_id] = (watcher, stop)
 

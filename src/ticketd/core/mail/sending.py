@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketd.core.clock import utcnow
 from ticketd.core.mail import outbox
+from ticketd.core.mail.pacing import Pacer
 from ticketd.settings import Settings
 from ticketd.store import blobs
 from ticketd.store.engine import unit_of_work
@@ -76,14 +77,24 @@ class MailOut:
     """The worker's part of mail out: the fan-out, then the sending of what is due."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], server: SmtpServer | None, schedule: tuple[float, ...]
+        self,
+        sessions: sessionmaker[Session],
+        server: SmtpServer | None,
+        schedule: tuple[float, ...],
+        pacer: Pacer | None = None,
     ) -> None:
         self.sessions = sessions
         self.server = server
         self.schedule = schedule or (0.0,)
+        self.pacer = pacer or Pacer(1.0)
 
     def turn(self) -> bool:
-        """One round; whether it did anything. A read first: an idle round takes no write lock."""
+        """One round, paced (pacing.py); whether it did anything."""
+        with self.pacer.round():
+            return self._turn()
+
+    def _turn(self) -> bool:
+        # A read first: an idle round takes no write lock.
         with unit_of_work(self.sessions, write=False) as db:
             news = outbox.has_news(db)
         read = 0
