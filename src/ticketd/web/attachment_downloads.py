@@ -16,6 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
+from ticketd.core.etags import none_match
 from ticketd.core.media_types import shown_inline
 from ticketd.store import blobs
 from ticketd.store.tables import Attachment
@@ -88,7 +89,7 @@ def download_response(
     (in the face's own error body, from `refuse`) for a range past the end."""
     headers = safe_headers(download, force_download=force_download)
     etag = headers["ETag"]
-    if _matches(request.headers.get("if-none-match"), etag):
+    if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     wanted = request.headers.get("range")
     if_range = request.headers.get("if-range")
@@ -113,13 +114,6 @@ def download_response(
     return StreamingResponse(
         blobs.read_parts(sessions, download.blob_id), media_type=download.content_type, headers=headers
     )
-
-
-def _matches(header: str | None, etag: str) -> bool:
-    if header is None:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
 
 
 def _range_of(header: str, size: int) -> tuple[int, int] | None:

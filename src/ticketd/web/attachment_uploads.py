@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import IO
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
@@ -87,7 +88,7 @@ async def form_files(
                     raise InvalidInput(
                         f"{field} must be a file", [FieldError(f"/{field}", "send it as a file of the form")]
                     )
-                measured = await _measure(value, limit)
+                measured = await run_in_threadpool(_measure, value.file, limit, value.filename)
                 files.append(
                     IncomingFile(
                         filename=value.filename or "file",
@@ -111,16 +112,11 @@ def files_in(form: FormData, field: str, limit: int, max_files: int) -> list[Inc
         raise InvalidInput(f"at most {max_files} files at once", [FieldError(f"/{field}", "too many files")])
     files = []
     for upload in chosen:
-        digest = hashlib.sha256()
-        size = 0
-        while chunk := upload.file.read(READ_BYTES):
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(f"a file may have at most {limit} bytes; {upload.filename} has more")
-            digest.update(chunk)
-        upload.file.seek(0)
+        measured = _measure(upload.file, limit, upload.filename)
         claimed = media_type_of(upload.content_type) or None
-        files.append(IncomingFile(upload.filename or "file", claimed, upload.file, size, digest.hexdigest()))
+        files.append(
+            IncomingFile(upload.filename or "file", claimed, upload.file, measured.size, measured.sha256)
+        )
     return files
 
 
@@ -141,13 +137,16 @@ async def _copy(chunks: AsyncIterator[bytes], into: IO[bytes], limit: int) -> Me
     return Measured(size, digest.hexdigest())
 
 
-async def _measure(upload: UploadFile, limit: int) -> Measured:
+def _measure(source: IO[bytes], limit: int, name: str | None) -> Measured:
+    """Size and SHA-256 of a file the form parser spooled, read from its start (blocking reads: on
+    the thread pool), refused past the limit; left at its start."""
     digest = hashlib.sha256()
     size = 0
-    while chunk := await upload.read(READ_BYTES):
+    source.seek(0)
+    while chunk := source.read(READ_BYTES):
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"a file may have at most {limit} bytes")
+            raise TooLarge(f"a file may have at most {limit} bytes; {name or 'one'} has more")
         digest.update(chunk)
-    await upload.seek(0)
+    source.seek(0)
     return Measured(size, digest.hexdigest())

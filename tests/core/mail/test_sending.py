@@ -6,10 +6,9 @@ given up; STARTTLS with the server's own authority."""
 from __future__ import annotations
 
 import io
-import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import World
+from tests.web.test_server import _free_port
 from ticketd.core import attachments, tickets
 from ticketd.core.errors import Forbidden, InvalidInput
 from ticketd.core.lifecycle import Status
@@ -54,16 +54,10 @@ class Inbox:
         return "250 OK"
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
     controller.start()
     yield handler, controller.port
     controller.stop()
@@ -71,7 +65,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 def _mail_out(sessions: sessionmaker[Session], port: int, **server: Any) -> MailOut:
     smtp = SmtpServer("127.0.0.1", port, False, None, None, 10.0, None)
-    return MailOut(sessions, SmtpServer(**{**smtp.__dict__, **server}), (0, 60, 600))
+    return MailOut(sessions, replace(smtp, **server), (0, 60, 600))
 
 
 def _take(sessions: sessionmaker[Session], raw: bytes) -> Outcome:
@@ -227,7 +221,7 @@ def test_starttls_with_the_servers_own_authority(
     authority.cert_pem.write_to_path(str(ca_file))
     handler = Inbox()
     controller = Controller(
-        handler, hostname="127.0.0.1", port=_port(), tls_context=context, require_starttls=True
+        handler, hostname="127.0.0.1", port=_free_port(), tls_context=context, require_starttls=True
     )
     controller.start()
     try:

@@ -14,7 +14,7 @@ import httpx2
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, expect
 
-from tests.core.mail.test_sending import Inbox, _port
+from tests.core.mail.test_sending import Inbox
 from tests.faces.console.test_console_browser import _check_axe, _sign_in
 from tests.web.test_server import _demo, _env, _free_port, _native_key, serving
 from ticketd.settings import Settings
@@ -32,7 +32,7 @@ def test_an_agents_answer_to_mail_goes_out_by_mail(tmp_path: Path, browser: Brow
     _, admin_key = _native_key(demo)
     passwords: dict[str, str] = demo["console"]["users"]  # type: ignore[index]
     handler = Inbox()
-    smtp = Controller(handler, hostname="127.0.0.1", port=_port())
+    smtp = Controller(handler, hostname="127.0.0.1", port=_free_port())
     smtp.start()
     port = _free_port()
     try:

@@ -68,12 +68,9 @@ def take(db: Session, tenant: Tenant, raw: bytes, limits: MailLimits) -> Outcome
         return take_oversized(db, tenant, raw[:HEAD_BYTES], len(raw), limits)
     mail = parse(raw)
     message_id = mail.message_id or _made_up_id(raw)
-    known = db.scalar(
-        select(MailMessage).where(MailMessage.tenant_id == tenant.id, MailMessage.message_id == message_id)
-    )
+    known = _already_known(db, tenant.id, message_id)
     if known is not None:
-        why = "one of ticketd's own messages" if known.direction == "out" else "already taken"
-        return Outcome(message_id, "ignored", known.ticket_id, why)
+        return known
     channel = for_recipients(db, tenant.id, mail.recipients)
     if channel is None:
         return _record(
@@ -89,6 +86,17 @@ def take(db: Session, tenant: Tenant, raw: bytes, limits: MailLimits) -> Outcome
     except DomainError as exc:
         # Nothing of it is kept (the savepoint is gone); only the record of why.
         return _record(db, tenant, channel, mail, message_id, "refused", reason=exc.message[:500])
+
+
+def _already_known(db: Session, tenant_id: int, message_id: str) -> Outcome | None:
+    """A message taken (or sent) before is not taken again: it is answered as ignored, with why."""
+    known = db.scalar(
+        select(MailMessage).where(MailMessage.tenant_id == tenant_id, MailMessage.message_id == message_id)
+    )
+    if known is None:
+        return None
+    why = "one of ticketd's own messages" if known.direction == "out" else "already taken"
+    return Outcome(message_id, "ignored", known.ticket_id, why)
 
 
 def _take(
@@ -282,11 +290,9 @@ def take_oversized(db: Session, tenant: Tenant, head: bytes, size: int, limits: 
     headers = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
     mail = parse(headers.as_bytes() if headers.keys() else b"")
     message_id = mail.message_id or _made_up_id(head)
-    known = db.scalar(
-        select(MailMessage).where(MailMessage.tenant_id == tenant.id, MailMessage.message_id == message_id)
-    )
+    known = _already_known(db, tenant.id, message_id)
     if known is not None:
-        return Outcome(message_id, "ignored", known.ticket_id, "already taken")
+        return known
     channel = for_recipients(db, tenant.id, mail.recipients)
     reason = f"the message has {size} bytes; at most {limits.max_bytes} are taken"
     return _record(db, tenant, channel, mail, message_id, "refused", reason=reason)
